@@ -1,0 +1,131 @@
+namespace ClusterContext.Protocol.Messages;
+
+/// <summary>Asks for a file's metadata; paths are absolute paths as the container sees them.</summary>
+/// <param name="Path">Absolute path in the container.</param>
+/// <param name="FollowSymlinks">false to describe a final symbolic link itself (lstat).</param>
+public sealed record StatRequest(string Path, bool FollowSymlinks) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.Stat;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer)
+    {
+        writer.WriteString(Path);
+        writer.WriteBool(FollowSymlinks);
+    }
+
+    internal static StatRequest Read(ref PayloadReader reader) => new(reader.ReadString(), reader.ReadBool());
+}
+
+/// <summary>The answer to <see cref="StatRequest"/>.</summary>
+public sealed record StatResponse(FileStat Stat) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.StatResult;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer) => FileStat.Write(writer, Stat);
+
+    internal static StatResponse Read(ref PayloadReader reader) => new(FileStat.Read(ref reader));
+}
+
+/// <summary>Lists a directory, starting after the first <paramref name="Skip"/> entries (for directories too big for one frame).</summary>
+public sealed record ReadDirectoryRequest(string Path, int Skip) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.ReadDirectory;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer)
+    {
+        writer.WriteString(Path);
+        writer.WriteInt32(Skip);
+    }
+
+    internal static ReadDirectoryRequest Read(ref PayloadReader reader) => new(reader.ReadString(), reader.ReadInt32());
+}
+
+/// <summary>One directory entry (without <c>.</c> and <c>..</c>).</summary>
+public sealed record DirectoryEntry(string Name, FileType Type)
+{
+    internal static void Write(PayloadWriter writer, DirectoryEntry entry)
+    {
+        writer.WriteString(entry.Name);
+        writer.WriteByte((byte)entry.Type);
+    }
+
+    internal static DirectoryEntry Read(ref PayloadReader reader) => new(reader.ReadString(), FileStat.ReadFileType(ref reader));
+}
+
+/// <summary>Entries of a directory; <paramref name="HasMore"/> asks the client to continue with a larger skip.</summary>
+public sealed record ReadDirectoryResponse(IReadOnlyList<DirectoryEntry> Entries, bool HasMore) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.DirectoryEntries;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer)
+    {
+        writer.WriteList(Entries, DirectoryEntry.Write);
+        writer.WriteBool(HasMore);
+    }
+
+    internal static ReadDirectoryResponse Read(ref PayloadReader reader) => new(reader.ReadList(DirectoryEntry.Read), reader.ReadBool());
+}
+
+/// <summary>Reads the target of a symbolic link.</summary>
+public sealed record ReadLinkRequest(string Path) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.ReadLink;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer) => writer.WriteString(Path);
+
+    internal static ReadLinkRequest Read(ref PayloadReader reader) => new(reader.ReadString());
+}
+
+/// <summary>The link's target, exactly as stored (it may be relative).</summary>
+public sealed record ReadLinkResponse(string Target) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.LinkTarget;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer) => writer.WriteString(Target);
+
+    internal static ReadLinkResponse Read(ref PayloadReader reader) => new(reader.ReadString());
+}
+
+/// <summary>
+/// Opens a file and streams its bytes from <paramref name="Offset"/>: <paramref name="Length"/> bytes, or to the end
+/// of the file when negative. The stream has the request's id and ends after the last byte.
+/// </summary>
+public sealed record OpenReadRequest(string Path, long Offset, long Length) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.OpenRead;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer)
+    {
+        writer.WriteString(Path);
+        writer.WriteInt64(Offset);
+        writer.WriteInt64(Length);
+    }
+
+    internal static OpenReadRequest Read(ref PayloadReader reader) => new(reader.ReadString(), reader.ReadInt64(), reader.ReadInt64());
+}
+
+/// <summary>The opened file's metadata, taken from the open handle so it matches the bytes that follow.</summary>
+public sealed record OpenReadResponse(FileStat Stat) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.OpenedRead;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer) => FileStat.Write(writer, Stat);
+
+    internal static OpenReadResponse Read(ref PayloadReader reader) => new(FileStat.Read(ref reader));
+}

@@ -1,0 +1,112 @@
+using System.Buffers;
+using ClusterContext.Protocol.Framing;
+using ClusterContext.Protocol.Messages;
+
+namespace ClusterContext.Protocol.Multiplexing;
+
+public sealed partial class MuxConnection
+{
+    // One loop owns the transport's writer; everyone else queues frames. Queued stream bytes are bounded by
+    // _outgoingBudget so that a slow transport pushes back on writers instead of growing the queue.
+    private async Task WriteLoopAsync()
+    {
+        var output = _transport.Output;
+        try
+        {
+            var reader = _outgoing.Reader;
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    FrameWriter.Write(output, frame.Type, frame.Id, frame.PayloadSpan);
+                    frame.Release();
+                    if (frame.Budgeted)
+                    {
+                        _outgoingBudget.Release();
+                    }
+                }
+
+                var flush = await output.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            Close(new SessionLostException($"Writing to the peer failed: {ex.Message}", ex));
+        }
+        finally
+        {
+            while (_outgoing.Reader.TryRead(out var frame))
+            {
+                frame.Release();
+            }
+
+            await output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private bool TryEnqueue(in OutgoingFrame frame)
+    {
+        var queued = frame.Length < 0 ? frame with { Length = frame.Payload?.Length ?? 0 } : frame;
+        if (_outgoing.Writer.TryWrite(queued))
+        {
+            return true;
+        }
+
+        queued.Release();
+        return false;
+    }
+
+    private void Enqueue(in OutgoingFrame frame)
+    {
+        if (!TryEnqueue(frame))
+        {
+            throw Lost();
+        }
+    }
+
+    internal void SendMessage(FrameType type, uint id, Message message) =>
+        Enqueue(new OutgoingFrame(type, id, MessageCodec.Encode(message), -1, Rented: false, Budgeted: false));
+
+    internal void SendError(FrameType type, uint id, ErrorCode code, string message) =>
+        TryEnqueue(new OutgoingFrame(type, id, new ErrorPayload(code, message).Encode(), -1, Rented: false, Budgeted: false));
+
+    internal void SendControl(FrameType type, uint id) =>
+        TryEnqueue(new OutgoingFrame(type, id, null, 0, Rented: false, Budgeted: false));
+
+    internal void SendCredit(uint id, int increment)
+    {
+        var payload = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(payload, increment);
+        TryEnqueue(new OutgoingFrame(FrameType.Credit, id, payload, 4, Rented: false, Budgeted: false));
+    }
+
+    /// <summary>Queues one data frame of at most <see cref="ProtocolLimits.MaxDataChunk"/> bytes, waiting while the outgoing queue is full.</summary>
+    internal async ValueTask SendDataAsync(uint id, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        try
+        {
+            await _outgoingBudget.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Lost();
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.Span.CopyTo(buffer);
+        if (!TryEnqueue(new OutgoingFrame(FrameType.Data, id, buffer, data.Length, Rented: true, Budgeted: true)))
+        {
+            _outgoingBudget.Release();
+            throw Lost();
+        }
+    }
+
+    internal SessionLostException Lost() =>
+        _closeReason as SessionLostException
+        ?? new SessionLostException($"The session with the peer was lost: {_closeReason?.Message ?? "the connection is closed"}.", _closeReason);
+}
