@@ -27,7 +27,7 @@ public sealed partial class MuxConnection
                 }
 
                 var flush = await output.FlushAsync().ConfigureAwait(false);
-                if (flush.IsCompleted)
+                if (flush.IsCompleted || flush.IsCanceled)
                 {
                     break;
                 }

@@ -32,6 +32,8 @@ public sealed partial class MuxConnection : IAsyncDisposable
     private int _peerStreamWindow;
     private uint _nextId;
 
+    private static readonly TimeSpan CloseFlushTimeout = TimeSpan.FromSeconds(2);
+
     private MuxConnection(IDuplexPipe transport, bool isClient, MuxConnectionOptions? options, ILogger? logger)
     {
         _transport = transport;
@@ -115,6 +117,11 @@ public sealed partial class MuxConnection : IAsyncDisposable
 
         _outgoing.Writer.TryComplete();
         _closing.Cancel();
+
+        // Queued frames (an error frame above all) get a moment to go out; a peer that does not read
+        // must not keep the connection, and whoever awaits its completion, forever.
+        _ = Task.Delay(CloseFlushTimeout).ContinueWith(
+            static (_, state) => ((MuxConnection)state!)._transport.Output.CancelPendingFlush(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         var lost = reason as SessionLostException ?? new SessionLostException($"The session with the peer was lost: {reason.Message}", reason);
         foreach (var pending in _pending.Values)
         {
