@@ -12,11 +12,11 @@ public static class ProtocolLimits
     /// <summary>No frame payload may be larger than this, whatever a peer announces (1 MiB).</summary>
     public const int MaxFramePayload = 1 << 20;
 
-    /// <summary>Largest payload of one data frame a sender produces (64 KiB).</summary>
-    public const int MaxDataChunk = 64 * 1024;
+    /// <summary>Largest payload of one data frame a sender produces (128 KiB).</summary>
+    public const int MaxDataChunk = 128 * 1024;
 
-    /// <summary>Bytes a stream may send before the receiver grants credit (256 KiB).</summary>
-    public const int DefaultStreamWindow = 256 * 1024;
+    /// <summary>Bytes a stream may send before the receiver grants credit (1 MiB).</summary>
+    public const int DefaultStreamWindow = 1024 * 1024;
 
     /// <summary>Largest credit a receiver may have outstanding on one stream (16 MiB).</summary>
     public const int MaxStreamWindow = 16 * 1024 * 1024;

@@ -87,14 +87,9 @@ public sealed partial class MuxConnection
     /// <summary>Queues one data frame of at most <see cref="ProtocolLimits.MaxDataChunk"/> bytes, waiting while the outgoing queue is full.</summary>
     internal async ValueTask SendDataAsync(uint id, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
-        try
+        if (!_outgoingBudget.Wait(0, CancellationToken.None))
         {
-            await _outgoingBudget.WaitAsync(linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw Lost();
+            await WaitForBudgetAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(data.Length);
@@ -102,6 +97,32 @@ public sealed partial class MuxConnection
         if (!TryEnqueue(new OutgoingFrame(FrameType.Data, id, buffer, data.Length, Rented: true, Budgeted: true)))
         {
             _outgoingBudget.Release();
+            throw Lost();
+        }
+    }
+
+    private async ValueTask WaitForBudgetAsync(CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            try
+            {
+                await _outgoingBudget.WaitAsync(_closing.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                throw Lost();
+            }
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        try
+        {
+            await _outgoingBudget.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
             throw Lost();
         }
     }

@@ -8,7 +8,7 @@ public sealed class MuxConnectionOptions
     /// <summary>Largest frame payload accepted from the peer. Default: <see cref="ProtocolLimits.MaxFramePayload"/> (1 MiB).</summary>
     public int MaxFramePayload { get; set; } = ProtocolLimits.MaxFramePayload;
 
-    /// <summary>Bytes the peer may send on a stream before this side grants more. Default: 256 KiB.</summary>
+    /// <summary>Bytes the peer may send on a stream before this side grants more. Default: 1 MiB.</summary>
     public int StreamWindow { get; set; } = ProtocolLimits.DefaultStreamWindow;
 
     /// <summary>Most streams open at once; further stream requests fail with <see cref="ErrorCode.TooManyStreams"/>. Default: 10,000.</summary>
@@ -17,8 +17,8 @@ public sealed class MuxConnectionOptions
     /// <summary>Most requests from the peer handled at once. Default: 4,096.</summary>
     public int MaxConcurrentRequests { get; set; } = 4096;
 
-    /// <summary>Stream bytes queued for the transport before writers wait. Default: 1 MiB.</summary>
-    public int OutgoingBufferBytes { get; set; } = 1024 * 1024;
+    /// <summary>Stream bytes queued for the transport before writers wait. Default: 2 MiB.</summary>
+    public int OutgoingBufferBytes { get; set; } = 2 * 1024 * 1024;
 
     /// <summary>Time allowed for the handshake. Default: 10 seconds.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -11,7 +11,7 @@ namespace ClusterContext.Protocol.Multiplexing;
 /// </summary>
 public sealed class MuxStream : Stream
 {
-    private static readonly PipeOptions InboundPipeOptions = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
+    private static readonly PipeOptions InboundPipeOptions = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 64 * 1024, useSynchronizationContext: false);
 
     private readonly MuxConnection _connection;
     private readonly Pipe _inbound = new(InboundPipeOptions);

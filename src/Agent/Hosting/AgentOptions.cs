@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Net;
+
+namespace ClusterContext.Agent.Hosting;
+
+/// <summary>The agent's command line.</summary>
+internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Token, TimeSpan? IdleTimeout)
+{
+    public const string Usage = """
+        Usage: clusterctx-agent --listen ADDR:PORT [--target-pid PID] [--token TOKEN] [--idle-timeout SECONDS]
+
+        Serves ClusterContext sessions inside a pod: the target process's environment, files, DNS and
+        network, from the pod's namespaces.
+
+          --listen ADDR:PORT       address to accept sessions on, e.g. 0.0.0.0:7777 or [::]:7777
+          --target-pid PID         process whose context is served (default 1: the target container's
+                                   main process when the agent shares its PID namespace)
+          --token TOKEN            session token clients must present (default: none; the token may
+                                   also come from the CLUSTERCONTEXT_AGENT_TOKEN environment variable)
+          --idle-timeout SECONDS   exit after this long with no session (default: never)
+          --help                   show this text
+        """;
+
+    /// <summary>Parses the arguments; null with <paramref name="error"/> set when they are invalid, null without it for --help.</summary>
+    public static AgentOptions? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        error = null;
+        IPEndPoint? listen = null;
+        var pid = 1;
+        var token = Environment.GetEnvironmentVariable("CLUSTERCONTEXT_AGENT_TOKEN") ?? string.Empty;
+        TimeSpan? idle = null;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (name is "--help" or "-h")
+            {
+                return null;
+            }
+
+            if (i + 1 >= args.Count)
+            {
+                error = name.StartsWith("--", StringComparison.Ordinal) ? $"{name} needs a value." : $"Unexpected argument '{name}'.";
+                return null;
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--listen" when IPEndPoint.TryParse(value, out var endPoint) && value.Contains(':', StringComparison.Ordinal):
+                    listen = endPoint;
+                    break;
+                case "--listen":
+                    error = $"--listen '{value}' is not ADDR:PORT (e.g. 0.0.0.0:7777; port 0 picks a free port).";
+                    return null;
+                case "--target-pid" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed > 0:
+                    pid = parsed;
+                    break;
+                case "--target-pid":
+                    error = $"--target-pid '{value}' is not a process id.";
+                    return null;
+                case "--token":
+                    token = value;
+                    break;
+                case "--idle-timeout" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0:
+                    idle = TimeSpan.FromSeconds(seconds);
+                    break;
+                case "--idle-timeout":
+                    error = $"--idle-timeout '{value}' is not a positive number of seconds.";
+                    return null;
+                default:
+                    error = $"Unknown option '{name}'.";
+                    return null;
+            }
+        }
+
+        if (listen is null)
+        {
+            error = "--listen ADDR:PORT is required.";
+            return null;
+        }
+
+        return new AgentOptions(listen, pid, token, idle);
+    }
+}

@@ -1,0 +1,61 @@
+using ClusterContext.Agent.Dns;
+using ClusterContext.Agent.Files;
+using ClusterContext.Agent.Network;
+using ClusterContext.Agent.Target;
+using ClusterContext.Protocol;
+using ClusterContext.Protocol.Messages;
+using ClusterContext.Protocol.Multiplexing;
+
+namespace ClusterContext.Agent.Hosting;
+
+/// <summary>Carries out each request in the target's context. Shared by all sessions; holds no per-session state.</summary>
+internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSystem files, PodResolver resolver, ContainerResolverFiles resolverFiles)
+{
+    /// <summary>Largest directory listing sent in one response; bigger directories are paged.</summary>
+    private const int MaxDirectoryResponseBytes = 512 * 1024;
+
+    public Task HandleAsync(IncomingRequest request)
+    {
+        switch (request.Message)
+        {
+            case PingRequest ping:
+                request.Respond(new PingResponse(ping.Payload));
+                return Task.CompletedTask;
+            case GetEnvironmentRequest:
+                request.Respond(new EnvironmentResponse(target.ReadEnvironment()));
+                return Task.CompletedTask;
+            case GetMountsRequest:
+                request.Respond(new MountsResponse(target.ReadMounts()));
+                return Task.CompletedTask;
+            case StatRequest stat:
+                request.Respond(new StatResponse(files.Stat(stat.Path, stat.FollowSymlinks)));
+                return Task.CompletedTask;
+            case ReadDirectoryRequest list:
+                request.Respond(files.ReadDirectory(list.Path, Math.Max(0, list.Skip), MaxDirectoryResponseBytes));
+                return Task.CompletedTask;
+            case ReadLinkRequest link:
+                request.Respond(new ReadLinkResponse(files.ReadLink(link.Path)));
+                return Task.CompletedTask;
+            case OpenReadRequest open:
+                return FileReadPump.RunAsync(request, open, files);
+            case ResolveRequest resolve:
+                return ResolveAsync(request, resolve);
+            case GetResolverConfigRequest:
+                var config = resolverFiles.ReadConfig();
+                request.Respond(new ResolverConfigResponse(config.NameServers, config.SearchDomains, config.Ndots));
+                return Task.CompletedTask;
+            case TcpConnectRequest connect:
+                return TcpRelay.RunAsync(request, connect, resolver);
+            case UdpOpenRequest udp:
+                return UdpRelay.RunAsync(request, udp);
+            default:
+                throw new RemoteException(ErrorCode.UnknownRequest, $"This agent does not serve {request.Message.Kind} requests; update the agent image.");
+        }
+    }
+
+    private async Task ResolveAsync(IncomingRequest request, ResolveRequest resolve)
+    {
+        var answer = await resolver.ResolveAsync(resolve.Name, resolve.Family, request.CancellationToken).ConfigureAwait(false);
+        request.Respond(new ResolveResponse(answer.QueriedName, answer.CanonicalName, answer.Addresses, answer.TtlSeconds));
+    }
+}

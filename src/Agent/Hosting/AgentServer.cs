@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using ClusterContext.Protocol;
+using ClusterContext.Protocol.Framing;
+using ClusterContext.Protocol.Messages;
+using ClusterContext.Protocol.Multiplexing;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterContext.Agent.Hosting;
+
+/// <summary>Accepts sessions and serves each on its own connection; one bad client never affects another.</summary>
+internal sealed class AgentServer(AgentOptions options, AgentRequestHandler handler, ILoggerFactory loggerFactory)
+{
+    private static readonly string AgentVersion = typeof(AgentServer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    private readonly ILogger _logger = loggerFactory.CreateLogger("ClusterContext.Agent");
+    private readonly ILogger _protocolLogger = loggerFactory.CreateLogger("ClusterContext.Agent.Protocol");
+    private readonly byte[] _token = Encoding.UTF8.GetBytes(options.Token);
+    private readonly Lock _gate = new();
+    private int _activeSessions;
+    private long _idleSince = Stopwatch.GetTimestamp();
+    private long _sessionCounter;
+
+    /// <summary>Runs until cancelled or idle for longer than the idle timeout; returns the exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        using var listener = new Socket(options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (options.Listen.AddressFamily == AddressFamily.InterNetworkV6 && options.Listen.Address.Equals(IPAddress.IPv6Any))
+            {
+                listener.DualMode = true;
+            }
+
+            listener.Bind(options.Listen);
+            listener.Listen(512);
+        }
+        catch (SocketException ex)
+        {
+            AgentLog.ListenFailed(_logger, options.Listen, ex.Message);
+            return 3;
+        }
+
+        AgentLog.Listening(_logger, listener.LocalEndPoint!, options.TargetPid, AgentVersion);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var idleWatch = options.IdleTimeout is { } idle ? WatchIdleAsync(idle, stop) : Task.CompletedTask;
+        try
+        {
+            while (true)
+            {
+                var socket = await listener.AcceptAsync(stop.Token).ConfigureAwait(false);
+                _ = ServeAsync(socket, stop.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await idleWatch.ConfigureAwait(false);
+        return 0;
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        socket.NoDelay = true;
+        var sessionId = $"s{Interlocked.Increment(ref _sessionCounter)}";
+        SessionStarted();
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await using var stream = new NetworkStream(socket, ownsSocket: true);
+            MuxConnection connection;
+            try
+            {
+                connection = await MuxConnection.AcceptAsync(new StreamDuplexPipe(stream), hello => Accept(hello, sessionId), handler.HandleAsync, logger: _protocolLogger, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException)
+            {
+                AgentLog.Rejected(_logger, remote, ex.Message);
+                return;
+            }
+
+            await using (connection.ConfigureAwait(false))
+            {
+                AgentLog.SessionStarted(_logger, sessionId, remote, connection.Hello!.ClientName);
+                string reason;
+                try
+                {
+                    await connection.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    reason = "client disconnected";
+                }
+                catch (OperationCanceledException)
+                {
+                    reason = "agent stopping";
+                }
+                catch (Exception ex)
+                {
+                    reason = ex.Message;
+                }
+
+                AgentLog.SessionEnded(_logger, sessionId, remote, Stopwatch.GetElapsedTime(started).TotalSeconds, reason);
+            }
+        }
+        finally
+        {
+            SessionEnded();
+        }
+    }
+
+    private WelcomeMessage Accept(HelloMessage hello, string sessionId)
+    {
+        var presented = Encoding.UTF8.GetBytes(hello.Token);
+        if (_token.Length > 0 && !CryptographicOperations.FixedTimeEquals(presented, _token))
+        {
+            throw new RemoteException(ErrorCode.Unauthorized, "The session token does not match the one this agent was started with.");
+        }
+
+        return new WelcomeMessage(ProtocolLimits.Version, AgentVersion, sessionId, options.TargetPid, 0);
+    }
+
+    private void SessionStarted()
+    {
+        lock (_gate)
+        {
+            _activeSessions++;
+        }
+    }
+
+    private void SessionEnded()
+    {
+        lock (_gate)
+        {
+            if (--_activeSessions == 0)
+            {
+                _idleSince = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    private async Task WatchIdleAsync(TimeSpan idleTimeout, CancellationTokenSource stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(idleTimeout.TotalMilliseconds / 4, 50, 1000)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+            {
+                lock (_gate)
+                {
+                    if (_activeSessions > 0 || Stopwatch.GetElapsedTime(_idleSince) < idleTimeout)
+                    {
+                        continue;
+                    }
+                }
+
+                AgentLog.IdleExit(_logger, idleTimeout.TotalSeconds);
+                await stop.CancelAsync().ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace ClusterContext.Testing;
+
+/// <summary>
+/// A real clusterctx-agent process, started from the agent build copied next to the test assembly. Its log lines are
+/// kept so tests can assert on them; it is killed (by its pid) when disposed.
+/// </summary>
+public sealed partial class AgentProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _log = [];
+    private readonly TaskCompletionSource<IPEndPoint> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private AgentProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>The agent's main assembly, copied next to the test assembly by the project reference.</summary>
+    public static string AgentAssembly => Path.Combine(AppContext.BaseDirectory, "clusterctx-agent.dll");
+
+    /// <summary>The address the agent reported it listens on.</summary>
+    public IPEndPoint EndPoint => _listening.Task.Result;
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public IReadOnlyList<string> Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return [.. _log];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the agent with <paramref name="arguments"/>. <paramref name="start"/> runs a command line
+    /// (defaults to running it on this host; a pod sandbox passes its own to run it inside the pod's network namespace).
+    /// </summary>
+    public static async Task<AgentProcess> StartAsync(IEnumerable<string> arguments, Func<string, IReadOnlyList<string>, ProcessStartInfo>? start = null, TimeSpan? timeout = null)
+    {
+        string[] commandLine = [AgentAssembly, .. arguments];
+        var info = start?.Invoke(DotnetHost, commandLine) ?? new ProcessStartInfo(DotnetHost, commandLine);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
+        var agent = new AgentProcess(Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName}."));
+        try
+        {
+            var exited = agent._process.WaitForExitAsync();
+            var listening = agent._listening.Task;
+            if (await Task.WhenAny(listening, exited, Task.Delay(timeout ?? TimeSpan.FromSeconds(30))) != listening)
+            {
+                throw new InvalidOperationException($"The agent did not start listening. Its output:{Environment.NewLine}{string.Join(Environment.NewLine, agent.Log)}");
+            }
+
+            return agent;
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the agent to exit by itself and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Resident memory of the agent process, from /proc.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException($"No VmRSS for process {Pid}.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _process.Dispose();
+    }
+
+    private static string DotnetHost => Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.Add(line);
+        }
+
+        var match = ListeningLine().Match(line);
+        if (match.Success)
+        {
+            _listening.TrySetResult(IPEndPoint.Parse(match.Groups[1].Value));
+        }
+    }
+
+    [GeneratedRegex(@"listening on (\S+),")]
+    private static partial Regex ListeningLine();
+}
