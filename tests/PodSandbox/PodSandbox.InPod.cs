@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using ClusterContext.Testing.Sandbox.Network;
+using ClusterContext.Testing.Sandbox.Processes;
+
+namespace ClusterContext.Testing.Sandbox;
+
+public sealed partial class PodSandbox
+{
+    private int _recordFiles;
+
+    /// <summary>
+    /// Starts a host program in the pod's network namespace but the host's mount namespace, the way the agent runs
+    /// (it reaches the app's files through <c>/proc/&lt;AppPid&gt;/root</c>). The process is killed on dispose.
+    /// </summary>
+    /// <param name="fileName">The host program.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="configure">Adjusts the start info (environment, redirection); do not change its file name or argument list.</param>
+    public Process StartInPod(string fileName, IEnumerable<string> arguments, Action<ProcessStartInfo>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        ArgumentNullException.ThrowIfNull(arguments);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var info = InNetworkNamespace(PodNetworkNamespace, fileName, arguments);
+        configure?.Invoke(info);
+        return Track(TrackedProcess.StartForCaller($"pod process {Path.GetFileName(fileName)}", info)).Process;
+    }
+
+    /// <summary>Runs a host program to completion in the pod's network namespace (host mount namespace).</summary>
+    public async Task<PodCommandResult> RunInPodAsync(string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        ArgumentNullException.ThrowIfNull(arguments);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var result = await CommandRunner.RunAsync(_tools.Nsenter, [$"--net={PodNetworkNamespacePath}", "--", fileName, .. arguments], cancellationToken)
+            .ConfigureAwait(false);
+        return new PodCommandResult(result.ExitCode, result.StandardOutput, result.StandardError);
+    }
+
+    /// <summary>Creates a socket in the pod's network namespace; it connects and listens as the pod, from this process.</summary>
+    public Socket CreatePodSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return NetworkNamespace.CreateSocket(PodNetworkNamespacePath, addressFamily, socketType, protocolType);
+    }
+
+    /// <summary>Asks the cluster DNS server for <paramref name="name"/>'s A records, from inside the pod, over UDP or TCP.</summary>
+    public Task<DnsQueryResult> QueryDnsInPodAsync(string name, bool useTcp = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return QueryDnsCoreAsync(name, useTcp, TimeSpan.FromSeconds(2), cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds a cluster DNS record, e.g. <c>web.&lt;namespace&gt;.svc.cluster.local</c>, and returns once the DNS
+    /// server answers it from the pod.
+    /// </summary>
+    public async Task AddServiceRecordAsync(string name, IPAddress address, CancellationToken cancellationToken = default)
+    {
+        OptionsValidation.ValidateRecord(name, address);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+
+        // Written beside the directory and renamed in, so dnsmasq's inotify never sees half a file.
+        var fileName = string.Create(CultureInfo.InvariantCulture, $"{Interlocked.Increment(ref _recordFiles)}.hosts");
+        var staging = Path.Combine(TempPath, "dns", fileName);
+        await File.WriteAllTextAsync(staging, $"{address} {name}\n", cancellationToken).ConfigureAwait(false);
+        File.Move(staging, Path.Combine(DnsHostsDirectory, fileName));
+
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var answer = await QueryDnsCoreAsync(name, useTcp: false, s_dnsProbeTimeout, cancellationToken).ConfigureAwait(false);
+            if (answer.Addresses.Contains(address))
+            {
+                return;
+            }
+
+            if (stopwatch.Elapsed > _readinessTimeout)
+            {
+                throw new TimeoutException($"dnsmasq did not pick up {name} -> {address} within {_readinessTimeout.TotalSeconds:0.#} s.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using ClusterContext.Session;
+using ClusterContext.Testing;
+using ClusterContext.Testing.Sandbox;
+
+// Starts a local pod sandbox (network and mount namespaces, an app container, cluster DNS, an in-cluster redis),
+// runs the real agent inside the pod's network namespace, and shows through the protocol what a process on this
+// machine sees of the pod: its environment, a file only the pod has, and the in-cluster redis by its DNS name.
+const string ConfigPath = "/etc/config/appsettings.json";
+const string Token = "demo-token";
+var clock = Stopwatch.StartNew();
+
+void Step(string text) => Console.WriteLine($"[{clock.Elapsed.TotalSeconds,5:0.0}s] {text}");
+
+if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+{
+    Console.Error.WriteLine("The pod sandbox needs Linux and root (it creates network and mount namespaces). Run it with sudo.");
+    return 1;
+}
+
+Step("starting the pod sandbox (namespaces, app container, cluster DNS, redis)...");
+var options = new PodSandboxOptions();
+options.Files[ConfigPath] = Encoding.UTF8.GetBytes("""{"Orders":{"Source":"configmap"}}""");
+await using var sandbox = await PodSandbox.StartAsync(options);
+Step($"pod {sandbox.Namespace}/{sandbox.PodName} is up: pod IP {sandbox.PodIP}, app container pid {sandbox.AppPid}");
+
+Step("starting clusterctx-agent inside the pod's network namespace...");
+await using var agent = await AgentProcess.StartAsync(
+    ["--listen", "0.0.0.0:7777", "--target-pid", sandbox.AppPid.ToString(CultureInfo.InvariantCulture), "--token", Token, "--idle-timeout", "30"],
+    (file, args) => new ProcessStartInfo("ip", ["netns", "exec", sandbox.PodNetworkNamespace, file, .. args]));
+
+await using var client = await AgentClient.ConnectAsync(new System.Net.IPEndPoint(sandbox.PodIP, 7777), Token, "sandbox-demo");
+Step($"session {client.Agent.SessionId} open with agent {client.Agent.AgentVersion} (round trip {(await client.PingAsync()).TotalMilliseconds:0.0} ms)");
+
+Console.WriteLine();
+Console.WriteLine("The pod's environment (from the app container's process):");
+foreach (var (name, value) in await client.GetEnvironmentAsync())
+{
+    Console.WriteLine($"  {name}={value}");
+}
+
+Console.WriteLine();
+Console.WriteLine($"{ConfigPath} (exists on this machine: {File.Exists(ConfigPath)}):");
+Console.WriteLine($"  {Encoding.UTF8.GetString(await client.ReadAllBytesAsync(ConfigPath))}");
+
+Console.WriteLine();
+var answer = await client.ResolveAsync("redis");
+Console.WriteLine($"DNS, resolved in the pod: redis -> {answer.QueriedName} -> {string.Join(", ", answer.Addresses)}");
+
+var connection = await client.ConnectTcpAsync(sandbox.RedisHostName, 6379);
+await using (connection)
+{
+    await connection.Stream.WriteAsync("PING\r\n"u8.ToArray());
+    var reply = new byte[7];
+    await connection.Stream.ReadExactlyAsync(reply);
+    Console.WriteLine($"TCP through the agent to {sandbox.RedisHostName}:6379: PING -> {Encoding.ASCII.GetString(reply).TrimEnd()}");
+}
+
+Console.WriteLine();
+Step("done; tearing down the agent and the sandbox");
+return 0;
