@@ -84,41 +84,51 @@ internal static class TcpRelay
         throw last ?? new RemoteException(ErrorCode.NameNotFound, $"{connect.Host} has no addresses.");
     }
 
+    // Both directions hand buffers over instead of copying them: these loops carry every tunnelled byte.
     private static async Task CopyToSocketAsync(MuxStream stream, Socket socket, CancellationToken ct)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.MaxDataChunk);
-        try
+        while (true)
         {
-            int read;
-            while ((read = await stream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            var result = await stream.ReadBufferAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            foreach (var segment in buffer)
             {
-                await socket.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, ct).ConfigureAwait(false);
+                await socket.SendAsync(segment, SocketFlags.None, ct).ConfigureAwait(false);
             }
 
-            socket.Shutdown(SocketShutdown.Send);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            stream.AdvanceBuffer(buffer, buffer.Length);
+            if (result.IsCompleted && buffer.IsEmpty)
+            {
+                socket.Shutdown(SocketShutdown.Send);
+                return;
+            }
         }
     }
 
     private static async Task CopyToStreamAsync(Socket socket, MuxStream stream, CancellationToken ct)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.MaxDataChunk);
-        try
+        while (true)
         {
+            var buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.MaxDataChunk);
             int read;
-            while ((read = await socket.ReceiveAsync(buffer.AsMemory(0, ProtocolLimits.MaxDataChunk), SocketFlags.None, ct).ConfigureAwait(false)) > 0)
+            try
             {
-                await stream.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                read = await socket.ReceiveAsync(buffer.AsMemory(0, ProtocolLimits.MaxDataChunk), SocketFlags.None, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
             }
 
-            stream.CompleteWrites();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (read == 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                stream.CompleteWrites();
+                return;
+            }
+
+            await stream.WritePooledAsync(buffer, read, ct).ConfigureAwait(false);
         }
     }
 }

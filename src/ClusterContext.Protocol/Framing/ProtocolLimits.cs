@@ -12,8 +12,8 @@ public static class ProtocolLimits
     /// <summary>No frame payload may be larger than this, whatever a peer announces (1 MiB).</summary>
     public const int MaxFramePayload = 1 << 20;
 
-    /// <summary>Largest payload of one data frame a sender produces (128 KiB).</summary>
-    public const int MaxDataChunk = 128 * 1024;
+    /// <summary>Largest payload of one data frame a sender produces (256 KiB).</summary>
+    public const int MaxDataChunk = 256 * 1024;
 
     /// <summary>Bytes a stream may send before the receiver grants credit (1 MiB).</summary>
     public const int DefaultStreamWindow = 1024 * 1024;

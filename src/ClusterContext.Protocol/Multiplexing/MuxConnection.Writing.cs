@@ -6,6 +6,8 @@ namespace ClusterContext.Protocol.Multiplexing;
 
 public sealed partial class MuxConnection
 {
+    private const int DirectWriteThreshold = 8 * 1024;
+
     // One loop owns the transport's writer; everyone else queues frames. Queued stream bytes are bounded by
     // _outgoingBudget so that a slow transport pushes back on writers instead of growing the queue.
     private async Task WriteLoopAsync()
@@ -16,18 +18,36 @@ public sealed partial class MuxConnection
             var reader = _outgoing.Reader;
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var frame))
+                var ended = false;
+                while (!ended && reader.TryRead(out var frame))
                 {
-                    FrameWriter.Write(output, frame.Type, frame.Id, frame.PayloadSpan);
-                    frame.Release();
-                    if (frame.Budgeted)
+                    try
                     {
-                        _outgoingBudget.Release();
+                        if (frame.Length < DirectWriteThreshold)
+                        {
+                            FrameWriter.Write(output, frame.Type, frame.Id, frame.PayloadSpan);
+                            continue;
+                        }
+
+                        // Large payloads go to the transport as they are (a stream-backed writer sends them
+                        // without copying them into its buffer); only the header is buffered.
+                        new FrameHeader(frame.Length, frame.Type, 0, frame.Id).Write(output.GetSpan(FrameHeader.Size));
+                        output.Advance(FrameHeader.Size);
+                        var result = await output.WriteAsync(frame.Payload.AsMemory(0, frame.Length)).ConfigureAwait(false);
+                        ended = result.IsCompleted || result.IsCanceled;
+                    }
+                    finally
+                    {
+                        frame.Release();
+                        if (frame.Budgeted)
+                        {
+                            _outgoingBudget.Release();
+                        }
                     }
                 }
 
-                var flush = await output.FlushAsync().ConfigureAwait(false);
-                if (flush.IsCompleted || flush.IsCanceled)
+                var flush = ended ? default : await output.FlushAsync().ConfigureAwait(false);
+                if (ended || flush.IsCompleted || flush.IsCanceled)
                 {
                     break;
                 }
@@ -95,6 +115,29 @@ public sealed partial class MuxConnection
         var buffer = ArrayPool<byte>.Shared.Rent(data.Length);
         data.Span.CopyTo(buffer);
         if (!TryEnqueue(new OutgoingFrame(FrameType.Data, id, buffer, data.Length, Rented: true, Budgeted: true)))
+        {
+            _outgoingBudget.Release();
+            throw Lost();
+        }
+    }
+
+    /// <summary>Queues a data frame whose payload is a pooled array that the write loop returns once written.</summary>
+    internal async ValueTask SendPooledDataAsync(uint id, byte[] pooled, int length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!_outgoingBudget.Wait(0, CancellationToken.None))
+            {
+                await WaitForBudgetAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(pooled);
+            throw;
+        }
+
+        if (!TryEnqueue(new OutgoingFrame(FrameType.Data, id, pooled, length, Rented: true, Budgeted: true)))
         {
             _outgoingBudget.Release();
             throw Lost();

@@ -82,6 +82,57 @@ public sealed class MuxStream : Stream
         return count;
     }
 
+    /// <summary>
+    /// Waits for received bytes and lends them without copying; pass what was used to <see cref="AdvanceBuffer"/>.
+    /// An empty completed result is the end of the stream.
+    /// </summary>
+    internal async ValueTask<ReadResult> ReadBufferAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return await _inbound.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Returns the bytes lent by <see cref="ReadBufferAsync"/>, the first <paramref name="consumed"/> of them used.</summary>
+    internal void AdvanceBuffer(in ReadOnlySequence<byte> buffer, long consumed)
+    {
+        _inbound.Reader.AdvanceTo(buffer.GetPosition(consumed));
+        if (consumed > 0)
+        {
+            Consumed((int)consumed);
+        }
+    }
+
+    /// <summary>Sends a pooled buffer the caller gives up (it is returned to the pool once written): no copy.</summary>
+    internal async ValueTask WritePooledAsync(byte[] pooled, int length, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        try
+        {
+            if (length <= ProtocolLimits.MaxDataChunk)
+            {
+                sent = await TakeCreditAsync(length, cancellationToken).ConfigureAwait(false);
+                if (sent == length)
+                {
+                    var handedOver = pooled;
+                    pooled = null!;
+                    await _connection.SendPooledDataAsync(Id, handedOver, length, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                await _connection.SendDataAsync(Id, pooled.AsMemory(0, sent), cancellationToken).ConfigureAwait(false);
+            }
+
+            await WriteAsync(pooled.AsMemory(sent, length - sent), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (pooled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(pooled);
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
