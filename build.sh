@@ -60,6 +60,7 @@ case "${1:-}" in
     ;;
   bench)
     install_prerequisites
+    command -v socat >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends socat >/dev/null
     dotnet run --no-restore -c Release --project bench/ClusterContext.Benchmarks -- "${@:2}"
     ;;
   *)
