@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace ClusterContext.Patching.Internal;
+
+/// <summary>
+/// Patches by writing a jump at the start of the target's compiled body, and keeps the patch through re-compilation
+/// (tiering, PGO, re-JIT) by patching each new body from the JIT hook before it is published. The original is called
+/// through a trampoline: the body's first instructions, relocated, then a jump back into the body.
+/// </summary>
+internal sealed unsafe class DetourEngine : IMethodPatcher
+{
+    private readonly Lock _gate = new();
+    private readonly List<Detour> _detours = [];
+    private readonly Dictionary<nint, byte[]> _originalBytes = [];
+    private RetargetWorker? _worker;
+
+    public IReadOnlyList<PatchHandle> Patches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _detours.Select(d => d.Handle)];
+            }
+        }
+    }
+
+    public PatchHandle Patch(MethodBase target, MethodInfo replacement, string owner)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(replacement);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        lock (_gate)
+        {
+            PatchValidation.Validate(target, replacement);
+            var existing = _detours.Find(d => d.Target.Equals(target));
+            if (existing is not null)
+            {
+                throw new PatchException($"Cannot patch {existing.Name}: it is already patched by '{existing.Handle.Owner}'.");
+            }
+
+            JitHook.EnsureInstalled();
+            _worker ??= StartWorker();
+            foreach (var handle in PatchValidation.CompiledHandles(target))
+            {
+                JitHook.PreventInlining(handle);
+            }
+
+            PatchValidation.Prepare(target);
+            PatchValidation.Prepare(replacement);
+
+            var detour = new Detour(target, replacement, owner, PatchValidation.CompiledHandles(target));
+            var body = FindBody(detour);
+            var original = OriginalBytesOf(body);
+            detour.SetOriginal(BuildTrampoline(detour, body, original, X64.AbsoluteJumpLength));
+
+            // From here on every new body of the target is patched as it is compiled.
+            DetourTable.Add(detour);
+            try
+            {
+                WriteJump(body, original, detour.EntryStub);
+            }
+            catch
+            {
+                DetourTable.Remove(detour);
+                throw;
+            }
+
+            detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
+            _detours.Add(detour);
+            Interlocked.MemoryBarrierProcessWide();
+            Sweep(detour);
+            return detour.Handle;
+        }
+    }
+
+    public void Remove(PatchHandle patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        lock (_gate)
+        {
+            var detour = _detours.Find(d => d.Handle == patch)
+                ?? throw new InvalidOperationException($"{patch} is not in place (already removed?).");
+            RemoveCore(detour);
+        }
+    }
+
+    public int RemoveAll(string owner)
+    {
+        lock (_gate)
+        {
+            var owned = _detours.Where(d => d.Handle.Owner == owner).ToList();
+            owned.ForEach(RemoveCore);
+            return owned.Count;
+        }
+    }
+
+    private void RemoveCore(Detour detour)
+    {
+        detour.Removed = true;
+        DetourTable.Remove(detour);
+
+        // Every patched body first leads to the original code, then gets its bytes back where one store can do it.
+        detour.RedirectEntryStub(detour.OriginalStub);
+        Interlocked.MemoryBarrierProcessWide();
+        foreach (var body in detour.Bodies)
+        {
+            if (IsAtomicallyWritable(body.Address))
+            {
+                using (CodeMemory.Unprotect(body.Address, X64.AtomicStoreLength))
+                {
+                    X64.Store16(body.Address, body.OriginalBytes.AsSpan(0, X64.AtomicStoreLength));
+                }
+
+                body.Restored = true;
+            }
+        }
+
+        _detours.Remove(detour);
+        detour.Handle.IsActive = false;
+    }
+
+    private nint FindBody(Detour detour)
+    {
+        var entry = detour.Target.MethodHandle.GetFunctionPointer();
+        var body = X64.FollowToBody(entry, address => detour.Contains(address) || IsPatchedBody(address));
+        return body != 0
+            ? body
+            : throw new PatchException($"Cannot patch {detour.Name}: it has no compiled code even after preparing it.");
+    }
+
+    private bool IsPatchedBody(nint address) => _detours.Exists(d => d.Contains(address));
+
+    /// <summary>A body's bytes as the runtime made them, even when this engine patched it before.</summary>
+    private byte[] OriginalBytesOf(nint body)
+    {
+        if (!_originalBytes.TryGetValue(body, out var bytes))
+        {
+            bytes = new ReadOnlySpan<byte>((void*)body, X64.SavedPrologueLength).ToArray();
+            _originalBytes[body] = bytes;
+        }
+
+        return bytes;
+    }
+
+    private static nint BuildTrampoline(Detour detour, nint body, byte[] original, int patchLength)
+    {
+        // Anywhere first; near the body when a relocated instruction needs to stay within 2 GiB of what it refers to.
+        var size = X64.CoveredLength(original, body, patchLength) + 64;
+        PatchException? farFailure;
+        var trampoline = CodeMemory.Allocate(0, size);
+        try
+        {
+            CodeMemory.WriteOwn(trampoline, X64.BuildTrampoline(original, body, patchLength, trampoline, detour.Name));
+            return trampoline;
+        }
+        catch (PatchException ex)
+        {
+            farFailure = ex;
+        }
+
+        try
+        {
+            trampoline = CodeMemory.Allocate(body, size);
+        }
+        catch (PatchException)
+        {
+            throw farFailure;
+        }
+
+        CodeMemory.WriteOwn(trampoline, X64.BuildTrampoline(original, body, patchLength, trampoline, detour.Name));
+        return trampoline;
+    }
+
+    /// <summary>
+    /// Writes <c>jmp [stub]</c> (14 bytes) over the body's start: in one 16-byte store when the body is 16-byte
+    /// aligned (JIT and ReadyToRun code is), so that a thread running it never sees half a jump.
+    /// </summary>
+    private static void WriteJump(nint body, byte[] original, nint stub)
+    {
+        Span<byte> code = stackalloc byte[X64.AtomicStoreLength];
+        original.AsSpan(0, X64.AtomicStoreLength).CopyTo(code);
+        X64.EncodeAbsoluteJump(code, stub);
+        if (IsAtomicallyWritable(body))
+        {
+            using (CodeMemory.Unprotect(body, X64.AtomicStoreLength))
+            {
+                X64.Store16(body, code);
+            }
+        }
+        else
+        {
+            CodeMemory.Write(body, code[..X64.AbsoluteJumpLength]);
+        }
+    }
+
+    private static bool IsAtomicallyWritable(nint address) => (address & 15) == 0;
+
+    private RetargetWorker StartWorker()
+    {
+        var worker = new RetargetWorker(OnNewBodyPublished, SweepAll);
+        JitHook.BodyPatched = worker.Enqueue;
+        return worker;
+    }
+
+    /// <summary>A body the JIT hook patched: once it runs, call the original there (its newest tier).</summary>
+    private void OnNewBodyPublished(Detour detour, nint body, byte[] original, int patchLength)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (*(byte*)body != 0xFF)
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        lock (_gate)
+        {
+            if (detour.Removed)
+            {
+                return;
+            }
+
+            _originalBytes[body] = original;
+            detour.SetOriginal(BuildTrampoline(detour, body, original, patchLength));
+        }
+    }
+
+    private void SweepAll()
+    {
+        lock (_gate)
+        {
+            foreach (var detour in _detours)
+            {
+                Sweep(detour);
+            }
+        }
+    }
+
+    /// <summary>Patches the method's current body if it reached the method without passing the JIT hook.</summary>
+    private void Sweep(Detour detour)
+    {
+        var body = X64.FollowToBody(detour.Target.MethodHandle.GetFunctionPointer(), IsPatchedBody);
+        if (body == 0 || IsPatchedBody(body) || body == detour.EntryStub || body == detour.OriginalStub)
+        {
+            return;
+        }
+
+        var original = OriginalBytesOf(body);
+        WriteJump(body, original, detour.EntryStub);
+        detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
+        Interlocked.MemoryBarrierProcessWide();
+    }
+}

@@ -1,0 +1,314 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ClusterContext.Patching.Internal;
+
+/// <summary>
+/// Sits between the runtime and the JIT (ICorJitCompiler::compileMethod) so that every body compiled for a patched
+/// method (tier 0, instrumented, tier 1, after a re-JIT) carries the patch before the runtime publishes it.
+/// With W^X the JIT writes into a scratch buffer the runtime copies into place later; the hook learns that buffer's
+/// address by standing in for ICorJitInfo::allocMem during the compilation (swapping the compilation's vtable
+/// pointer for a copy, for that compilation only).
+/// </summary>
+internal static unsafe class JitHook
+{
+    // The JIT-EE interface of .NET 10; its vtable layouts below are only valid for exactly this version.
+    private static readonly Guid SupportedJitInterface = new("7a8cbc56-9e19-4321-80b9-a0d2c578c945");
+    private const int AllocMemSlot = 0xA0;
+    private const int GetOsrInfoSlot = 0x1E;
+    private const int SetMethodAttribsSlot = 0x03;
+    private const int BadInlinee = 0x01;
+    private const int MaxPendingNoInline = 256;
+    private const int JitInfoVtableLength = 0xB0;
+    private const int AllocMemHotCodeBlock = 24;
+    private const int AllocMemHotCodeBlockRW = 32;
+    private const int MaxConcurrentCompilations = 64;
+
+    private static readonly Lock Gate = new();
+    private static readonly nint[] s_flightComp = new nint[MaxConcurrentCompilations];
+    private static readonly nint[] s_flightExecutable = new nint[MaxConcurrentCompilations];
+    private static readonly nint[] s_flightWritable = new nint[MaxConcurrentCompilations];
+    private static nint* s_compilerVtable;
+    private static delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int> s_compileMethod;
+    private static delegate* unmanaged<void*, void*, void> s_allocMem;
+    private static nint s_jitInfoVtable;
+    private static nint* s_shadowVtable;
+    private static bool s_installed;
+    private static nint* s_preallocatedShadow;
+    private static int s_shadowFilling;
+    private static readonly nint[] s_pendingNoInline = new nint[MaxPendingNoInline];
+    private static int s_pendingNoInlineCount;
+
+    /// <summary>Bodies compiled for patched methods while no compilation slot was free (they carry no patch; the sweep catches them).</summary>
+    public static int MissedCompilations;
+
+    /// <summary>Called for each body that got a patch; the engine finishes the work off the JIT's thread.</summary>
+    public static Action<Detour, int>? BodyPatched;
+
+    /// <summary>What the runtime's JIT reports as its interface version.</summary>
+    public static Guid JitInterfaceVersion { get; private set; }
+
+    public static void EnsureInstalled()
+    {
+        lock (Gate)
+        {
+            if (s_installed)
+            {
+                return;
+            }
+
+            var jit = GetJit();
+            var vtable = *(nint**)jit;
+            Guid version;
+            ((delegate* unmanaged<void*, Guid*, void>)vtable[2])(jit, &version);
+            JitInterfaceVersion = version;
+            if (version != SupportedJitInterface)
+            {
+                throw new PatchException($"Unsupported runtime {RuntimeInformation.FrameworkDescription}: its JIT interface is {version}, and this engine knows only .NET 10 ({SupportedJitInterface}). Nothing was patched.");
+            }
+
+            // Compile the hooks before they are in place: compiling them from inside themselves would recurse.
+            var compile = (delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int>)&CompileMethod;
+            var allocMem = (delegate* unmanaged<void*, void*, void>)&AllocMem;
+            s_preallocatedShadow = (nint*)NativeMemory.Alloc(JitInfoVtableLength, (nuint)sizeof(nint));
+            compile(null, null, null, 0, null, null);
+            allocMem(null, null);
+            PatchNewBodyWarmUp();
+
+            s_compileMethod = (delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int>)vtable[0];
+            s_compilerVtable = vtable;
+            // The vtable is read-only data of the JIT, not code: it becomes read-write, never executable.
+            CodeMemory.MakeWritableData((nint)vtable, sizeof(nint));
+            Interlocked.Exchange(ref vtable[0], (nint)compile);
+
+            s_installed = true;
+        }
+    }
+
+    private static void* GetJit()
+    {
+        var module = Process.GetCurrentProcess().Modules.Cast<ProcessModule>()
+            .FirstOrDefault(m => m.ModuleName.Contains("clrjit", StringComparison.Ordinal))
+            ?? throw new PatchException("The JIT (libclrjit) is not loaded in this process; patching needs the CoreCLR JIT (not Native AOT or the interpreter).");
+        var library = NativeLibrary.Load(module.FileName);
+        var getJit = (delegate* unmanaged<void*>)NativeLibrary.GetExport(library, "getJit");
+        return getJit();
+    }
+
+    private static void PatchNewBodyWarmUp()
+    {
+        // Everything the hook runs is compiled and initialised now: compiling it from inside the hook would call
+        // the hook again before it could finish.
+        _ = DetourTable.Find(0);
+        const System.Reflection.BindingFlags all = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Instance;
+        foreach (var (type, name) in new[]
+        {
+            (typeof(DetourTable), nameof(DetourTable.Find)),
+            (typeof(Detour), nameof(Detour.PatchNewBody)),
+            (typeof(X64), nameof(X64.EncodeAbsoluteJump)),
+            (typeof(JitHook), nameof(OnBodyPatched)),
+            (typeof(JitHook), nameof(IsOnStackReplacement)),
+            (typeof(JitHook), nameof(ClaimFlight)),
+            (typeof(JitHook), nameof(ShadowVtableFor)),
+            (typeof(JitHook), nameof(MarkPendingNotInlinable)),
+        })
+        {
+            RuntimeHelpers.PrepareMethod(type.GetMethod(name, all)!.MethodHandle);
+        }
+    }
+
+    // No try/catch/finally in here: on .NET 10 an exception-handling clause in an UnmanagedCallersOnly method makes
+    // its first call from native code compile it again, from inside this very hook, without end. The code below
+    // cannot throw instead: it only reads tables, calls native code and writes into buffers it has checked.
+    [UnmanagedCallersOnly]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CompileMethod(void* jit, void* comp, void* info, uint flags, byte** nativeEntry, uint* nativeSize)
+    {
+        if (comp == null)
+        {
+            return 0;
+        }
+
+        var original = s_compileMethod;
+        if (Volatile.Read(ref s_pendingNoInlineCount) > 0)
+        {
+            MarkPendingNotInlinable(comp);
+        }
+
+        var detour = DetourTable.Find(*(nint*)info);
+        if (detour is null || detour.Removed || IsOnStackReplacement(comp))
+        {
+            return original(jit, comp, info, flags, nativeEntry, nativeSize);
+        }
+
+        var vtable = *(nint*)comp;
+        var shadow = ShadowVtableFor(vtable);
+        var slot = shadow == null ? -1 : ClaimFlight(comp);
+        if (slot < 0)
+        {
+            Interlocked.Increment(ref MissedCompilations);
+            return original(jit, comp, info, flags, nativeEntry, nativeSize);
+        }
+
+        *(nint**)comp = shadow;
+        var result = original(jit, comp, info, flags, nativeEntry, nativeSize);
+        *(nint*)comp = vtable;
+
+        var executable = s_flightExecutable[slot];
+        var writable = s_flightWritable[slot];
+        s_flightExecutable[slot] = 0;
+        s_flightWritable[slot] = 0;
+        Volatile.Write(ref s_flightComp[slot], 0);
+        if (result == 0 && executable != 0 && writable != 0 && executable == (nint)(*nativeEntry) && !detour.Removed)
+        {
+            var body = detour.PatchNewBody(executable, writable, *nativeSize);
+            if (body >= 0)
+            {
+                OnBodyPatched(detour, body);
+            }
+        }
+        else if (result == 0)
+        {
+            Interlocked.Increment(ref MissedCompilations);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Asks that no method compiled from now on inline <paramref name="methodHandle"/>, the way the runtime marks
+    /// methods that fail to inline (ICorJitInfo::setMethodAttribs with CORINFO_FLG_BAD_INLINEE). A copy of the
+    /// target inlined into a caller is out of reach of any patch.
+    /// </summary>
+    public static void PreventInlining(nint methodHandle)
+    {
+        lock (Gate)
+        {
+            var index = Interlocked.Increment(ref s_pendingNoInlineCount) - 1;
+            if (index >= MaxPendingNoInline)
+            {
+                Interlocked.Decrement(ref s_pendingNoInlineCount);
+                throw new PatchException($"More than {MaxPendingNoInline} methods are waiting to be marked not inlinable.");
+            }
+
+            Volatile.Write(ref s_pendingNoInline[index], methodHandle);
+        }
+
+        // The mark needs a compilation to be made in; compile something small now.
+        var method = new System.Reflection.Emit.DynamicMethod("ClusterContextInlineMark", typeof(int), Type.EmptyTypes, typeof(JitHook).Module);
+        var il = method.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldc_I4_1);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        ((Func<int>)method.CreateDelegate(typeof(Func<int>)))();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MarkPendingNotInlinable(void* comp)
+    {
+        var setMethodAttribs = (delegate* unmanaged<void*, nint, int, void>)(*(nint**)comp)[SetMethodAttribsSlot];
+        while (true)
+        {
+            var count = Volatile.Read(ref s_pendingNoInlineCount);
+            if (count == 0)
+            {
+                return;
+            }
+
+            var handle = Interlocked.Exchange(ref s_pendingNoInline[count - 1], 0);
+            if (Interlocked.CompareExchange(ref s_pendingNoInlineCount, count - 1, count) != count)
+            {
+                // Raced with another compilation or a new request; put it back and look again.
+                if (handle != 0)
+                {
+                    Volatile.Write(ref s_pendingNoInline[count - 1], handle);
+                }
+
+                continue;
+            }
+
+            if (handle != 0)
+            {
+                setMethodAttribs(comp, handle, BadInlinee);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OnBodyPatched(Detour detour, int body) => BodyPatched?.Invoke(detour, body);
+
+    [UnmanagedCallersOnly]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AllocMem(void* comp, void* args)
+    {
+        if (comp == null)
+        {
+            return;
+        }
+
+        s_allocMem(comp, args);
+        for (var i = 0; i < MaxConcurrentCompilations; i++)
+        {
+            if (Volatile.Read(ref s_flightComp[i]) == (nint)comp)
+            {
+                s_flightExecutable[i] = *(nint*)((byte*)args + AllocMemHotCodeBlock);
+                s_flightWritable[i] = *(nint*)((byte*)args + AllocMemHotCodeBlockRW);
+                return;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool IsOnStackReplacement(void* comp)
+    {
+        // ICorJitInfo::getOSRInfo returns the patchpoint information only when this compilation is an OSR variant,
+        // which the runtime enters in the middle of a loop: its entry is not the method's entry.
+        uint ilOffset;
+        var getOsrInfo = (delegate* unmanaged<void*, uint*, void*>)(*(nint**)comp)[GetOsrInfoSlot];
+        return getOsrInfo(comp, &ilOffset) != null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ClaimFlight(void* comp)
+    {
+        for (var i = 0; i < MaxConcurrentCompilations; i++)
+        {
+            if (Interlocked.CompareExchange(ref s_flightComp[i], (nint)comp, 0) == 0)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static nint* ShadowVtableFor(nint vtable)
+    {
+        var known = Volatile.Read(ref s_jitInfoVtable);
+        if (known == vtable)
+        {
+            return s_shadowVtable;
+        }
+
+        if (known != 0)
+        {
+            // A second ICorJitInfo implementation: not one this engine knows how to stand in for.
+            return null;
+        }
+
+        // One compilation fills the copy; any other arriving meanwhile goes unpatched (the sweep patches its body).
+        if (Interlocked.CompareExchange(ref s_shadowFilling, 1, 0) != 0)
+        {
+            return null;
+        }
+
+        var shadow = s_preallocatedShadow;
+        new ReadOnlySpan<nint>((void*)vtable, JitInfoVtableLength).CopyTo(new Span<nint>(shadow, JitInfoVtableLength));
+        s_allocMem = (delegate* unmanaged<void*, void*, void>)shadow[AllocMemSlot];
+        shadow[AllocMemSlot] = (nint)(delegate* unmanaged<void*, void*, void>)&AllocMem;
+        s_shadowVtable = shadow;
+        Volatile.Write(ref s_jitInfoVtable, vtable);
+        return shadow;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using ClusterContext.Patching;
+using ClusterContext.Patching.Probe;
+
+// Patches the file-open, file-exists, DNS and socket-connect choke points, then calls the public APIs above them
+// from several threads for a while, and checks that the replacement saw every single call. Run once per runtime
+// configuration (DOTNET_* variables are read at startup). Exit code 0 when every call was seen.
+if (args.Length > 0 && args[0] == "single")
+{
+    return SingleMethod.Run();
+}
+
+var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
+var minimumCalls = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 500_000;
+var patcher = MethodPatcher.Shared;
+var stopwatch = Stopwatch.StartNew();
+var open = patcher.Patch(ChokePoints.FileOpen, typeof(Hooks).GetMethod(nameof(Hooks.FileOpen))!, "probe");
+Hooks.FileOpenOriginal = open.Original;
+var exists = patcher.Patch(ChokePoints.FileExists, typeof(Hooks).GetMethod(nameof(Hooks.FileExists))!, "probe");
+Hooks.FileExistsOriginal = exists.Original;
+var dns = patcher.Patch(ChokePoints.DnsResolve, typeof(Hooks).GetMethod(nameof(Hooks.Dns))!, "probe");
+Hooks.DnsOriginal = dns.Original;
+var connect = patcher.Patch(ChokePoints.SocketConnect, typeof(Hooks).GetMethod(nameof(Hooks.Connect))!, "probe");
+Hooks.ConnectOriginal = connect.Original;
+Console.WriteLine($"installed 4 patches in {stopwatch.Elapsed.TotalMilliseconds:0.0} ms");
+Hooks.ShortCircuitNetwork = true;
+
+var file = Path.Combine(Path.GetTempPath(), $"clustercontext-probe-{Environment.ProcessId}");
+File.WriteAllText(file, "probe");
+var endPoint = new IPEndPoint(IPAddress.Loopback, 9);
+var workloads = new (string Name, Func<long> Seen, Action Call)[]
+{
+    ("file-exists", () => Interlocked.Read(ref Hooks.FileExistsCalls), () => File.Exists(file)),
+    ("file-open", () => Interlocked.Read(ref Hooks.FileOpenCalls), () => File.OpenHandle(file).Dispose()),
+    ("dns", () => Interlocked.Read(ref Hooks.DnsCalls), () => Dns.GetHostAddresses("localhost")),
+    ("socket-connect", () => Interlocked.Read(ref Hooks.ConnectCalls), ConnectOnce),
+};
+
+var failed = false;
+foreach (var (name, seen, call) in workloads)
+{
+    var before = seen();
+    long made = 0;
+    var run = Stopwatch.StartNew();
+    var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+    {
+        long mine = 0;
+        while (run.Elapsed.TotalSeconds < seconds || Interlocked.Read(ref made) < minimumCalls)
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                call();
+            }
+
+            mine += 1000;
+            Interlocked.Add(ref made, 1000);
+        }
+    })).ToList();
+    threads.ForEach(t => t.Start());
+    threads.ForEach(t => t.Join());
+    var observed = seen() - before;
+    var bodies = patcher.Patches.Count;
+    var ok = observed == made;
+    failed |= !ok;
+    Console.WriteLine($"{name,-15} calls={made} seen={observed} over {run.Elapsed.TotalSeconds:0.0} s {(ok ? "ok" : "MISSED " + (made - observed))}");
+}
+
+// The original still works through the patch.
+Hooks.ShortCircuitNetwork = false;
+var local = Dns.GetHostAddresses("localhost");
+Console.WriteLine($"original paths: read back '{File.ReadAllText(file)}', localhost -> {string.Join(",", local.Select(a => a.ToString()))}");
+File.Delete(file);
+
+// Removing the patches restores the original behaviour: no further calls are seen.
+patcher.RemoveAll("probe");
+var afterRemoval = Hooks.FileExistsCalls;
+for (var i = 0; i < 200_000; i++)
+{
+    File.Exists(file);
+}
+
+var restored = Hooks.FileExistsCalls == afterRemoval && !File.Exists(file);
+Console.WriteLine($"after removal: {(restored ? "not seen, ok" : "STILL SEEN")}");
+Console.WriteLine(failed || !restored ? "RESULT: FAIL" : "RESULT: PASS");
+return failed || !restored ? 1 : 0;
+
+static void ConnectOnce()
+{
+    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    socket.Connect(new IPEndPoint(IPAddress.Loopback, 9));
+}
