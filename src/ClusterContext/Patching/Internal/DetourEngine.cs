@@ -121,16 +121,29 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         detour.Handle.IsActive = false;
     }
 
+    /// <summary>The target's current body, preparing it when the runtime has not set its code up yet.</summary>
     private nint FindBody(Detour detour)
     {
         var entry = detour.Target.MethodHandle.GetFunctionPointer();
-        var body = X64.FollowToBody(entry, address => detour.Contains(address) || IsPatchedBody(address));
-        return body != 0
-            ? body
-            : throw new PatchException($"Cannot patch {detour.Name}: it has no compiled code even after preparing it.");
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            var body = X64.FollowToBody(entry, address => detour.Contains(address) || IsOurs(address));
+            if (body != 0)
+            {
+                return body;
+            }
+
+            // With immediate call counting the runtime publishes prepared code only on a second request.
+            PatchValidation.Prepare(detour.Target);
+        }
+
+        throw new PatchException($"Cannot patch {detour.Name}: the runtime gave it no code even after preparing it.");
     }
 
     private bool IsPatchedBody(nint address) => _detours.Exists(d => d.Contains(address));
+
+    /// <summary>A body this engine patched, or one of its stubs: the end of a walk from an entry point.</summary>
+    private bool IsOurs(nint address) => _detours.Exists(d => d.Contains(address) || d.EntryStub == address || d.OriginalStub == address);
 
     /// <summary>A body's bytes as the runtime made them, even when this engine patched it before.</summary>
     private byte[] OriginalBytesOf(nint body)
@@ -244,8 +257,8 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     /// <summary>Patches the method's current body if it reached the method without passing the JIT hook.</summary>
     private void Sweep(Detour detour)
     {
-        var body = X64.FollowToBody(detour.Target.MethodHandle.GetFunctionPointer(), IsPatchedBody);
-        if (body == 0 || IsPatchedBody(body) || body == detour.EntryStub || body == detour.OriginalStub)
+        var body = X64.FollowToBody(detour.Target.MethodHandle.GetFunctionPointer(), IsOurs);
+        if (body == 0 || IsOurs(body))
         {
             return;
         }
