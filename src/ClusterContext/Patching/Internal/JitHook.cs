@@ -63,10 +63,7 @@ internal static unsafe class JitHook
             Guid version;
             ((delegate* unmanaged<void*, Guid*, void>)vtable[2])(jit, &version);
             JitInterfaceVersion = version;
-            if (version != SupportedJitInterface)
-            {
-                throw new PatchException($"Unsupported runtime {RuntimeInformation.FrameworkDescription}: its JIT interface is {version}, and this engine knows only .NET 10 ({SupportedJitInterface}). Nothing was patched.");
-            }
+            EnsureSupported(version);
 
             // Compile the hooks before they are in place: compiling them from inside themselves would recurse.
             var compile = (delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int>)&CompileMethod;
@@ -83,6 +80,15 @@ internal static unsafe class JitHook
             Interlocked.Exchange(ref vtable[0], (nint)compile);
 
             s_installed = true;
+        }
+    }
+
+    /// <summary>The vtable layouts this engine uses differ between runtime versions: anything but the known one is refused.</summary>
+    internal static void EnsureSupported(Guid jitInterface)
+    {
+        if (jitInterface != SupportedJitInterface)
+        {
+            throw new PatchException($"Unsupported runtime {RuntimeInformation.FrameworkDescription}: its JIT interface is {jitInterface}, and this engine knows only .NET 10 ({SupportedJitInterface}). Nothing was patched.");
         }
     }
 
