@@ -3,11 +3,17 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using ClusterContext.Patching;
+using ClusterContext.Hooks;
 using ClusterContext.Patching.Probe;
 
 // Patches the file-open, file-exists, DNS and socket-connect choke points, then calls the public APIs above them
 // from several threads for a while, and checks that the replacement saw every single call. Run once per runtime
 // configuration (DOTNET_* variables are read at startup). Exit code 0 when every call was seen.
+if (args.Length > 0 && args[0] == "coverage")
+{
+    return await Coverage.RunAsync();
+}
+
 if (args.Length > 0 && args[0] == "single")
 {
     return SingleMethod.Run();
@@ -17,26 +23,26 @@ var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCultu
 var minimumCalls = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 500_000;
 var patcher = MethodPatcher.Shared;
 var stopwatch = Stopwatch.StartNew();
-var open = patcher.Patch(ChokePoints.FileOpen, typeof(Hooks).GetMethod(nameof(Hooks.FileOpen))!, "probe");
-Hooks.FileOpenOriginal = open.Original;
-var exists = patcher.Patch(ChokePoints.FileExists, typeof(Hooks).GetMethod(nameof(Hooks.FileExists))!, "probe");
-Hooks.FileExistsOriginal = exists.Original;
-var dns = patcher.Patch(ChokePoints.DnsResolve, typeof(Hooks).GetMethod(nameof(Hooks.Dns))!, "probe");
-Hooks.DnsOriginal = dns.Original;
-var connect = patcher.Patch(ChokePoints.SocketConnect, typeof(Hooks).GetMethod(nameof(Hooks.Connect))!, "probe");
-Hooks.ConnectOriginal = connect.Original;
+var open = patcher.Patch(BclChokePoints.FileOpen, typeof(CountingHooks).GetMethod(nameof(CountingHooks.FileOpen))!, "probe");
+CountingHooks.FileOpenOriginal = open.Original;
+var exists = patcher.Patch(BclChokePoints.FileExists, typeof(CountingHooks).GetMethod(nameof(CountingHooks.FileExists))!, "probe");
+CountingHooks.FileExistsOriginal = exists.Original;
+var dns = patcher.Patch(BclChokePoints.DnsResolve, typeof(CountingHooks).GetMethod(nameof(CountingHooks.Dns))!, "probe");
+CountingHooks.DnsOriginal = dns.Original;
+var connect = patcher.Patch(BclChokePoints.SocketConnect, typeof(CountingHooks).GetMethod(nameof(CountingHooks.Connect))!, "probe");
+CountingHooks.ConnectOriginal = connect.Original;
 Console.WriteLine($"installed 4 patches in {stopwatch.Elapsed.TotalMilliseconds:0.0} ms");
-Hooks.ShortCircuitNetwork = true;
+CountingHooks.ShortCircuitNetwork = true;
 
 var file = Path.Combine(Path.GetTempPath(), $"clustercontext-probe-{Environment.ProcessId}");
 File.WriteAllText(file, "probe");
 var endPoint = new IPEndPoint(IPAddress.Loopback, 9);
 var workloads = new (string Name, Func<long> Seen, Action Call)[]
 {
-    ("file-exists", () => Interlocked.Read(ref Hooks.FileExistsCalls), () => File.Exists(file)),
-    ("file-open", () => Interlocked.Read(ref Hooks.FileOpenCalls), () => File.OpenHandle(file).Dispose()),
-    ("dns", () => Interlocked.Read(ref Hooks.DnsCalls), () => Dns.GetHostAddresses("localhost")),
-    ("socket-connect", () => Interlocked.Read(ref Hooks.ConnectCalls), ConnectOnce),
+    ("file-exists", () => Interlocked.Read(ref CountingHooks.FileExistsCalls), () => File.Exists(file)),
+    ("file-open", () => Interlocked.Read(ref CountingHooks.FileOpenCalls), () => File.OpenHandle(file).Dispose()),
+    ("dns", () => Interlocked.Read(ref CountingHooks.DnsCalls), () => Dns.GetHostAddresses("localhost")),
+    ("socket-connect", () => Interlocked.Read(ref CountingHooks.ConnectCalls), ConnectOnce),
 };
 
 // All workloads at once, two threads each, until each has made enough calls for long enough.
@@ -67,20 +73,20 @@ for (var i = 0; i < workloads.Length; i++)
 }
 
 // The original still works through the patch.
-Hooks.ShortCircuitNetwork = false;
+CountingHooks.ShortCircuitNetwork = false;
 var local = Dns.GetHostAddresses("localhost");
 Console.WriteLine($"original paths: read back '{File.ReadAllText(file)}', localhost -> {string.Join(",", local.Select(a => a.ToString()))}");
 File.Delete(file);
 
 // Removing the patches restores the original behaviour: no further calls are seen.
 patcher.RemoveAll("probe");
-var afterRemoval = Hooks.FileExistsCalls;
+var afterRemoval = CountingHooks.FileExistsCalls;
 for (var i = 0; i < 200_000; i++)
 {
     File.Exists(file);
 }
 
-var restored = Hooks.FileExistsCalls == afterRemoval && !File.Exists(file);
+var restored = CountingHooks.FileExistsCalls == afterRemoval && !File.Exists(file);
 Console.WriteLine($"after removal: {(restored ? "not seen, ok" : "STILL SEEN")}");
 Console.WriteLine(failed || !restored ? "RESULT: FAIL" : "RESULT: PASS");
 return failed || !restored ? 1 : 0;

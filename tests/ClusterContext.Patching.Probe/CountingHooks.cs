@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace ClusterContext.Patching.Probe;
 
 /// <summary>Pass-through replacements that count every call. Parameters the BCL keeps internal are declared by their machine-level shape.</summary>
-internal static unsafe class Hooks
+internal static unsafe class CountingHooks
 {
     public static long FileOpenCalls;
     public static long FileExistsCalls;

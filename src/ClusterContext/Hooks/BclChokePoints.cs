@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using Microsoft.Win32.SafeHandles;
+
+namespace ClusterContext.Hooks;
+
+/// <summary>
+/// The BCL methods that every public file, DNS and socket API passes through on .NET 10 for Linux, each large enough
+/// not to be inlined and taking only parameter types a replacement can declare. The call paths are in
+/// docs/patching-choke-points.md and are checked by the choke-point coverage test.
+/// </summary>
+internal static class BclChokePoints
+{
+    private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+
+    public static MethodBase FileOpen => typeof(SafeFileHandle).GetMethods(Everything).Single(m => m.Name == "Open" && m.GetParameters().Length == 12);
+
+    public static MethodBase FileExists => Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
+        .Single(m => m.Name == "FileExists" && m.GetParameters().Length == 2);
+
+    public static MethodBase DirectoryExists => Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
+        .Single(m => m.Name == "DirectoryExists" && m.GetParameters().Length == 2);
+
+    public static MethodBase FileStatusRefresh => Type("System.IO.FileStatus", typeof(File).Assembly).GetMethods(Everything)
+        .Single(m => m.Name == "RefreshCaches" && m.GetParameters().Length == 2);
+
+    /// <summary>Every choke point by a short name.</summary>
+    public static IReadOnlyDictionary<string, MethodBase> All => new Dictionary<string, MethodBase>
+    {
+        ["file-open"] = FileOpen,
+        ["file-exists"] = FileExists,
+        ["directory-exists"] = DirectoryExists,
+        ["file-status"] = FileStatusRefresh,
+        ["directory-open"] = OpenDirectory,
+        ["dns"] = DnsResolve,
+        ["dns-async"] = DnsResolveAsync,
+        ["connect"] = SocketConnect,
+        ["connect-async"] = SocketConnectAsync,
+        ["bind"] = SocketBind,
+        ["listen"] = SocketListen,
+    };
+
+    public static MethodBase OpenDirectory => Type("Interop+Sys", typeof(File).Assembly).GetMethods(Everything)
+        .Single(m => m.Name == "OpenDir" && m.GetParameters().Length == 1);
+
+    public static MethodBase DnsResolve => Type("System.Net.NameResolutionPal", typeof(Dns).Assembly).GetMethods(Everything)
+        .Single(m => m.Name == "TryGetAddrInfo");
+
+    public static MethodBase DnsResolveAsync => typeof(Dns).GetMethods(Everything)
+        .Single(m => m.Name == "GetHostEntryOrAddressesCoreAsync" && m.GetParameters()[0].ParameterType == typeof(string));
+
+    public static MethodBase SocketConnect => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoConnect");
+
+    public static MethodBase SocketConnectAsync => typeof(Socket).GetMethods(Everything)
+        .Single(m => m.Name == "ConnectAsync" && m.GetParameters().Length == 4 && m.GetParameters()[0].ParameterType == typeof(SocketAsyncEventArgs));
+
+    public static MethodBase SocketBind => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoBind");
+
+    public static MethodBase SocketListen => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "Listen" && m.GetParameters().Length == 1);
+
+    private static Type Type(string name, Assembly assembly) => assembly.GetType(name) ?? throw new InvalidOperationException($"{name} is not in {assembly.GetName().Name}.");
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using ClusterContext.Hooks;
+
+namespace ClusterContext.Patching.Probe;
+
+/// <summary>
+/// Patches every choke point with a counting pass-through, calls each public API once, and prints which choke
+/// points each call passed. Exit code 0 when every API reached the choke point it is expected to.
+/// </summary>
+internal static class Coverage
+{
+    private static readonly Dictionary<string, string> Replacements = new()
+    {
+        ["file-open"] = nameof(CoverageHooks.FileOpen),
+        ["file-exists"] = nameof(CoverageHooks.FileExists),
+        ["directory-exists"] = nameof(CoverageHooks.DirectoryExists),
+        ["file-status"] = nameof(CoverageHooks.FileStatus),
+        ["directory-open"] = nameof(CoverageHooks.DirectoryOpen),
+        ["dns"] = nameof(CoverageHooks.Dns),
+        ["dns-async"] = nameof(CoverageHooks.DnsAsync),
+        ["connect"] = nameof(CoverageHooks.Connect),
+        ["connect-async"] = nameof(CoverageHooks.ConnectAsync),
+        ["bind"] = nameof(CoverageHooks.Bind),
+        ["listen"] = nameof(CoverageHooks.Listen),
+    };
+
+    public static async Task<int> RunAsync()
+    {
+        var directory = Directory.CreateTempSubdirectory("clustercontext-coverage-").FullName;
+        var file = Path.Combine(directory, "appsettings.json");
+        await File.WriteAllTextAsync(file, "{}");
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var endPoint = (IPEndPoint)server.LocalEndpoint;
+        _ = ServeHttpAsync(server);
+
+        foreach (var (name, method) in BclChokePoints.All)
+        {
+            var patch = MethodPatcher.Shared.Patch(method, typeof(CoverageHooks).GetMethod(Replacements[name])!, "coverage");
+            CoverageHooks.Originals[name] = patch.Original;
+        }
+
+        var apis = new (string Api, string Expected, Func<Task> Call)[]
+        {
+            ("File.ReadAllText", "file-open", () => Task.FromResult(File.ReadAllText(file))),
+            ("File.ReadAllBytesAsync", "file-open", () => File.ReadAllBytesAsync(file)),
+            ("new FileStream", "file-open", () => new FileStream(file, FileMode.Open, FileAccess.Read).DisposeAsync().AsTask()),
+            ("new StreamReader(path)", "file-open", () => { using var reader = new StreamReader(file); return Task.FromResult(reader.ReadToEnd()); }),
+            ("File.OpenHandle", "file-open", () => { File.OpenHandle(file).Dispose(); return Task.CompletedTask; }),
+            ("File.WriteAllText", "file-open", () => File.WriteAllTextAsync(file, "{}")),
+            ("File.Exists", "file-exists", () => Task.FromResult(File.Exists(file))),
+            ("Directory.Exists", "directory-exists", () => Task.FromResult(Directory.Exists(directory))),
+            ("FileInfo.Exists", "file-status", () => Task.FromResult(new FileInfo(file).Exists)),
+            ("FileInfo.Length", "file-status", () => Task.FromResult(new FileInfo(file).Length)),
+            ("FileInfo.LastWriteTimeUtc", "file-status", () => Task.FromResult(new FileInfo(file).LastWriteTimeUtc)),
+            ("File.GetLastWriteTimeUtc", "file-status", () => Task.FromResult(File.GetLastWriteTimeUtc(file))),
+            ("Directory.EnumerateFiles", "directory-open", () => Task.FromResult(Directory.EnumerateFiles(directory).ToList())),
+            ("Directory.GetFiles", "directory-open", () => Task.FromResult(Directory.GetFiles(directory))),
+            ("DirectoryInfo.EnumerateFileSystemInfos", "directory-open", () => Task.FromResult(new DirectoryInfo(directory).EnumerateFileSystemInfos().ToList())),
+            ("Dns.GetHostAddresses", "dns", () => Task.FromResult(Dns.GetHostAddresses("localhost"))),
+            ("Dns.GetHostEntry", "dns", () => Task.FromResult(Dns.GetHostEntry("localhost"))),
+            ("Dns.GetHostAddressesAsync", "dns-async", () => Dns.GetHostAddressesAsync("localhost")),
+            ("Dns.GetHostEntryAsync", "dns-async", () => Dns.GetHostEntryAsync("localhost")),
+            ("Socket.Connect", "connect", () => { using var s = new Socket(SocketType.Stream, ProtocolType.Tcp); s.Connect(endPoint); return Task.CompletedTask; }),
+            ("TcpClient.Connect", "connect", () => { using var c = new TcpClient(); c.Connect(endPoint); return Task.CompletedTask; }),
+            ("Socket.ConnectAsync", "connect-async", async () => { using var s = new Socket(SocketType.Stream, ProtocolType.Tcp); await s.ConnectAsync(endPoint); }),
+            ("TcpClient.ConnectAsync", "connect-async", async () => { using var c = new TcpClient(); await c.ConnectAsync(endPoint); }),
+            ("HttpClient.GetStringAsync", "connect-async", async () => { using var h = new HttpClient(); await h.GetStringAsync(new Uri($"http://localhost:{endPoint.Port}/")); }),
+            ("Socket.Bind", "bind", () => { using var s = new Socket(SocketType.Dgram, ProtocolType.Udp); s.Bind(new IPEndPoint(IPAddress.Loopback, 0)); return Task.CompletedTask; }),
+            ("new UdpClient(port)", "bind", () => { new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)).Dispose(); return Task.CompletedTask; }),
+            ("TcpListener.Start", "listen", () => { var l = new TcpListener(IPAddress.Loopback, 0); l.Start(); l.Stop(); return Task.CompletedTask; }),
+            ("Socket.Listen", "listen", () => { using var s = new Socket(SocketType.Stream, ProtocolType.Tcp); s.Bind(new IPEndPoint(IPAddress.Loopback, 0)); s.Listen(); return Task.CompletedTask; }),
+        };
+
+        var failed = false;
+        foreach (var (api, expected, call) in apis)
+        {
+            Dictionary<string, int> before;
+            lock (CoverageHooks.Seen)
+            {
+                before = new Dictionary<string, int>(CoverageHooks.Seen);
+            }
+
+            await call();
+            List<string> passed;
+            lock (CoverageHooks.Seen)
+            {
+                passed = [.. CoverageHooks.Seen.Where(p => p.Value > before.GetValueOrDefault(p.Key)).Select(p => p.Key).Order()];
+            }
+
+            var ok = passed.Contains(expected);
+            failed |= !ok;
+            Console.WriteLine($"{api,-40} -> {string.Join(", ", passed),-40} {(ok ? "ok" : "MISSING " + expected)}");
+        }
+
+        MethodPatcher.Shared.RemoveAll("coverage");
+        Directory.Delete(directory, recursive: true);
+        Console.WriteLine(failed ? "RESULT: FAIL" : "RESULT: PASS");
+        return failed ? 1 : 0;
+    }
+
+    private static async Task ServeHttpAsync(TcpListener server)
+    {
+        while (true)
+        {
+            using var client = await server.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var buffer = new byte[4096];
+            var read = 0;
+            try
+            {
+                while (read < buffer.Length && (read += await stream.ReadAsync(buffer.AsMemory(read))) > 0 && !Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                }
+
+                if (read > 0)
+                {
+                    await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray());
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

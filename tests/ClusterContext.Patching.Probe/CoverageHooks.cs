@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
+
+namespace ClusterContext.Patching.Probe;
+
+/// <summary>Pass-through replacements for every choke point that only count, so that a test can see which public API passes where.</summary>
+internal static unsafe class CoverageHooks
+{
+    public static readonly Dictionary<string, nint> Originals = [];
+    public static readonly Dictionary<string, int> Seen = [];
+
+    public static object FileOpen(string fullPath, FileMode mode, FileAccess access, FileShare share, FileOptions options, long preallocationSize,
+        UnixFileMode openPermissions, out long fileLength, out UnixFileMode filePermissions, bool failForSymlink, out bool wasSymlink, object? createOpenException)
+    {
+        Count("file-open");
+        return ((delegate*<string, FileMode, FileAccess, FileShare, FileOptions, long, UnixFileMode, out long, out UnixFileMode, bool, out bool, object?, object>)Originals["file-open"])(
+            fullPath, mode, access, share, options, preallocationSize, openPermissions, out fileLength, out filePermissions, failForSymlink, out wasSymlink, createOpenException);
+    }
+
+    public static bool FileExists(ReadOnlySpan<char> fullPath, ref byte errorInfo)
+    {
+        Count("file-exists");
+        return ((delegate*<ReadOnlySpan<char>, ref byte, bool>)Originals["file-exists"])(fullPath, ref errorInfo);
+    }
+
+    public static bool DirectoryExists(ReadOnlySpan<char> fullPath, ref byte errorInfo)
+    {
+        Count("directory-exists");
+        return ((delegate*<ReadOnlySpan<char>, ref byte, bool>)Originals["directory-exists"])(fullPath, ref errorInfo);
+    }
+
+    public static void FileStatus(ref byte self, SafeFileHandle? handle, ReadOnlySpan<char> path)
+    {
+        Count("file-status");
+        ((delegate*<ref byte, SafeFileHandle?, ReadOnlySpan<char>, void>)Originals["file-status"])(ref self, handle, path);
+    }
+
+    public static nint DirectoryOpen(string path)
+    {
+        Count("directory-open");
+        return ((delegate*<string, nint>)Originals["directory-open"])(path);
+    }
+
+    public static SocketError Dns(string name, bool justAddresses, AddressFamily family, out string? hostName, out string[] aliases, out IPAddress[] addresses, out int nativeErrorCode)
+    {
+        Count("dns");
+        return ((delegate*<string, bool, AddressFamily, out string?, out string[], out IPAddress[], out int, SocketError>)Originals["dns"])(
+            name, justAddresses, family, out hostName, out aliases, out addresses, out nativeErrorCode);
+    }
+
+    public static object DnsAsync(string hostName, bool justReturnParsedIp, bool throwOnIIPAny, bool justAddresses, AddressFamily family, CancellationToken cancellationToken)
+    {
+        Count("dns-async");
+        return ((delegate*<string, bool, bool, bool, AddressFamily, CancellationToken, object>)Originals["dns-async"])(
+            hostName, justReturnParsedIp, throwOnIIPAny, justAddresses, family, cancellationToken);
+    }
+
+    public static void Connect(Socket socket, EndPoint endPoint, SocketAddress address)
+    {
+        Count("connect");
+        ((delegate*<Socket, EndPoint, SocketAddress, void>)Originals["connect"])(socket, endPoint, address);
+    }
+
+    public static bool ConnectAsync(Socket socket, SocketAsyncEventArgs e, bool userSocket, bool saeaCancelable, CancellationToken cancellationToken)
+    {
+        Count("connect-async");
+        return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)Originals["connect-async"])(socket, e, userSocket, saeaCancelable, cancellationToken);
+    }
+
+    public static void Bind(Socket socket, EndPoint endPoint, SocketAddress address)
+    {
+        Count("bind");
+        ((delegate*<Socket, EndPoint, SocketAddress, void>)Originals["bind"])(socket, endPoint, address);
+    }
+
+    public static void Listen(Socket socket, int backlog)
+    {
+        Count("listen");
+        ((delegate*<Socket, int, void>)Originals["listen"])(socket, backlog);
+    }
+
+    private static void Count(string name)
+    {
+        lock (Seen)
+        {
+            Seen[name] = Seen.GetValueOrDefault(name) + 1;
+        }
+    }
+}
