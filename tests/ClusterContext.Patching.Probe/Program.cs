@@ -9,6 +9,11 @@ using ClusterContext.Patching.Probe;
 // Patches the file-open, file-exists, DNS and socket-connect choke points, then calls the public APIs above them
 // from several threads for a while, and checks that the replacement saw every single call. Run once per runtime
 // configuration (DOTNET_* variables are read at startup). Exit code 0 when every call was seen.
+if (args.Length > 0 && args[0] == "install")
+{
+    return Coverage.MeasureInstall();
+}
+
 if (args.Length > 0 && args[0] == "coverage")
 {
     return await Coverage.RunAsync();

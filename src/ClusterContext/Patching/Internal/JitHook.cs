@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -94,12 +93,14 @@ internal static unsafe class JitHook
 
     private static void* GetJit()
     {
-        var module = Process.GetCurrentProcess().Modules.Cast<ProcessModule>()
-            .FirstOrDefault(m => m.ModuleName.Contains("clrjit", StringComparison.Ordinal))
-            ?? throw new PatchException("The JIT (libclrjit) is not loaded in this process; patching needs the CoreCLR JIT (not Native AOT or the interpreter).");
-        var library = NativeLibrary.Load(module.FileName);
-        var getJit = (delegate* unmanaged<void*>)NativeLibrary.GetExport(library, "getJit");
-        return getJit();
+        // The runtime loads its JIT from its own directory; asking the loader for it again just returns its handle.
+        var path = Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), OperatingSystem.IsLinux() ? "libclrjit.so" : "clrjit");
+        if (!NativeLibrary.TryLoad(path, out var library) || !NativeLibrary.TryGetExport(library, "getJit", out var getJit))
+        {
+            throw new PatchException($"The JIT ({path}) is not available in this process; patching needs the CoreCLR JIT (not Native AOT or the interpreter).");
+        }
+
+        return ((delegate* unmanaged<void*>)getJit)();
     }
 
     private static void PatchNewBodyWarmUp()
@@ -189,6 +190,8 @@ internal static unsafe class JitHook
     /// </summary>
     public static void PreventInlining(nint methodHandle)
     {
+        // The mark is made at the start of the next compilation, whichever it is: before any caller compiled from
+        // then on could inline the method.
         lock (Gate)
         {
             var index = Interlocked.Increment(ref s_pendingNoInlineCount) - 1;
@@ -200,13 +203,6 @@ internal static unsafe class JitHook
 
             Volatile.Write(ref s_pendingNoInline[index], methodHandle);
         }
-
-        // The mark needs a compilation to be made in; compile something small now.
-        var method = new System.Reflection.Emit.DynamicMethod("ClusterContextInlineMark", typeof(int), Type.EmptyTypes, typeof(JitHook).Module);
-        var il = method.GetILGenerator();
-        il.Emit(System.Reflection.Emit.OpCodes.Ldc_I4_1);
-        il.Emit(System.Reflection.Emit.OpCodes.Ret);
-        ((Func<int>)method.CreateDelegate(typeof(Func<int>)))();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

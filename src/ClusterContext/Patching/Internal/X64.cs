@@ -42,24 +42,16 @@ internal static unsafe class X64
 
     private static nint AssembleStore16()
     {
-        // void store16(void* destination /* rdi */, ulong low /* rsi */, ulong high /* rdx */)
-        var assembler = new Assembler(64);
-        var retry = assembler.CreateLabel();
-        assembler.push(AssemblerRegisters.rbx);
-        assembler.mov(AssemblerRegisters.r8, AssemblerRegisters.rdx);
-        assembler.mov(AssemblerRegisters.rax, AssemblerRegisters.__qword_ptr[AssemblerRegisters.rdi]);
-        assembler.mov(AssemblerRegisters.rdx, AssemblerRegisters.__qword_ptr[AssemblerRegisters.rdi + 8]);
-        assembler.mov(AssemblerRegisters.rbx, AssemblerRegisters.rsi);
-        assembler.mov(AssemblerRegisters.rcx, AssemblerRegisters.r8);
-        assembler.Label(ref retry);
-        assembler.@lock.cmpxchg16b(AssemblerRegisters.__xmmword_ptr[AssemblerRegisters.rdi]);
-        assembler.jne(retry);
-        assembler.pop(AssemblerRegisters.rbx);
-        assembler.ret();
-        var address = CodeMemory.Allocate(0, 64);
-        var writer = new BufferWriter();
-        assembler.Assemble(writer, (ulong)address);
-        CodeMemory.WriteOwn(address, writer.ToArray());
+        // void store16(void* destination /* rdi */, ulong low /* rsi */, ulong high /* rdx */):
+        //   push rbx; mov r8,rdx; mov rax,[rdi]; mov rdx,[rdi+8]; mov rbx,rsi; mov rcx,r8;
+        //   retry: lock cmpxchg16b [rdi]; jne retry; pop rbx; ret
+        ReadOnlySpan<byte> code =
+        [
+            0x53, 0x49, 0x89, 0xD0, 0x48, 0x8B, 0x07, 0x48, 0x8B, 0x57, 0x08, 0x48, 0x89, 0xF3, 0x4C, 0x89, 0xC1,
+            0xF0, 0x48, 0x0F, 0xC7, 0x0F, 0x75, 0xF9, 0x5B, 0xC3,
+        ];
+        var address = CodeMemory.Allocate(0, code.Length);
+        CodeMemory.WriteOwn(address, code);
         return address;
     }
 
@@ -123,43 +115,29 @@ internal static unsafe class X64
     /// <summary>The target when the code at <paramref name="address"/> is a stub that only forwards; otherwise 0.</summary>
     private static nint NextHop(nint address)
     {
-        var decoder = Decoder.Create(64, new UnmanagedCodeReader(address, 64), (ulong)address);
-        decoder.Decode(out var first);
-        var jump = JumpTarget(first);
+        var code = new ReadOnlySpan<byte>((void*)address, 24);
+        var jump = JumpTarget(address, code);
         if (jump != 0)
         {
             return jump;
         }
 
         // Call-counting stub: mov rax,[rip+counter]; dec word ptr [rax]; je threshold; jmp [rip+target].
-        if (first.Mnemonic == Mnemonic.Mov && first.Op0Register == Register.RAX && first.IsIPRelativeMemoryOperand)
+        if (code[..3].SequenceEqual((ReadOnlySpan<byte>)[0x48, 0x8B, 0x05]) && code.Slice(7, 3).SequenceEqual((ReadOnlySpan<byte>)[0x66, 0xFF, 0x08]) && code[10] == 0x74)
         {
-            decoder.Decode(out var second);
-            decoder.Decode(out var third);
-            decoder.Decode(out var fourth);
-            if (second.Mnemonic == Mnemonic.Dec && third.Mnemonic == Mnemonic.Je)
-            {
-                return JumpTarget(fourth);
-            }
+            return JumpTarget(address + 12, code[12..]);
         }
 
         return 0;
     }
 
-    private static nint JumpTarget(in Instruction instruction)
+    /// <summary>Target of <c>jmp [rip+disp32]</c> or <c>jmp rel32</c> at <paramref name="address"/>; otherwise 0.</summary>
+    private static nint JumpTarget(nint address, ReadOnlySpan<byte> code) => code switch
     {
-        if (instruction.FlowControl == FlowControl.UnconditionalBranch && instruction.Op0Kind is OpKind.NearBranch64)
-        {
-            return (nint)instruction.NearBranchTarget;
-        }
-
-        if (instruction.FlowControl == FlowControl.IndirectBranch && instruction.IsIPRelativeMemoryOperand)
-        {
-            return *(nint*)instruction.IPRelativeMemoryAddress;
-        }
-
-        return 0;
-    }
+        [0xFF, 0x25, ..] => *(nint*)(address + 6 + BinaryPrimitives.ReadInt32LittleEndian(code[2..])),
+        [0xE9, ..] => address + 5 + BinaryPrimitives.ReadInt32LittleEndian(code[1..]),
+        _ => 0,
+    };
 
     /// <summary>
     /// Builds the code that runs a body's first instructions (the ones a patch of <paramref name="patchLength"/>
@@ -167,6 +145,21 @@ internal static unsafe class X64
     /// first bytes; <paramref name="body"/> is where they run; the result is meant to be placed at <paramref name="trampoline"/>.
     /// </summary>
     public static byte[] BuildTrampoline(ReadOnlySpan<byte> prologue, nint body, int patchLength, nint trampoline, string method)
+    {
+        var plain = PrologueCopier.CoveredLength(prologue, patchLength);
+        if (plain > 0)
+        {
+            // Position-independent instructions: copied as they are, then a jump back into the body after them.
+            var code = new byte[plain + AbsoluteJumpLength];
+            prologue[..plain].CopyTo(code);
+            EncodeAbsoluteJump(code.AsSpan(plain), body + plain);
+            return code;
+        }
+
+        return Relocate(prologue, body, patchLength, trampoline, method);
+    }
+
+    private static byte[] Relocate(ReadOnlySpan<byte> prologue, nint body, int patchLength, nint trampoline, string method)
     {
         var decoder = Decoder.Create(64, new ByteArrayCodeReader(prologue.ToArray()), (ulong)body);
         var instructions = new List<Instruction>();
@@ -202,6 +195,12 @@ internal static unsafe class X64
     /// <summary>How many bytes the instructions covering the first <paramref name="patchLength"/> bytes take.</summary>
     public static int CoveredLength(ReadOnlySpan<byte> prologue, nint body, int patchLength)
     {
+        var plain = PrologueCopier.CoveredLength(prologue, patchLength);
+        if (plain > 0)
+        {
+            return plain;
+        }
+
         var decoder = Decoder.Create(64, new ByteArrayCodeReader(prologue.ToArray()), (ulong)body);
         var covered = 0;
         while (covered < patchLength)
@@ -211,13 +210,6 @@ internal static unsafe class X64
         }
 
         return covered;
-    }
-
-    private sealed class UnmanagedCodeReader(nint address, int length) : CodeReader
-    {
-        private int _offset;
-
-        public override int ReadByte() => _offset < length ? ((byte*)address)[_offset++] : -1;
     }
 
     private sealed class BufferWriter : CodeWriter

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace ClusterContext.Benchmarks;
+namespace ClusterContext.Benchmarks.Throughput;
 
 /// <summary>A loopback TCP server that sends back every byte it receives.</summary>
 internal sealed class TcpEchoServer : IAsyncDisposable

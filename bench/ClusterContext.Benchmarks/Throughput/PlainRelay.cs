@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ClusterContext.Benchmarks;
+namespace ClusterContext.Benchmarks.Throughput;
 
 /// <summary>socat relaying a loopback port to the echo server: the cost of relaying alone, without a protocol.</summary>
 internal sealed class PlainRelay : IDisposable
