@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ClusterContext.Tests.Patching;
 
 /// <summary>
@@ -11,18 +9,9 @@ public class ChokePointCoverageTests
     [Fact]
     public async Task Every_public_api_passes_its_choke_point()
     {
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "ClusterContext.Patching.Probe.dll"), "coverage"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var probe = Process.Start(info)!;
-        var output = probe.StandardOutput.ReadToEndAsync();
-        var errors = probe.StandardError.ReadToEndAsync();
-        await probe.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        var text = await output + await errors;
+        var (exitCode, text) = await ProbeProcess.RunAsync(["coverage"]);
 
-        Assert.True(probe.ExitCode == 0, text);
+        Assert.True(exitCode == 0, text);
         Assert.Contains("RESULT: PASS", text, StringComparison.Ordinal);
         Assert.Contains("HttpClient.GetStringAsync", text, StringComparison.Ordinal);
         Assert.DoesNotContain("MISSING", text, StringComparison.Ordinal);

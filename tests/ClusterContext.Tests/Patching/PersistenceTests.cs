@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ClusterContext.Tests.Patching;
 
 /// <summary>
@@ -19,24 +17,12 @@ public class PersistenceTests
     [InlineData("DOTNET_EnableWriteXorExecute=0")]
     public async Task Every_call_reaches_the_replacement(string configuration)
     {
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "ClusterContext.Patching.Probe.dll"), "3", "500000"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var setting in configuration.Split(' ').Where(s => s.Contains('=', StringComparison.Ordinal)))
-        {
-            var (name, value) = (setting[..setting.IndexOf('=', StringComparison.Ordinal)], setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-            info.Environment[name] = value;
-        }
+        var environment = configuration.Split(' ')
+            .Where(s => s.Contains('=', StringComparison.Ordinal))
+            .ToDictionary(s => s[..s.IndexOf('=', StringComparison.Ordinal)], s => s[(s.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        var (exitCode, text) = await ProbeProcess.RunAsync(["3", "500000"], environment);
 
-        using var probe = Process.Start(info)!;
-        var output = probe.StandardOutput.ReadToEndAsync();
-        var errors = probe.StandardError.ReadToEndAsync();
-        await probe.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        var text = await output + await errors;
-
-        Assert.True(probe.ExitCode == 0, $"{configuration}: exit code {probe.ExitCode}{Environment.NewLine}{text}");
+        Assert.True(exitCode == 0, $"{configuration}: exit code {exitCode}{Environment.NewLine}{text}");
         Assert.Contains("RESULT: PASS", text, StringComparison.Ordinal);
         foreach (var workload in new[] { "file-exists", "file-open", "dns", "socket-connect" })
         {
