@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Text;
 using ClusterContext.Session;
@@ -44,10 +42,7 @@ public sealed class SandboxAgentFixture : IAsyncLifetime
     /// <summary>Starts another agent in the pod, on <paramref name="port"/>, with extra arguments.</summary>
     public Task<AgentProcess> StartAgentAsync(params string[] arguments) => StartAgentAsync(AgentPort, arguments);
 
-    public Task<AgentProcess> StartAgentAsync(int port, params string[] arguments) =>
-        AgentProcess.StartAsync(
-            ["--listen", $"0.0.0.0:{port}", "--target-pid", Sandbox.AppPid.ToString(CultureInfo.InvariantCulture), .. arguments],
-            (file, args) => new ProcessStartInfo("ip", ["netns", "exec", Sandbox.PodNetworkNamespace, file, .. args]));
+    public Task<AgentProcess> StartAgentAsync(int port, params string[] arguments) => Sandbox.StartAgentAsync(port, arguments);
 
     public Task<AgentClient> ConnectAsync(string token = Token) =>
         AgentClient.ConnectAsync(AgentEndPoint, token, clientName: "functional-tests");

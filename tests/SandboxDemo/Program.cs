@@ -27,9 +27,7 @@ await using var sandbox = await PodSandbox.StartAsync(options);
 Step($"pod {sandbox.Namespace}/{sandbox.PodName} is up: pod IP {sandbox.PodIP}, app container pid {sandbox.AppPid}");
 
 Step("starting clusterctx-agent inside the pod's network namespace...");
-await using var agent = await AgentProcess.StartAsync(
-    ["--listen", "0.0.0.0:7777", "--target-pid", sandbox.AppPid.ToString(CultureInfo.InvariantCulture), "--token", Token, "--idle-timeout", "30"],
-    (file, args) => new ProcessStartInfo("ip", ["netns", "exec", sandbox.PodNetworkNamespace, file, .. args]));
+await using var agent = await sandbox.StartAgentAsync(7777, "--token", Token, "--idle-timeout", "30");
 
 await using var client = await AgentClient.ConnectAsync(new System.Net.IPEndPoint(sandbox.PodIP, 7777), Token, "sandbox-demo");
 Step($"session {client.Agent.SessionId} open with agent {client.Agent.AgentVersion} (round trip {(await client.PingAsync()).TotalMilliseconds:0.0} ms)");

@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using ClusterContext.Protocol;
+using ClusterContext.Protocol.Messages;
+using ClusterContext.Session;
+
+namespace ClusterContext.Hooks.FileSystem;
+
+/// <summary>
+/// Local copies of the pod's files, one folder per session, so that every BCL file API works on them unchanged.
+/// Each use revalidates against the pod (size, modification time, inode); a background refresh keeps watched
+/// copies current so that file watchers and reload-on-change see the pod's edits.
+/// </summary>
+internal sealed class RemoteFileCache : IDisposable
+{
+    private readonly RemoteCalls _remote;
+    private readonly ConcurrentDictionary<string, FileStat> _fetched = new(StringComparer.Ordinal);
+    private readonly Lock _writeGate = new();
+    private readonly Timer _refresh;
+
+    public RemoteFileCache(RemoteCalls remote)
+    {
+        _remote = remote;
+        Root = Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName;
+        _refresh = new Timer(_ => Refresh(), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
+    }
+
+    public string Root { get; }
+
+    /// <summary>Where the local copy of a pod path lives.</summary>
+    public string CopyPath(string remotePath) => Root + "/files" + remotePath;
+
+    /// <summary>A path that never exists, for pod paths that do not.</summary>
+    public string MissingPath(string remotePath) => Root + "/missing" + remotePath;
+
+    /// <summary>The local copy of a pod file or directory, brought up to date; <see cref="MissingPath"/> when the pod has none.</summary>
+    public string Materialize(string remotePath)
+    {
+        var stat = Stat(remotePath);
+        return stat?.Type switch
+        {
+            FileType.Directory => MaterializeDirectory(remotePath, stat),
+            null => MissingPath(remotePath),
+            _ => MaterializeFile(remotePath, stat),
+        };
+    }
+
+    /// <summary>A local file for a pod path that is about to be created (read mode: it stays local).</summary>
+    public string PrepareLocalCreate(string remotePath)
+    {
+        var local = CopyPath(remotePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+        return local;
+    }
+
+    public void Dispose()
+    {
+        _refresh.Dispose();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private FileStat? Stat(string remotePath, bool followSymlinks = true)
+    {
+        try
+        {
+            return _remote.Run(ct => _remote.Agent.StatAsync(remotePath, followSymlinks, ct), $"stat {remotePath}");
+        }
+        catch (RemoteException ex) when (ex.Code is ErrorCode.NotFound or ErrorCode.NotADirectory)
+        {
+            return null;
+        }
+    }
+
+    private string MaterializeFile(string remotePath, FileStat stat)
+    {
+        var local = CopyPath(remotePath);
+        if (_fetched.TryGetValue(remotePath, out var known) && Same(known, stat) && File.Exists(local))
+        {
+            return local;
+        }
+
+        var bytes = _remote.Run(ct => _remote.Agent.ReadAllBytesAsync(remotePath, ct), $"read {remotePath}");
+
+        // .NET reports a symbolic link's own timestamps (ConfigMap files are links): the copy carries those.
+        var timestamp = Stat(remotePath, followSymlinks: false) is { Type: FileType.Symlink } link ? link.LastWriteTimeUtc : stat.LastWriteTimeUtc;
+        lock (_writeGate)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+
+            // Written beside and renamed in, so a reader or watcher never sees half a file.
+            var staging = local + ".clustercontext-" + Guid.NewGuid().ToString("N");
+            File.WriteAllBytes(staging, bytes);
+            File.SetLastWriteTimeUtc(staging, timestamp.UtcDateTime);
+            File.Move(staging, local, overwrite: true);
+            _fetched[remotePath] = stat;
+        }
+
+        return local;
+    }
+
+    private string MaterializeDirectory(string remotePath, FileStat stat)
+    {
+        var local = CopyPath(remotePath);
+        if (_fetched.TryGetValue(remotePath, out var known) && Same(known, stat) && Directory.Exists(local))
+        {
+            return local;
+        }
+
+        var entries = _remote.Run(ct => _remote.Agent.ReadDirectoryAsync(remotePath, ct), $"list {remotePath}");
+        lock (_writeGate)
+        {
+            Directory.CreateDirectory(local);
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            names.Add(entry.Name);
+            var child = remotePath.TrimEnd('/') + "/" + entry.Name;
+            var childStat = entry.Type == FileType.Directory ? null : Stat(child);
+            if (entry.Type == FileType.Directory || childStat?.Type == FileType.Directory)
+            {
+                lock (_writeGate)
+                {
+                    Directory.CreateDirectory(CopyPath(child));
+                }
+            }
+            else if (childStat is not null)
+            {
+                MaterializeFile(child, childStat);
+            }
+        }
+
+        lock (_writeGate)
+        {
+            foreach (var stale in Directory.EnumerateFileSystemEntries(local).Where(p => !names.Contains(Path.GetFileName(p)) && !p.Contains(".clustercontext-", StringComparison.Ordinal)))
+            {
+                if (Directory.Exists(stale))
+                {
+                    Directory.Delete(stale, recursive: true);
+                }
+                else
+                {
+                    File.Delete(stale);
+                }
+            }
+
+            _fetched[remotePath] = stat;
+        }
+
+        return local;
+    }
+
+    private void Refresh()
+    {
+        foreach (var remotePath in _fetched.Keys)
+        {
+            try
+            {
+                Materialize(remotePath);
+            }
+            catch (IOException)
+            {
+                // The session may be gone; the next use reports it to the app.
+                return;
+            }
+        }
+    }
+
+    private static bool Same(FileStat a, FileStat b) =>
+        a.Size == b.Size && a.ModifiedUnixNs == b.ModifiedUnixNs && a.Inode == b.Inode && a.ChangedUnixNs == b.ChangedUnixNs;
+}

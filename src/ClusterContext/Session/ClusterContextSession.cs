@@ -1,0 +1,177 @@
+using System.Net;
+using ClusterContext.Configuration;
+using ClusterContext.Hooks.FileSystem;
+using ClusterContext.Hooks.Network;
+using ClusterContext.Patching;
+using ClusterContext.Protocol;
+using ClusterContext.Session;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ClusterContext;
+
+/// <summary>
+/// This process running in the context of a pod: the pod's environment applied, its files, DNS and outgoing
+/// connections served through the agent. One per process; starting again joins the running session.
+/// </summary>
+public sealed class ClusterContextSession : IAsyncDisposable
+{
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static ClusterContextSession? s_current;
+
+    private readonly AgentClient? _agent;
+    private readonly RemoteFileCache? _cache;
+    private readonly ILogger _logger;
+
+    private ClusterContextSession(ClusterContextOptions options, AgentClient? agent, RemoteFileCache? cache, IReadOnlyDictionary<string, string> environment, ILogger logger)
+    {
+        Options = options;
+        _agent = agent;
+        _cache = cache;
+        ImportedEnvironment = environment;
+        _logger = logger;
+    }
+
+    /// <summary>The running session, if any.</summary>
+    public static ClusterContextSession? Current => Volatile.Read(ref s_current);
+
+    /// <summary>The options the session was started with.</summary>
+    public ClusterContextOptions Options { get; }
+
+    /// <summary>false when the cluster was unreachable and <see cref="ClusterContextOptions.Required"/> was false: everything runs locally.</summary>
+    public bool IsConnected => _agent is not null;
+
+    /// <summary>The variables taken from the pod.</summary>
+    public IReadOnlyDictionary<string, string> ImportedEnvironment { get; }
+
+    /// <summary>Options from <c>clustercontext.json</c> and <c>CLUSTERCONTEXT_*</c> variables, as the startup hook reads them.</summary>
+    public static ClusterContextOptions LoadOptions() =>
+        ConfigurationLoader.Load(Environment.CurrentDirectory, Environment.GetEnvironmentVariables());
+
+    /// <summary>Starts (or joins) the session and blocks until the pod's context is in place.</summary>
+    public static ClusterContextSession Start(ClusterContextOptions options, ILoggerFactory? loggerFactory = null) =>
+        StartAsync(options, loggerFactory).GetAwaiter().GetResult();
+
+    /// <summary>Starts (or joins) the session: connects to the agent, applies the environment, installs the hooks.</summary>
+    public static async Task<ClusterContextSession> StartAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (s_current is { } running)
+            {
+                return running;
+            }
+
+            var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ClusterContext");
+            var session = await ConnectAsync(options, loggerFactory, logger, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref s_current, session);
+            return session;
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    private static async Task<ClusterContextSession> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
+    {
+        var address = options.Agent.Address
+            ?? throw new ConfigurationException(options.Target is null
+                ? "Nothing to connect to: set agent.address (host:port of a running agent) in clustercontext.json or CLUSTERCONTEXT_AGENT_ADDRESS."
+                : $"target '{options.Target}' needs the agent started in the pod through the Kubernetes API, which this build cannot do yet; set agent.address (CLUSTERCONTEXT_AGENT_ADDRESS) to a running agent.");
+        AgentClient agent;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.Timeout);
+            agent = await AgentClient.ConnectAsync(await ResolveAsync(address).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
+                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException)
+        {
+            var message = $"Cannot reach the ClusterContext agent at {address}: {ex.Message} Check that the agent is running and listening there, that this machine can reach it, and that agent.token matches.";
+            if (options.Required)
+            {
+                throw new ClusterContextUnavailableException(message, ex);
+            }
+
+            SessionLog.RunningLocally(logger, message);
+            return new ClusterContextSession(options, null, null, new Dictionary<string, string>(), logger);
+        }
+
+        var remote = new RemoteCalls(agent, options.Timeout, address);
+        var environment = EnvironmentImport.Apply(options.Env, await agent.GetEnvironmentAsync(cancellationToken).ConfigureAwait(false));
+        var mounts = await agent.GetMountsAsync(cancellationToken).ConfigureAwait(false);
+        var cache = new RemoteFileCache(remote);
+        var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
+        var destinations = new RemoteDestinations(options.Network.Outgoing);
+
+        var patcher = MethodPatcher.Shared;
+        if (options.Fs.Mode != FileSystemMode.Local)
+        {
+            FileHooks.Install(patcher, rules, cache);
+        }
+
+        if (options.Network.Dns)
+        {
+            DnsHooks.Install(patcher, remote, destinations);
+        }
+
+        ConnectHooks.Install(patcher, remote, destinations);
+        SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
+        return new ClusterContextSession(options, agent, cache, environment, logger);
+    }
+
+    private static async Task<IPEndPoint> ResolveAsync(string address)
+    {
+        if (IPEndPoint.TryParse(address, out var endPoint) && endPoint.Port != 0)
+        {
+            return endPoint;
+        }
+
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(address[(colon + 1)..], out var port))
+        {
+            throw new ConfigurationException($"agent.address '{address}' is not host:port.");
+        }
+
+        var addresses = await Dns.GetHostAddressesAsync(address[..colon]).ConfigureAwait(false);
+        return new IPEndPoint(addresses[0], port);
+    }
+
+    private static IEnumerable<string> LocalRoots(string cacheRoot) =>
+    [
+        AppContext.BaseDirectory,
+        Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/')))) ?? "/usr/share/dotnet",
+        Path.GetTempPath(),
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+        Environment.CurrentDirectory,
+        cacheRoot,
+    ];
+
+    /// <summary>Removes the hooks and ends the session; the environment stays as it is.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var patcher = MethodPatcher.Shared;
+            FileHooks.Uninstall(patcher);
+            DnsHooks.Uninstall(patcher);
+            ConnectHooks.Uninstall(patcher);
+            if (_agent is not null)
+            {
+                await _agent.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _cache?.Dispose();
+            Interlocked.CompareExchange(ref s_current, null, this);
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace ClusterContext;
+
+internal static partial class SessionLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Running in the pod's context through the agent at {Address} (target process {Pid}): {Variables} environment variables imported; remote paths: {Paths}", EventName = "Started")]
+    public static partial void Started(ILogger logger, string address, int pid, int variables, string paths);
+
+    [LoggerMessage(2, LogLevel.Warning, "{Message} Running locally (required is false).", EventName = "RunningLocally")]
+    public static partial void RunningLocally(ILogger logger, string message);
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+// Runs the operations named on the command line and prints one line for each, so that tests can
+// check what an unmodified app sees, as "command<TAB>result". Errors print as "!ExceptionType: message".
+foreach (var command in args)
+{
+    var separator = command.IndexOf(':', StringComparison.Ordinal);
+    var (verb, argument) = separator < 0 ? (command, "") : (command[..separator], command[(separator + 1)..]);
+    string result;
+    try
+    {
+        result = await RunAsync(verb, argument);
+    }
+    catch (Exception ex)
+    {
+        result = $"!{ex.GetType().Name}: {ex.Message}";
+    }
+
+    Console.WriteLine($"{command}\t{result.Replace("\n", "\\n", StringComparison.Ordinal)}");
+    Console.Out.Flush();
+}
+
+static async Task<string> RunAsync(string verb, string argument) => verb switch
+{
+    "env" => Environment.GetEnvironmentVariable(argument) ?? "<unset>",
+    "read" => File.ReadAllText(argument),
+    "read-bytes" => Convert.ToHexString(File.ReadAllBytes(argument)).Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    "read-async" => await File.ReadAllTextAsync(argument),
+    "read-bytes-async" => (await File.ReadAllBytesAsync(argument)).Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    "stream" => await new StreamReader(new FileStream(argument, FileMode.Open, FileAccess.Read)).ReadToEndAsync(),
+    "reader" => await new StreamReader(argument).ReadToEndAsync(),
+    "exists" => File.Exists(argument).ToString(),
+    "dir-exists" => Directory.Exists(argument).ToString(),
+    "info" => new FileInfo(argument) is var info && info.Exists ? $"{info.Length}" : "missing",
+    "mtime" => new FileInfo(argument).LastWriteTimeUtc.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+    "list" => string.Join(",", Directory.EnumerateFiles(argument).Select(Path.GetFileName).Order()),
+    "getfiles" => string.Join(",", Directory.GetFiles(argument).Select(Path.GetFileName).Order()),
+    "handle" => ReadWithHandle(argument),
+    "write" => Write(argument),
+    "dns" => string.Join(",", Dns.GetHostAddresses(argument).Select(a => a.ToString())),
+    "dns-async" => string.Join(",", (await Dns.GetHostAddressesAsync(argument)).Select(a => a.ToString())),
+    "redis" => await RedisPingAsync(argument),
+    "redis-sync" => RedisPing(argument),
+    "pause" => await PauseAsync(argument),
+    _ => throw new ArgumentException($"unknown command {verb}"),
+};
+
+static string ReadWithHandle(string path)
+{
+    using var handle = File.OpenHandle(path);
+    var buffer = new byte[RandomAccess.GetLength(handle)];
+    var read = RandomAccess.Read(handle, buffer, 0);
+    return Encoding.UTF8.GetString(buffer, 0, read);
+}
+
+static string Write(string argument)
+{
+    var (path, text) = (argument[..argument.IndexOf('=', StringComparison.Ordinal)], argument[(argument.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+    File.WriteAllText(path, text);
+    return File.ReadAllText(path);
+}
+
+static async Task<string> RedisPingAsync(string host)
+{
+    using var client = new TcpClient();
+    await client.ConnectAsync(host, 6379);
+    var stream = client.GetStream();
+    await stream.WriteAsync("PING\r\n"u8.ToArray());
+    var reply = new byte[7];
+    await stream.ReadExactlyAsync(reply);
+    return Encoding.ASCII.GetString(reply).TrimEnd();
+}
+
+static string RedisPing(string host)
+{
+    using var client = new TcpClient();
+    client.Connect(host, 6379);
+    var stream = client.GetStream();
+    stream.Write("PING\r\n"u8);
+    var reply = new byte[7];
+    stream.ReadExactly(reply);
+    return Encoding.ASCII.GetString(reply).TrimEnd();
+}
+
+static async Task<string> PauseAsync(string path)
+{
+    // Lets a test change the world (stop the agent, edit a pod file) between two commands.
+    Console.Out.Flush();
+    for (var i = 0; i < 600 && !File.Exists(path); i++)
+    {
+        await Task.Delay(50);
+    }
+
+    return File.Exists(path) ? "resumed" : "timed out";
+}

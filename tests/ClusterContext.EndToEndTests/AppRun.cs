@@ -1,0 +1,87 @@
+using System.Diagnostics;
+
+namespace ClusterContext.EndToEndTests;
+
+/// <summary>The test app, run with ClusterContext only as a startup hook, and what it printed.</summary>
+public sealed class AppRun
+{
+    private AppRun(int exitCode, Dictionary<string, string> results, string output)
+    {
+        ExitCode = exitCode;
+        Results = results;
+        Output = output;
+    }
+
+    public int ExitCode { get; }
+
+    public Dictionary<string, string> Results { get; }
+
+    public string Output { get; }
+
+    public string this[string command] => Results.TryGetValue(command, out var value) ? value : throw new KeyNotFoundException($"No result for {command}. Output:{Environment.NewLine}{Output}");
+
+    public static string HookPath => Path.Combine(AppContext.BaseDirectory, "ClusterContext.dll");
+
+    /// <summary>Runs the app with <paramref name="commands"/>; <paramref name="environment"/> adds or overrides variables (null removes).</summary>
+    public static async Task<AppRun> RunAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands) =>
+        await StartAsync(environment, workingDirectory, commands).CompleteAsync();
+
+    public static Running StartAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands)
+    {
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "ClusterContext.EndToEnd.App.dll"), .. commands])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
+        };
+        info.Environment["DOTNET_STARTUP_HOOKS"] = HookPath;
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        return new Running(Process.Start(info)!);
+    }
+
+    public sealed class Running(Process process)
+    {
+        private readonly Task<string> _errors = process.StandardError.ReadToEndAsync();
+        private readonly List<string> _lines = [];
+
+        /// <summary>Waits for the app's next result line.</summary>
+        public async Task<string> NextLineAsync()
+        {
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) ?? throw new InvalidOperationException("The app ended.");
+            _lines.Add(line);
+            return line;
+        }
+
+        public async Task<AppRun> CompleteAsync()
+        {
+            using (process)
+            {
+                var rest = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(120));
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+                _lines.AddRange(rest.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+                var results = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var line in _lines)
+                {
+                    var separator = line.IndexOf('\t', StringComparison.Ordinal);
+                    if (separator > 0)
+                    {
+                        results[line[..separator]] = line[(separator + 1)..];
+                    }
+                }
+
+                return new AppRun(process.ExitCode, results, string.Join(Environment.NewLine, _lines) + Environment.NewLine + await _errors);
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+namespace ClusterContext.EndToEndTests;
+
+/// <summary>An unmodified app, with only DOTNET_STARTUP_HOOKS, sees the pod's environment, files, names and services.</summary>
+[Collection(PodGroup.Name)]
+public class PodContextTests(PodFixture pod)
+{
+    private Dictionary<string, string?> Environment => new()
+    {
+        ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+        ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+        ["ORDERS_MODE"] = null,
+    };
+
+    [Fact]
+    public async Task The_pods_environment_is_applied_before_main_and_machine_variables_stay_local()
+    {
+        var run = await AppRun.RunAsync(Environment, null, "env:ORDERS_MODE", "env:SERVICE_NAME", "env:PATH", "env:KUBERNETES_SERVICE_HOST");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
+        Assert.Equal("orders", run["env:SERVICE_NAME"]);
+        Assert.Equal(System.Environment.GetEnvironmentVariable("PATH"), run["env:PATH"]);
+        Assert.Equal("10.96.0.1", run["env:KUBERNETES_SERVICE_HOST"]);
+    }
+
+    [Fact]
+    public async Task Every_file_api_reads_the_pods_file()
+    {
+        Assert.False(File.Exists(PodFixture.ConfigFile), "the pod-only file must not exist on this machine");
+        var file = PodFixture.ConfigFile;
+        var run = await AppRun.RunAsync(Environment, null,
+            $"read:{file}", $"read-async:{file}", $"read-bytes:{file}", $"read-bytes-async:{file}", $"stream:{file}", $"reader:{file}",
+            $"handle:{file}", $"exists:{file}", $"info:{file}", $"dir-exists:/etc/config", "list:/data/items", "getfiles:/data/items",
+            "exists:/etc/config/missing.json", $"mtime:{file}");
+
+        Assert.Equal(0, run.ExitCode);
+        var text = PodFixture.ConfigText;
+        foreach (var command in new[] { "read", "read-async", "stream", "reader", "handle" })
+        {
+            Assert.Equal(text, run[$"{command}:{file}"]);
+        }
+
+        Assert.Equal((text.Length * 2).ToString(System.Globalization.CultureInfo.InvariantCulture), run[$"read-bytes:{file}"]);
+        Assert.Equal(text.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), run[$"read-bytes-async:{file}"]);
+        Assert.Equal("True", run[$"exists:{file}"]);
+        Assert.Equal(text.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), run[$"info:{file}"]);
+        Assert.Equal("True", run["dir-exists:/etc/config"]);
+        Assert.Equal("a.txt,b.txt", run["list:/data/items"]);
+        Assert.Equal("a.txt,b.txt", run["getfiles:/data/items"]);
+        Assert.Equal("False", run["exists:/etc/config/missing.json"]);
+        var podTime = File.GetLastWriteTimeUtc($"/proc/{pod.Sandbox.AppPid}/root{file}");
+        Assert.Equal(podTime, DateTime.Parse(run[$"mtime:{file}"], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind));
+    }
+
+    [Fact]
+    public async Task Local_paths_stay_local()
+    {
+        var local = Path.Combine(Path.GetTempPath(), $"clustercontext-e2e-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(local, "local content");
+        try
+        {
+            var run = await AppRun.RunAsync(Environment, null, $"read:{local}", "read:/etc/hostname", "dir-exists:/usr/share/dotnet");
+            Assert.Equal("local content", run[$"read:{local}"]);
+            Assert.Equal((await File.ReadAllTextAsync("/etc/hostname")).Replace("\n", "\\n", StringComparison.Ordinal), run["read:/etc/hostname"]);
+            Assert.Equal("True", run["dir-exists:/usr/share/dotnet"]);
+        }
+        finally
+        {
+            File.Delete(local);
+        }
+    }
+
+    [Fact]
+    public async Task A_write_in_read_mode_goes_to_a_local_copy_and_leaves_the_pod_alone()
+    {
+        var run = await AppRun.RunAsync(Environment, null, "write:/data/items/a.txt=changed locally");
+        Assert.Equal("changed locally", run["write:/data/items/a.txt=changed locally"]);
+        Assert.Equal("alpha", pod.ReadInPod("/data/items/a.txt"));
+    }
+
+    [Fact]
+    public async Task A_missing_pod_file_is_FileNotFound()
+    {
+        var run = await AppRun.RunAsync(Environment, null, "read:/etc/config/missing.json");
+        Assert.StartsWith("!FileNotFoundException", run["read:/etc/config/missing.json"], StringComparison.Ordinal);
+        Assert.Contains("/etc/config/missing.json", run["read:/etc/config/missing.json"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cluster_names_resolve_in_the_pod_and_other_names_locally()
+    {
+        var name = pod.Sandbox.RedisHostName;
+        var run = await AppRun.RunAsync(Environment, null, $"dns:{name}", $"dns-async:{name}", "dns:localhost");
+        Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"dns:{name}"]);
+        Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"dns-async:{name}"]);
+        Assert.Contains("127.0.0.1", run["dns:localhost"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TcpClient_reaches_the_in_cluster_redis_by_its_dns_name()
+    {
+        var name = pod.Sandbox.RedisHostName;
+        var run = await AppRun.RunAsync(Environment, null, $"redis:{name}", $"redis-sync:{name}");
+        Assert.Equal("+PONG", run[$"redis:{name}"]);
+        Assert.Equal("+PONG", run[$"redis-sync:{name}"]);
+    }
+}
