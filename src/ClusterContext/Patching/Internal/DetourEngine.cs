@@ -10,6 +10,9 @@ namespace ClusterContext.Patching.Internal;
 /// </summary>
 internal sealed unsafe class DetourEngine : IMethodPatcher
 {
+    /// <summary>How long a body found running at patch time is left alone before its start is rewritten.</summary>
+    private static readonly TimeSpan BodySettleTime = TimeSpan.FromMilliseconds(200);
+
     private readonly Lock _gate = new();
     private readonly List<Detour> _detours = [];
     private readonly Dictionary<nint, byte[]> _originalBytes = [];
@@ -59,7 +62,21 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             DetourTable.Add(detour);
             try
             {
-                WriteJump(body, original, detour.EntryStub);
+                var slot = X64.PrecodeTargetSlot(detour.Target.MethodHandle.GetFunctionPointer());
+                if (slot != 0 && CallersUseEntrySlot(target))
+                {
+                    // Every caller jumps through the precode's target slot: pointing it at the replacement takes
+                    // effect at once, in one store. The body's own jump waits until no thread can still be in the
+                    // middle of its first instructions (a thread there would resume inside the new jump).
+                    detour.RedirectedSlot = slot;
+                    detour.PendingBody = (body, original, Stopwatch.GetTimestamp() + (long)(BodySettleTime.TotalSeconds * Stopwatch.Frequency));
+                    Interlocked.Exchange(ref *(nint*)slot, detour.EntryStub);
+                }
+                else
+                {
+                    WriteJump(body, original, detour.EntryStub);
+                    detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
+                }
             }
             catch
             {
@@ -67,7 +84,6 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
                 throw;
             }
 
-            detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
             _detours.Add(detour);
             Interlocked.MemoryBarrierProcessWide();
             Sweep(detour);
@@ -103,8 +119,17 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
 
         // Every patched body first leads to the original code, then gets its bytes back where one store can do it.
         detour.RedirectEntryStub(detour.OriginalStub);
+        var bodies = detour.Bodies;
+        var firstBody = detour.PendingBody?.Body ?? (bodies.Count > 0 ? bodies[0].Address : 0);
+        if (detour.RedirectedSlot != 0 && firstBody != 0)
+        {
+            // Back to code that exists for good (a stub the slot held before may be gone by now).
+            Interlocked.CompareExchange(ref *(nint*)detour.RedirectedSlot, firstBody, detour.EntryStub);
+        }
+
+        detour.PendingBody = null;
         Interlocked.MemoryBarrierProcessWide();
-        foreach (var body in detour.Bodies)
+        foreach (var body in bodies)
         {
             if (IsAtomicallyWritable(body.Address))
             {
@@ -139,6 +164,15 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
 
         throw new PatchException($"Cannot patch {detour.Name}: the runtime gave it no code even after preparing it.");
     }
+
+    /// <summary>
+    /// Whether every call goes through the method's precode: true for methods under tiered compilation, whose code
+    /// the runtime replaces by updating that slot; false with tiering off, where callers may call the body directly.
+    /// </summary>
+    private static bool CallersUseEntrySlot(MethodBase target) =>
+        Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") != "0"
+        && !(AppContext.TryGetSwitch("System.Runtime.TieredCompilation", out var tiered) && !tiered)
+        && (target.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) == 0;
 
     private bool IsPatchedBody(nint address) => _detours.Exists(d => d.Contains(address));
 
@@ -257,8 +291,16 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     /// <summary>Patches the method's current body if it reached the method without passing the JIT hook.</summary>
     private void Sweep(Detour detour)
     {
+        if (detour.PendingBody is { } pending && Stopwatch.GetTimestamp() >= pending.NotBefore)
+        {
+            WriteJump(pending.Body, pending.Original, detour.EntryStub);
+            detour.AddBody(new PatchedBody(pending.Body, pending.Original, X64.AbsoluteJumpLength));
+            detour.PendingBody = null;
+            Interlocked.MemoryBarrierProcessWide();
+        }
+
         var body = X64.FollowToBody(detour.Target.MethodHandle.GetFunctionPointer(), IsOurs);
-        if (body == 0 || IsOurs(body))
+        if (body == 0 || IsOurs(body) || body == detour.PendingBody?.Body)
         {
             return;
         }

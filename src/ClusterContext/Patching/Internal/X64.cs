@@ -112,6 +112,16 @@ internal static unsafe class X64
         throw new PatchException($"More than 8 stubs in front of the code at 0x{entry:x}.");
     }
 
+    /// <summary>
+    /// For a FixupPrecode (<c>jmp [rip+target]</c>; callers compiled by the JIT call through the same target slot),
+    /// the address of that slot; 0 when the entry point is not one.
+    /// </summary>
+    public static nint PrecodeTargetSlot(nint entry)
+    {
+        var code = new ReadOnlySpan<byte>((void*)entry, 6);
+        return code is [0xFF, 0x25, ..] ? entry + 6 + BinaryPrimitives.ReadInt32LittleEndian(code[2..]) : 0;
+    }
+
     /// <summary>The target when the code at <paramref name="address"/> is a stub that only forwards; otherwise 0.</summary>
     private static nint NextHop(nint address)
     {
