@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -44,6 +45,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "redis" => await RedisPingAsync(argument),
     "redis-sync" => RedisPing(argument),
     "pause" => await PauseAsync(argument),
+    "config-reload" => await ConfigReloadAsync(argument),
     _ => throw new ArgumentException($"unknown command {verb}"),
 };
 
@@ -94,4 +96,25 @@ static async Task<string> PauseAsync(string path)
     }
 
     return File.Exists(path) ? "resumed" : "timed out";
+}
+
+static async Task<string> ConfigReloadAsync(string argument)
+{
+    // config-reload:/dir/file.json|Section:Key|/resume-file: the value now, then the value after a change, and how long it took.
+    var parts = argument.Split('|');
+    var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+        .SetBasePath(Path.GetDirectoryName(parts[0])!)
+        .AddJsonFile(Path.GetFileName(parts[0]), optional: false, reloadOnChange: true)
+        .Build();
+    var before = configuration[parts[1]];
+    Console.WriteLine($"config-initial\t{before}");
+    Console.Out.Flush();
+    await PauseAsync(parts[2]);
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    while (configuration[parts[1]] == before && clock.Elapsed < TimeSpan.FromSeconds(10))
+    {
+        await Task.Delay(20);
+    }
+
+    return $"{configuration[parts[1]]} after {clock.ElapsedMilliseconds} ms";
 }

@@ -104,3 +104,38 @@ public class PodContextTests(PodFixture pod)
         Assert.Equal("+PONG", run[$"redis-sync:{name}"]);
     }
 }
+
+[Collection(PodGroup.Name)]
+public class ConfigurationReloadTests(PodFixture pod)
+{
+    [Fact]
+    public async Task Json_configuration_with_reload_on_change_sees_an_edit_made_in_the_pod_within_two_seconds()
+    {
+        var resume = Path.Combine(Path.GetTempPath(), $"clustercontext-e2e-reload-{Guid.NewGuid():N}");
+        var file = "/etc/config/reload.json";
+        await pod.Sandbox.WritePodFileAsync(file, """{"Orders":{"Source":"first"}}"""u8.ToArray());
+        try
+        {
+            var app = AppRun.StartAsync(new Dictionary<string, string?>
+            {
+                ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+                ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+            }, null, $"config-reload:{file}|Orders:Source|{resume}");
+            var initial = await app.NextLineAsync();
+            Assert.True(initial == "config-initial\tfirst", initial);
+
+            await pod.Sandbox.WritePodFileAsync(file, """{"Orders":{"Source":"second"}}"""u8.ToArray());
+            await File.WriteAllTextAsync(resume, "go");
+            var run = await app.CompleteAsync();
+
+            var result = run[$"config-reload:{file}|Orders:Source|{resume}"];
+            Assert.StartsWith("second after ", result, StringComparison.Ordinal);
+            var milliseconds = int.Parse(result.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(milliseconds < 2000, result);
+        }
+        finally
+        {
+            File.Delete(resume);
+        }
+    }
+}

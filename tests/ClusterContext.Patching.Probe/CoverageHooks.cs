@@ -42,6 +42,12 @@ internal static unsafe class CoverageHooks
         return ((delegate*<string, nint>)Originals["directory-open"])(path);
     }
 
+    public static int FileWatch(SafeFileHandle inotify, string path, uint mask)
+    {
+        Count("file-watch");
+        return ((delegate*<SafeFileHandle, string, uint, int>)Originals["file-watch"])(inotify, path, mask);
+    }
+
     public static SocketError Dns(string name, bool justAddresses, AddressFamily family, out string? hostName, out string[] aliases, out IPAddress[] addresses, out int nativeErrorCode)
     {
         Count("dns");

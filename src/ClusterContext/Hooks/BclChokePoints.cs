@@ -25,6 +25,9 @@ internal static class BclChokePoints
     public static MethodBase FileStatusRefresh => Type("System.IO.FileStatus", typeof(File).Assembly).GetMethods(Everything)
         .Single(m => m.Name == "RefreshCaches" && m.GetParameters().Length == 2);
 
+    public static MethodBase FileWatch => Type("Interop+Sys", typeof(FileSystemWatcher).Assembly).GetMethods(Everything)
+        .Single(m => m.Name == "INotifyAddWatch");
+
     /// <summary>Every choke point by a short name.</summary>
     public static IReadOnlyDictionary<string, MethodBase> All => new Dictionary<string, MethodBase>
     {
@@ -33,6 +36,7 @@ internal static class BclChokePoints
         ["directory-exists"] = DirectoryExists,
         ["file-status"] = FileStatusRefresh,
         ["directory-open"] = OpenDirectory,
+        ["file-watch"] = FileWatch,
         ["dns"] = DnsResolve,
         ["dns-async"] = DnsResolveAsync,
         ["connect"] = SocketConnect,

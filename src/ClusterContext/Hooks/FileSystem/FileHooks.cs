@@ -18,6 +18,7 @@ internal static unsafe class FileHooks
     private static nint s_directoryExists;
     private static nint s_status;
     private static nint s_openDirectory;
+    private static nint s_watch;
 
     public static void Install(IMethodPatcher patcher, PathRules rules, RemoteFileCache cache)
     {
@@ -28,6 +29,7 @@ internal static unsafe class FileHooks
         s_directoryExists = patcher.Patch(BclChokePoints.DirectoryExists, Method(nameof(DirectoryExists)), Owner).Original;
         s_status = patcher.Patch(BclChokePoints.FileStatusRefresh, Method(nameof(RefreshStatus)), Owner).Original;
         s_openDirectory = patcher.Patch(BclChokePoints.OpenDirectory, Method(nameof(OpenDirectory)), Owner).Original;
+        s_watch = patcher.Patch(BclChokePoints.FileWatch, Method(nameof(AddWatch)), Owner).Original;
     }
 
     public static void Uninstall(IMethodPatcher patcher)
@@ -86,6 +88,13 @@ internal static unsafe class FileHooks
 
     public static nint OpenDirectory(string path) =>
         ((delegate*<string, nint>)s_openDirectory)(Redirect(path.AsSpan()) ?? path);
+
+    /// <summary>
+    /// FileSystemWatcher on a pod directory watches its local copy, which the cache keeps current: the pod's edits
+    /// arrive as the copy's file events, under the names the app asked for.
+    /// </summary>
+    public static int AddWatch(SafeFileHandle inotify, string path, uint mask) =>
+        ((delegate*<SafeFileHandle, string, uint, int>)s_watch)(inotify, Redirect(path.AsSpan()) ?? path, mask);
 
     /// <summary>The local stand-in for a path the pod serves; null for a local path.</summary>
     private static string? Redirect(ReadOnlySpan<char> fullPath)
