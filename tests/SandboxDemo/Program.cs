@@ -57,5 +57,41 @@ await using (connection)
 }
 
 Console.WriteLine();
+Step("running samples/OrdersConsole on this machine, first as it is, then with DOTNET_STARTUP_HOOKS=ClusterContext.dll:");
+await RunSampleAsync(withHook: false);
+await RunSampleAsync(withHook: true);
+
+Console.WriteLine();
 Step("done; tearing down the agent and the sandbox");
 return 0;
+
+async Task RunSampleAsync(bool withHook)
+{
+    var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OrdersConsole.dll")])
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        WorkingDirectory = Path.GetTempPath(),
+    };
+    info.Environment["ORDERS_CONFIG"] = ConfigPath;
+    info.Environment.Remove("ORDERS_MODE");
+
+    // Without the hook "redis" would be looked up by this machine's resolver: leave the network alone then.
+    info.Environment["REDIS_HOST"] = withHook ? "redis" : "";
+    if (withHook)
+    {
+        info.Environment["DOTNET_STARTUP_HOOKS"] = Path.Combine(AppContext.BaseDirectory, "ClusterContext.dll");
+        info.Environment["CLUSTERCONTEXT_AGENT_ADDRESS"] = $"{sandbox.PodIP}:7777";
+        info.Environment["CLUSTERCONTEXT_AGENT_TOKEN"] = Token;
+    }
+
+    using var sample = Process.Start(info)!;
+    var output = await sample.StandardOutput.ReadToEndAsync();
+    var errors = await sample.StandardError.ReadToEndAsync();
+    await sample.WaitForExitAsync();
+    Console.WriteLine(withHook ? "  with the hook (the pod's context):" : "  without the hook (this machine):");
+    foreach (var line in (output + errors).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+    {
+        Console.WriteLine($"    {line}");
+    }
+}

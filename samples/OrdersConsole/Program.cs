@@ -1,0 +1,67 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+
+// An ordinary console app with no reference to ClusterContext. Run it as it is and it sees this machine; run it with
+//   DOTNET_STARTUP_HOOKS=/path/to/ClusterContext.dll
+// and it sees the pod: the pod's ORDERS_MODE, the pod's mounted appsettings.json, and the in-cluster redis by name.
+var configPath = Environment.GetEnvironmentVariable("ORDERS_CONFIG") ?? "/etc/config/appsettings.json";
+var redisHost = Environment.GetEnvironmentVariable("REDIS_HOST") ?? "redis";
+var watch = args.Contains("--watch");
+
+Console.WriteLine($"ORDERS_MODE          = {Environment.GetEnvironmentVariable("ORDERS_MODE") ?? "(not set)"}");
+
+IConfigurationRoot? configuration = null;
+if (File.Exists(configPath))
+{
+    configuration = new ConfigurationBuilder()
+        .SetBasePath(Path.GetDirectoryName(configPath)!)
+        .AddJsonFile(Path.GetFileName(configPath), optional: false, reloadOnChange: true)
+        .Build();
+    Console.WriteLine($"Orders:Source        = {configuration["Orders:Source"]}  (from {configPath})");
+}
+else
+{
+    Console.WriteLine($"Orders:Source        = (no {configPath} here)");
+}
+
+if (redisHost.Length == 0)
+{
+    Console.WriteLine("redis                = (REDIS_HOST is empty: not called)");
+}
+else
+{
+    await PingRedisAsync(redisHost);
+}
+
+if (watch && configuration is not null)
+{
+    Console.WriteLine("Watching the configuration; Ctrl+C to stop.");
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    using var subscription = Microsoft.Extensions.Primitives.ChangeToken.OnChange(configuration.GetReloadToken, () =>
+        Console.WriteLine($"Orders:Source        = {configuration["Orders:Source"]}  (reloaded)"));
+    await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+}
+
+static async Task PingRedisAsync(string host)
+{
+    try
+    {
+        using var redis = new TcpClient();
+        await redis.ConnectAsync(host, 6379);
+        var stream = redis.GetStream();
+        await stream.WriteAsync("PING\r\n"u8.ToArray());
+        var reply = new byte[7];
+        await stream.ReadExactlyAsync(reply);
+        Console.WriteLine($"redis                = {Encoding.ASCII.GetString(reply).TrimEnd()}  (PING to {host}:6379)");
+    }
+    catch (SocketException ex)
+    {
+        Console.WriteLine($"redis                = unreachable: {ex.Message}  ({host}:6379)");
+    }
+}
