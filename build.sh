@@ -18,6 +18,7 @@ install_prerequisites() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v unshare >/dev/null || missing+=(util-linux)
   command -v nsenter >/dev/null || missing+=(util-linux)
+  command -v socat >/dev/null || missing+=(socat)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing ${missing[*]}..."
     apt-get update -qq
@@ -60,7 +61,6 @@ case "${1:-}" in
     ;;
   bench)
     install_prerequisites
-    command -v socat >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends socat >/dev/null
     dotnet run --no-restore -c Release --project bench/ClusterContext.Benchmarks -- "${@:2}"
     ;;
   *)

@@ -16,7 +16,7 @@ foreach (var command in args)
     }
     catch (Exception ex)
     {
-        result = $"!{ex.GetType().Name}: {ex.Message}";
+        result = ex.InnerException is { } inner ? $"!{ex.GetType().Name}: {ex.Message} ({inner.GetType().Name}: {inner.Message})" : $"!{ex.GetType().Name}: {ex.Message}";
     }
 
     Console.WriteLine($"{command}\t{result.Replace("\n", "\\n", StringComparison.Ordinal)}");
@@ -46,6 +46,8 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "redis-sync" => RedisPing(argument),
     "pause" => await PauseAsync(argument),
     "config-reload" => await ConfigReloadAsync(argument),
+    "http" => await HttpGetAsync(argument),
+    "stress" => Stress(int.Parse(argument, System.Globalization.CultureInfo.InvariantCulture)),
     _ => throw new ArgumentException($"unknown command {verb}"),
 };
 
@@ -117,4 +119,38 @@ static async Task<string> ConfigReloadAsync(string argument)
     }
 
     return $"{configuration[parts[1]]} after {clock.ElapsedMilliseconds} ms";
+}
+
+static async Task<string> HttpGetAsync(string url)
+{
+    using var client = new HttpClient();
+    return await client.GetStringAsync(new Uri(url));
+}
+
+static string Stress(int calls)
+{
+    // Many passes through the file and socket hooks (local paths, a closed loopback port) to show they hold.
+    var local = Path.GetTempFileName();
+    var exists = 0;
+    var refused = 0;
+    var closed = new IPEndPoint(IPAddress.Loopback, 9);
+    for (var i = 0; i < calls; i++)
+    {
+        exists += File.Exists(local) ? 1 : 0;
+        if (i % 5 == 0)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Connect(closed);
+            }
+            catch (SocketException)
+            {
+                refused++;
+            }
+        }
+    }
+
+    File.Delete(local);
+    return $"{exists} exists, {refused} refused";
 }

@@ -139,3 +139,31 @@ public class ConfigurationReloadTests(PodFixture pod)
         }
     }
 }
+
+[Collection(PodGroup.Name)]
+public class ServiceTests(PodFixture pod)
+{
+    private Dictionary<string, string?> Environment => new()
+    {
+        ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+        ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+    };
+
+    [Fact]
+    public async Task HttpClient_calls_an_in_cluster_service_by_its_cluster_name()
+    {
+        var url = $"http://{pod.WebHostName}:{PodFixture.WebPort}/";
+        var run = await AppRun.RunAsync(Environment, null, $"http:{url}");
+        Assert.True(run[$"http:{url}"] == PodFixture.WebBody, run.Output);
+    }
+
+    [Fact]
+    public async Task The_hooks_still_hold_after_half_a_million_file_and_socket_calls()
+    {
+        var run = await AppRun.RunAsync(Environment, null, "stress:500000", $"read:{PodFixture.ConfigFile}", $"redis:{pod.Sandbox.RedisHostName}", $"exists:{PodFixture.ConfigFile}");
+        Assert.Equal("500000 exists, 100000 refused", run["stress:500000"]);
+        Assert.Equal(PodFixture.ConfigText, run[$"read:{PodFixture.ConfigFile}"]);
+        Assert.Equal("+PONG", run[$"redis:{pod.Sandbox.RedisHostName}"]);
+        Assert.Equal("True", run[$"exists:{PodFixture.ConfigFile}"]);
+    }
+}
