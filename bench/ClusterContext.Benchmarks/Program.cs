@@ -1,3 +1,4 @@
+using ClusterContext.Benchmarks.Context;
 using ClusterContext.Benchmarks.Patching;
 using ClusterContext.Benchmarks.Throughput;
 
@@ -8,7 +9,9 @@ switch (args.FirstOrDefault())
         return 0;
     case "patching":
         return await PatchingBenchmark.RunAsync();
+    case "context":
+        return await ContextBenchmark.RunAsync();
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | patching");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | patching | context");
         return 2;
 }

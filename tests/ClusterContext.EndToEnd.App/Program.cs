@@ -47,6 +47,9 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "pause" => await PauseAsync(argument),
     "config-reload" => await ConfigReloadAsync(argument),
     "http" => await HttpGetAsync(argument),
+    "time-open" => TimeEach(argument, path => File.OpenHandle(path).Dispose()),
+    "time-read" => TimeEach(argument, path => File.ReadAllText(path)),
+    "time-http" => await TimeHttpAsync(argument),
     "stress" => Stress(int.Parse(argument, System.Globalization.CultureInfo.InvariantCulture)),
     _ => throw new ArgumentException($"unknown command {verb}"),
 };
@@ -153,4 +156,45 @@ static string Stress(int calls)
 
     File.Delete(local);
     return $"{exists} exists, {refused} refused";
+}
+
+static string TimeEach(string argument, Action<string> operation)
+{
+    // time-xxx:<count>:<path>: nanoseconds per operation, after a warm-up of a tenth as many.
+    var separator = argument.IndexOf(':', StringComparison.Ordinal);
+    var count = int.Parse(argument[..separator], System.Globalization.CultureInfo.InvariantCulture);
+    var path = argument[(separator + 1)..];
+    for (var i = 0; i < count / 10; i++)
+    {
+        operation(path);
+    }
+
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    for (var i = 0; i < count; i++)
+    {
+        operation(path);
+    }
+
+    return (clock.Elapsed.TotalNanoseconds / count).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+static async Task<string> TimeHttpAsync(string argument)
+{
+    // time-http:<count>:<url>: microseconds per request (the test service closes each connection, so each request connects).
+    var separator = argument.IndexOf(':', StringComparison.Ordinal);
+    var count = int.Parse(argument[..separator], System.Globalization.CultureInfo.InvariantCulture);
+    var url = new Uri(argument[(separator + 1)..]);
+    using var client = new HttpClient();
+    for (var i = 0; i < count / 10; i++)
+    {
+        await client.GetStringAsync(url);
+    }
+
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    for (var i = 0; i < count; i++)
+    {
+        await client.GetStringAsync(url);
+    }
+
+    return (clock.Elapsed.TotalMicroseconds / count).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -19,12 +19,12 @@ public sealed class PodFixture : IAsyncLifetime
     public const int WebPort = 8080;
     public const string WebBody = "orders-web";
 
-    private System.Diagnostics.Process? _web;
+    private SandboxWebService? _web;
 
     public string AgentAddress => $"{Sandbox.PodIP}:{AgentPort}";
 
     /// <summary>An in-cluster HTTP service, <c>web.&lt;namespace&gt;.svc.cluster.local:8080</c>, reachable only from the pod.</summary>
-    public string WebHostName => $"web.{Sandbox.Namespace}.svc.cluster.local";
+    public string WebHostName => _web!.HostName;
 
     public async Task InitializeAsync()
     {
@@ -35,12 +35,8 @@ public sealed class PodFixture : IAsyncLifetime
         Sandbox = await PodSandbox.StartAsync(options);
         Agent = await Sandbox.StartAgentAsync(AgentPort, "--token", Token);
 
-        // A tiny HTTP service in the services namespace, on redis's address: a second in-cluster service.
-        var response = Path.Combine(Sandbox.TempPath, "web-response.http");
-        await File.WriteAllTextAsync(response, $"HTTP/1.1 200 OK\r\nContent-Length: {WebBody.Length}\r\nConnection: close\r\n\r\n{WebBody}");
-        _web = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip",
-            ["netns", "exec", Sandbox.ServicesNetworkNamespace, "socat", $"TCP-LISTEN:{WebPort},bind={Sandbox.RedisIP},reuseaddr,fork", $"SYSTEM:cat {response}"]));
-        await Sandbox.AddServiceRecordAsync(WebHostName, Sandbox.RedisIP);
+        // A second in-cluster service: HTTP on redis's address.
+        _web = await SandboxWebService.StartAsync(Sandbox, WebPort, WebBody);
     }
 
     /// <summary>The pod's own view of a file, read on the host through the app container's root.</summary>
@@ -48,13 +44,10 @@ public sealed class PodFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_web is { HasExited: false })
+        if (_web is not null)
         {
-            _web.Kill(entireProcessTree: true);
-            await _web.WaitForExitAsync();
+            await _web.DisposeAsync();
         }
-
-        _web?.Dispose();
         if (Agent is not null)
         {
             await Agent.DisposeAsync();

@@ -12,3 +12,49 @@ public static class SandboxAgent
             ["--listen", $"0.0.0.0:{port}", "--target-pid", sandbox.AppPid.ToString(CultureInfo.InvariantCulture), .. arguments],
             (file, args) => new ProcessStartInfo("ip", ["netns", "exec", sandbox.PodNetworkNamespace, file, .. args]));
 }
+
+/// <summary>A tiny HTTP service in a sandbox's services namespace (socat answering every request with one body), killed on dispose.</summary>
+public sealed class SandboxWebService : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private SandboxWebService(Process process, string hostName, int port)
+    {
+        _process = process;
+        HostName = hostName;
+        Port = port;
+    }
+
+    public string HostName { get; }
+
+    public int Port { get; }
+
+    /// <summary>Serves <paramref name="body"/> on the redis address at <paramref name="port"/>, as <c>web.&lt;namespace&gt;.svc.cluster.local</c>.</summary>
+    public static async Task<SandboxWebService> StartAsync(PodSandbox sandbox, int port, string body)
+    {
+        var response = Path.Combine(sandbox.TempPath, $"web-{port}.http");
+        await File.WriteAllTextAsync(response, $"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+        var process = Process.Start(new ProcessStartInfo("ip",
+            ["netns", "exec", sandbox.ServicesNetworkNamespace, "socat", $"TCP-LISTEN:{port},bind={sandbox.RedisIP},reuseaddr,fork", $"SYSTEM:cat {response}"])
+        {
+            // socat reports every client that hangs up early; that is not news here.
+            RedirectStandardError = true,
+        })!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        var hostName = $"web.{sandbox.Namespace}.svc.cluster.local";
+        await sandbox.AddServiceRecordAsync(hostName, sandbox.RedisIP);
+        return new SandboxWebService(process, hostName, port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}

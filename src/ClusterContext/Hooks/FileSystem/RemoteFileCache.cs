@@ -7,13 +7,18 @@ namespace ClusterContext.Hooks.FileSystem;
 
 /// <summary>
 /// Local copies of the pod's files, one folder per session, so that every BCL file API works on them unchanged.
-/// Each use revalidates against the pod (size, modification time, inode); a background refresh keeps watched
-/// copies current so that file watchers and reload-on-change see the pod's edits.
+/// A use revalidates against the pod (size, modification time, inode) unless the copy was checked within the last
+/// <see cref="FreshFor"/>; a background refresh re-checks every copy that often anyway, so a pod edit reaches the
+/// app, its file watchers and reload-on-change configuration within that time, and a hot read costs no round trip.
 /// </summary>
 internal sealed class RemoteFileCache : IDisposable
 {
     private readonly RemoteCalls _remote;
+    /// <summary>How long a checked copy is trusted without asking the pod again.</summary>
+    public static readonly TimeSpan FreshFor = TimeSpan.FromMilliseconds(500);
+
     private readonly ConcurrentDictionary<string, FileStat> _fetched = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long CheckedAt, string Local)> _checked = new(StringComparer.Ordinal);
     private readonly Lock _writeGate = new();
     private readonly Timer _refresh;
 
@@ -21,7 +26,7 @@ internal sealed class RemoteFileCache : IDisposable
     {
         _remote = remote;
         Root = Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName;
-        _refresh = new Timer(_ => Refresh(), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
+        _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
     }
 
     public string Root { get; }
@@ -35,13 +40,27 @@ internal sealed class RemoteFileCache : IDisposable
     /// <summary>The local copy of a pod file or directory, brought up to date; <see cref="MissingPath"/> when the pod has none.</summary>
     public string Materialize(string remotePath)
     {
+        // A copy is not served after the session is gone: the app must learn that the pod is out of reach.
+        _remote.ThrowIfLost($"access to {remotePath}");
+        if (_checked.TryGetValue(remotePath, out var known) && System.Diagnostics.Stopwatch.GetElapsedTime(known.CheckedAt) < FreshFor)
+        {
+            return known.Local;
+        }
+
+        return Revalidate(remotePath);
+    }
+
+    private string Revalidate(string remotePath)
+    {
         var stat = Stat(remotePath);
-        return stat?.Type switch
+        var local = stat?.Type switch
         {
             FileType.Directory => MaterializeDirectory(remotePath, stat),
             null => MissingPath(remotePath),
             _ => MaterializeFile(remotePath, stat),
         };
+        _checked[remotePath] = (System.Diagnostics.Stopwatch.GetTimestamp(), local);
+        return local;
     }
 
     /// <summary>A local file for a pod path that is about to be created (read mode: it stays local).</summary>
@@ -158,11 +177,11 @@ internal sealed class RemoteFileCache : IDisposable
 
     private void Refresh()
     {
-        foreach (var remotePath in _fetched.Keys)
+        foreach (var remotePath in _checked.Keys)
         {
             try
             {
-                Materialize(remotePath);
+                Revalidate(remotePath);
             }
             catch (IOException)
             {

@@ -10,8 +10,12 @@ namespace ClusterContext.Patching.Internal;
 /// </summary>
 internal sealed unsafe class DetourEngine : IMethodPatcher
 {
-    /// <summary>How long a body found running at patch time is left alone before its start is rewritten.</summary>
-    private static readonly TimeSpan BodySettleTime = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// How long a body found running at patch time is left alone before its start is rewritten: long enough for a
+    /// thread that was preempted in its first instructions to have run on, short enough to be done before the
+    /// runtime's call counting (100 ms after start-up activity) can point callers back at the body.
+    /// </summary>
+    private static readonly TimeSpan BodySettleTime = TimeSpan.FromMilliseconds(50);
 
     private readonly Lock _gate = new();
     private readonly List<Detour> _detours = [];
@@ -71,6 +75,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
                     detour.RedirectedSlot = slot;
                     detour.PendingBody = (body, original, Stopwatch.GetTimestamp() + (long)(BodySettleTime.TotalSeconds * Stopwatch.Frequency));
                     Interlocked.Exchange(ref *(nint*)slot, detour.EntryStub);
+                    _worker!.HasPending = true;
                 }
                 else
                 {
@@ -285,6 +290,8 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             {
                 Sweep(detour);
             }
+
+            _worker!.HasPending = _detours.Exists(d => d.PendingBody is not null);
         }
     }
 

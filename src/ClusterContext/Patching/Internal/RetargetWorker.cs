@@ -12,6 +12,7 @@ internal sealed unsafe class RetargetWorker
 {
     private const int QueueLength = 1024;
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan PendingSweepInterval = TimeSpan.FromMilliseconds(10);
 
     private readonly Detour?[] _queuedDetour = new Detour?[QueueLength];
     private readonly int[] _queuedBody = new int[QueueLength];
@@ -20,6 +21,9 @@ internal sealed unsafe class RetargetWorker
     private readonly Action _sweep;
     private long _written;
     private long _read;
+
+    /// <summary>Set while a body waits for its jump, so that the sweep comes round often enough to write it on time.</summary>
+    public volatile bool HasPending;
 
     public RetargetWorker(Action<Detour, nint, byte[], int> retarget, Action sweep)
     {
@@ -44,7 +48,7 @@ internal sealed unsafe class RetargetWorker
     {
         while (true)
         {
-            _wake.WaitOne(SweepInterval);
+            _wake.WaitOne(HasPending ? PendingSweepInterval : SweepInterval);
             while (_read < Volatile.Read(ref _written))
             {
                 var index = (int)(_read % QueueLength);

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using ClusterContext.Testing;
+using ClusterContext.Testing.Sandbox;
+
+namespace ClusterContext.Benchmarks.Context;
+
+/// <summary>
+/// What running in a pod's context costs an app, each figure next to its baseline in the same run, against a local
+/// pod sandbox with the real agent: start-up with the hook vs without, a local file open with hooks vs without, a
+/// cached pod file read vs a local read, and an HTTP request tunnelled to an in-pod service vs made from the pod.
+/// </summary>
+internal static class ContextBenchmark
+{
+    private const string Token = "bench-token";
+    private const string ConfigPath = "/etc/config/app.json";
+
+    public static async Task<int> RunAsync()
+    {
+        var config = Encoding.UTF8.GetBytes("""{"Orders":{"Source":"configmap","Retries":3,"Endpoints":["a","b","c"]}}""");
+        var options = new PodSandboxOptions();
+        options.Files[ConfigPath] = config;
+        await using var sandbox = await PodSandbox.StartAsync(options);
+        await using var agent = await sandbox.StartAgentAsync(7777, "--token", Token);
+        await using var web = await SandboxWebService.StartAsync(sandbox, 8080, "orders-web");
+        var local = Path.Combine(Path.GetTempPath(), $"clustercontext-bench-{Environment.ProcessId}.json");
+        await File.WriteAllBytesAsync(local, config);
+        var hook = new Dictionary<string, string>
+        {
+            ["DOTNET_STARTUP_HOOKS"] = Path.Combine(AppContext.BaseDirectory, "ClusterContext.dll"),
+            ["CLUSTERCONTEXT_AGENT_ADDRESS"] = $"{sandbox.PodIP}:7777",
+            ["CLUSTERCONTEXT_AGENT_TOKEN"] = Token,
+        };
+
+        try
+        {
+            var (bare, hooked) = await AlternateAsync(7, () => TimeRunAsync([], "env:HOME"), () => TimeRunAsync(hook, "env:HOME"));
+            Console.WriteLine($"start-up of a hello-world app: {bare:0} ms without, {hooked:0} ms with the hook and a running agent: +{hooked - bare:0} ms (goal: < 300 ms)");
+
+            var open = $"time-open:20000:{local}";
+            var (openBare, openHooked) = await AlternateAsync(3, () => MeasureAsync([], open), () => MeasureAsync(hook, open));
+            Console.WriteLine($"local file open: {openBare:0} ns without hooks, {openHooked:0} ns with: ratio {openHooked / openBare:0.00} (goal: <= 1.1)");
+
+            var (readLocal, readRemote) = await AlternateAsync(3, () => MeasureAsync([], $"time-read:5000:{local}"), () => MeasureAsync(hook, $"time-read:5000:{ConfigPath}"));
+            Console.WriteLine($"config file read: {readLocal:0} ns local, {readRemote:0} ns from the pod (local copy, re-checked every 0.5 s): ratio {readRemote / readLocal:0.00} (goal: <= 3)");
+
+            var (direct, tunnelled) = await AlternateAsync(3,
+                () => MeasureAsync([], $"time-http:300:http://{sandbox.RedisIP}:{web.Port}/", sandbox.PodNetworkNamespace),
+                () => MeasureAsync(hook, $"time-http:300:http://{web.HostName}:{web.Port}/"));
+            Console.WriteLine($"HTTP request to an in-pod service: {direct:0} us from inside the pod, {tunnelled:0} us tunnelled by name: ratio {tunnelled / direct:0.00} (goal: <= 2)");
+        }
+        finally
+        {
+            File.Delete(local);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Runs the two measurements in turn, <paramref name="rounds"/> times each, and returns their medians.</summary>
+    private static async Task<(double First, double Second)> AlternateAsync(int rounds, Func<Task<double>> first, Func<Task<double>> second)
+    {
+        var a = new List<double>();
+        var b = new List<double>();
+        for (var i = 0; i < rounds; i++)
+        {
+            a.Add(await first());
+            b.Add(await second());
+        }
+
+        a.Sort();
+        b.Sort();
+        return (a[rounds / 2], b[rounds / 2]);
+    }
+
+    private static async Task<double> TimeRunAsync(Dictionary<string, string> environment, string command)
+    {
+        var clock = Stopwatch.StartNew();
+        await RunAppAsync(environment, command, null);
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    private static async Task<double> MeasureAsync(Dictionary<string, string> environment, string command, string? networkNamespace = null)
+    {
+        var output = await RunAppAsync(environment, command, networkNamespace);
+        var value = output.Split('\n').Select(l => l.Split('\t')).First(p => p[0] == command)[1];
+        return double.Parse(value, CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> RunAppAsync(Dictionary<string, string> environment, string command, string? networkNamespace)
+    {
+        string[] app = ["dotnet", Path.Combine(AppContext.BaseDirectory, "ClusterContext.EndToEnd.App.dll"), command];
+        var info = networkNamespace is null
+            ? new ProcessStartInfo(app[0], app[1..])
+            : new ProcessStartInfo("ip", ["netns", "exec", networkNamespace, .. app]);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = Path.GetTempPath();
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0 || output.Contains("\t!", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{command} failed ({process.ExitCode}): {output}{errors}");
+        }
+
+        return output;
+    }
+}
