@@ -47,6 +47,8 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "pause" => await PauseAsync(argument),
     "config-reload" => await ConfigReloadAsync(argument),
     "http" => await HttpGetAsync(argument),
+    "udp-dns" => UdpDnsQuery(argument, connected: false),
+    "udp-dns-connected" => UdpDnsQuery(argument, connected: true),
     "time-open" => TimeEach(argument, path => File.OpenHandle(path).Dispose()),
     "time-read" => TimeEach(argument, path => File.ReadAllText(path)),
     "time-http" => await TimeHttpAsync(argument),
@@ -197,4 +199,35 @@ static async Task<string> TimeHttpAsync(string argument)
     }
 
     return (clock.Elapsed.TotalMicroseconds / count).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+static string UdpDnsQuery(string argument, bool connected)
+{
+    // udp-dns:<server-ip>|<name>: asks the server for the name's A record over UDP and prints the first address.
+    var (server, name) = (argument[..argument.IndexOf('|', StringComparison.Ordinal)], argument[(argument.IndexOf('|', StringComparison.Ordinal) + 1)..]);
+    var query = new List<byte> { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+    foreach (var label in name.Split('.'))
+    {
+        query.Add((byte)label.Length);
+        query.AddRange(Encoding.ASCII.GetBytes(label));
+    }
+
+    query.AddRange([0, 0, 1, 0, 1]);
+    using var client = new UdpClient();
+    client.Client.ReceiveTimeout = 5000;
+    var endPoint = new IPEndPoint(IPAddress.Parse(server), 53);
+    if (connected)
+    {
+        client.Connect(endPoint);
+        client.Send([.. query], query.Count);
+    }
+    else
+    {
+        client.Send([.. query], query.Count, endPoint);
+    }
+
+    IPEndPoint? from = null;
+    var answer = client.Receive(ref from);
+    // The last four bytes of a single-answer A response are the address.
+    return answer[0] == 0x12 && answer[1] == 0x34 ? new IPAddress(answer[^4..]).ToString() : "bad reply";
 }

@@ -167,3 +167,30 @@ public class ServiceTests(PodFixture pod)
         Assert.Equal("True", run[$"exists:{PodFixture.ConfigFile}"]);
     }
 }
+
+[Collection(PodGroup.Name)]
+public sealed class UdpTests(PodFixture pod) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("clustercontext-e2e-udp-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task UdpClient_reaches_the_cluster_dns_server_through_the_pod()
+    {
+        // The cluster DNS server's address is not one the app resolved, so the service network is named as remote.
+        await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), $$"""
+            { "network": { "outgoing": { "remote": ["udp://{{pod.Sandbox.ServicesCidr}}"] } } }
+            """);
+        var query = $"{pod.Sandbox.DnsServerIP}|{pod.Sandbox.RedisHostName}";
+        var run = await AppRun.RunAsync(new Dictionary<string, string?>
+        {
+            ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+            ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+        }, _directory, $"udp-dns:{query}", $"udp-dns-connected:{query}");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns:{query}"]);
+        Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns-connected:{query}"]);
+    }
+}

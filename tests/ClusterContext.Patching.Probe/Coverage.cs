@@ -23,6 +23,7 @@ internal static class Coverage
         ["dns-async"] = nameof(CoverageHooks.DnsAsync),
         ["connect"] = nameof(CoverageHooks.Connect),
         ["connect-async"] = nameof(CoverageHooks.ConnectAsync),
+        ["send-to"] = nameof(CoverageHooks.SendTo),
         ["bind"] = nameof(CoverageHooks.Bind),
         ["listen"] = nameof(CoverageHooks.Listen),
     };
@@ -84,6 +85,7 @@ internal static class Coverage
             ("Socket.ConnectAsync", "connect-async", async () => { using var s = new Socket(SocketType.Stream, ProtocolType.Tcp); await s.ConnectAsync(endPoint); }),
             ("TcpClient.ConnectAsync", "connect-async", async () => { using var c = new TcpClient(); await c.ConnectAsync(endPoint); }),
             ("HttpClient.GetStringAsync", "connect-async", async () => { using var h = new HttpClient(); await h.GetStringAsync(new Uri($"http://localhost:{endPoint.Port}/")); }),
+            ("UdpClient.Send(bytes, endpoint)", "send-to", () => { using var u = new UdpClient(); u.Send([1], 1, new IPEndPoint(IPAddress.Loopback, 9)); return Task.CompletedTask; }),
             ("Socket.Bind", "bind", () => { using var s = new Socket(SocketType.Dgram, ProtocolType.Udp); s.Bind(new IPEndPoint(IPAddress.Loopback, 0)); return Task.CompletedTask; }),
             ("new UdpClient(port)", "bind", () => { new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)).Dispose(); return Task.CompletedTask; }),
             ("TcpListener.Start", "listen", () => { var l = new TcpListener(IPAddress.Loopback, 0); l.Start(); l.Stop(); return Task.CompletedTask; }),

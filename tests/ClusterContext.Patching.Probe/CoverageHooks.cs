@@ -74,6 +74,12 @@ internal static unsafe class CoverageHooks
         return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)Originals["connect-async"])(socket, e, userSocket, saeaCancelable, cancellationToken);
     }
 
+    public static int SendTo(Socket socket, byte[] buffer, int offset, int size, SocketFlags flags, EndPoint remote)
+    {
+        Count("send-to");
+        return ((delegate*<Socket, byte[], int, int, SocketFlags, EndPoint, int>)Originals["send-to"])(socket, buffer, offset, size, flags, remote);
+    }
+
     public static void Bind(Socket socket, EndPoint endPoint, SocketAddress address)
     {
         Count("bind");

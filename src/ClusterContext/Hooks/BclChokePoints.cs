@@ -41,6 +41,7 @@ internal static class BclChokePoints
         ["dns-async"] = DnsResolveAsync,
         ["connect"] = SocketConnect,
         ["connect-async"] = SocketConnectAsync,
+        ["send-to"] = SocketSendTo,
         ["bind"] = SocketBind,
         ["listen"] = SocketListen,
     };
@@ -58,6 +59,9 @@ internal static class BclChokePoints
 
     public static MethodBase SocketConnectAsync => typeof(Socket).GetMethods(Everything)
         .Single(m => m.Name == "ConnectAsync" && m.GetParameters().Length == 4 && m.GetParameters()[0].ParameterType == typeof(SocketAsyncEventArgs));
+
+    public static MethodBase SocketSendTo => typeof(Socket).GetMethods(Everything)
+        .Single(m => m.Name == "SendTo" && m.GetParameters().Length == 5);
 
     public static MethodBase SocketBind => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoBind");
 

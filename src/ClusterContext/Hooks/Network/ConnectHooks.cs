@@ -7,9 +7,10 @@ using ClusterContext.Session;
 namespace ClusterContext.Hooks.Network;
 
 /// <summary>
-/// Outgoing TCP to pod-side destinations: the agent opens the connection in the pod first (so a refused or
-/// unreachable destination fails the app's connect with the same error), then the app's socket is connected to a
-/// one-time loopback listener joined to it.
+/// Outgoing TCP and UDP to pod-side destinations. TCP: the agent opens the connection in the pod first (so a refused
+/// or unreachable destination fails the app's connect with the same error), then the app's socket is connected to a
+/// one-time loopback listener joined to it. UDP: the app's datagrams to the destination go to a loopback relay that
+/// sends them from the pod (a connected UDP socket is connected to the relay).
 /// </summary>
 internal static unsafe class ConnectHooks
 {
@@ -19,6 +20,8 @@ internal static unsafe class ConnectHooks
     private static RemoteDestinations? s_destinations;
     private static nint s_connect;
     private static nint s_connectAsync;
+    private static nint s_sendTo;
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Socket, Dictionary<IPEndPoint, UdpRelay>> s_relays = [];
 
     public static void Install(IMethodPatcher patcher, RemoteCalls remote, RemoteDestinations destinations)
     {
@@ -26,6 +29,7 @@ internal static unsafe class ConnectHooks
         s_destinations = destinations;
         s_connect = patcher.Patch(BclChokePoints.SocketConnect, typeof(ConnectHooks).GetMethod(nameof(Connect))!, Owner).Original;
         s_connectAsync = patcher.Patch(BclChokePoints.SocketConnectAsync, typeof(ConnectHooks).GetMethod(nameof(ConnectAsync))!, Owner).Original;
+        s_sendTo = patcher.Patch(BclChokePoints.SocketSendTo, typeof(ConnectHooks).GetMethod(nameof(SendTo))!, Owner).Original;
     }
 
     public static void Uninstall(IMethodPatcher patcher)
@@ -45,6 +49,9 @@ internal static unsafe class ConnectHooks
         ((delegate*<Socket, EndPoint, SocketAddress, void>)s_connect)(socket, endPoint, socketAddress);
     }
 
+    public static int SendTo(Socket socket, byte[] buffer, int offset, int size, SocketFlags socketFlags, EndPoint remoteEP) =>
+        ((delegate*<Socket, byte[], int, int, SocketFlags, EndPoint, int>)s_sendTo)(socket, buffer, offset, size, socketFlags, Relay(socket, remoteEP) ?? remoteEP);
+
     public static bool ConnectAsync(Socket socket, SocketAsyncEventArgs e, bool userSocket, bool saeaCancelable, CancellationToken cancellationToken)
     {
         if (e.RemoteEndPoint is { } endPoint && Tunnel(socket, endPoint) is { } local)
@@ -55,8 +62,41 @@ internal static unsafe class ConnectHooks
         return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)s_connectAsync)(socket, e, userSocket, saeaCancelable, cancellationToken);
     }
 
+    /// <summary>The loopback relay for a pod-side UDP destination of this socket; null when the destination is local.</summary>
+    private static IPEndPoint? Relay(Socket socket, EndPoint endPoint)
+    {
+        if (s_remote is not { } remote || s_destinations is not { } destinations || endPoint is not IPEndPoint destination
+            || socket.SocketType != SocketType.Dgram || !destinations.IsRemote(destination, ProtocolType.Udp))
+        {
+            return null;
+        }
+
+        var relays = s_relays.GetOrCreateValue(socket);
+        lock (relays)
+        {
+            if (!relays.TryGetValue(destination, out var relay) || relay.IsClosed)
+            {
+                relay = UdpRelay.Start(remote, Unmap(destination), socket.AddressFamily);
+                relays[destination] = relay;
+            }
+
+            var local = relay.EndPoint;
+            return socket.AddressFamily == AddressFamily.InterNetworkV6 && local.AddressFamily == AddressFamily.InterNetwork
+                ? new IPEndPoint(local.Address.MapToIPv6(), local.Port)
+                : local;
+        }
+    }
+
+    private static IPEndPoint Unmap(IPEndPoint endPoint) =>
+        endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+
     private static IPEndPoint? Tunnel(Socket socket, EndPoint endPoint)
     {
+        if (socket.SocketType == SocketType.Dgram)
+        {
+            return Relay(socket, endPoint);
+        }
+
         if (s_remote is not { } remote || s_destinations is not { } destinations || endPoint is not IPEndPoint destination
             || socket.SocketType != SocketType.Stream || !destinations.IsRemote(destination, ProtocolType.Tcp))
         {
