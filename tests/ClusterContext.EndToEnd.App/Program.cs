@@ -47,6 +47,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "pause" => await PauseAsync(argument),
     "config-reload" => await ConfigReloadAsync(argument),
     "http" => await HttpGetAsync(argument),
+    "logging-version" => typeof(Microsoft.Extensions.Logging.ILogger).Assembly.GetName().Version!.ToString(),
     "udp-dns" => UdpDnsQuery(argument, connected: false),
     "udp-dns-connected" => UdpDnsQuery(argument, connected: true),
     "time-open" => TimeEach(argument, path => File.OpenHandle(path).Dispose()),

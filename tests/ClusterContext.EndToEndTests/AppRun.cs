@@ -20,7 +20,20 @@ public sealed class AppRun
 
     public string this[string command] => Results.TryGetValue(command, out var value) ? value : throw new KeyNotFoundException($"No result for {command}. Output:{Environment.NewLine}{Output}");
 
-    public static string HookPath => Path.Combine(AppContext.BaseDirectory, "ClusterContext.dll");
+    /// <summary>The hook as it is shipped: ClusterContext's own build folder, with its dependencies beside it.</summary>
+    public static string HookPath => BuildOutput("src/ClusterContext", "ClusterContext.dll");
+
+    /// <summary>The app in its own build folder, with its own (older) copies of shared packages.</summary>
+    public static string AppPath => BuildOutput("tests/ClusterContext.EndToEnd.App", "ClusterContext.EndToEnd.App.dll");
+
+    private static string BuildOutput(string project, string file)
+    {
+        // The tests run from tests/ClusterContext.EndToEndTests/bin/<configuration>/<framework>/.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var (framework, configuration) = (output.Name, output.Parent!.Name);
+        var root = output.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(root, project, "bin", configuration, framework, file);
+    }
 
     /// <summary>Runs the app with <paramref name="commands"/>; <paramref name="environment"/> adds or overrides variables (null removes).</summary>
     public static async Task<AppRun> RunAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands) =>
@@ -28,7 +41,7 @@ public sealed class AppRun
 
     public static Running StartAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands)
     {
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "ClusterContext.EndToEnd.App.dll"), .. commands])
+        var info = new ProcessStartInfo("dotnet", [AppPath, .. commands])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -23,6 +23,15 @@ public class PodContextTests(PodFixture pod)
     }
 
     [Fact]
+    public async Task The_hook_keeps_its_dependencies_apart_from_the_apps_older_copies()
+    {
+        var run = await AppRun.RunAsync(Environment, null, "logging-version", "env:ORDERS_MODE");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("8.0.0.0", run["logging-version"]);
+        Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
+    }
+
+    [Fact]
     public async Task Every_file_api_reads_the_pods_file()
     {
         Assert.False(File.Exists(PodFixture.ConfigFile), "the pod-only file must not exist on this machine");

@@ -91,7 +91,8 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException)
         {
-            var message = $"Cannot reach the ClusterContext agent at {address}: {ex.Message} Check that the agent is running and listening there, that this machine can reach it, and that agent.token matches.";
+            var reason = ex is SessionLostException { InnerException: System.Net.Sockets.SocketException socket } ? socket.Message : ex.Message.TrimEnd('.');
+            var message = $"Cannot reach the ClusterContext agent at {address} ({reason}). Check that the agent is running and listening there, that this machine can reach it, and that agent.token matches.";
             if (options.Required)
             {
                 throw new ClusterContextUnavailableException(message, ex);

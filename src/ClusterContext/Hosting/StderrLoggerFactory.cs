@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 
+namespace ClusterContext.Hosting;
+
 /// <summary>The startup hook's logging: one line per event on standard error, warnings and up unless CLUSTERCONTEXT_LOG=info.</summary>
 internal sealed class StderrLoggerFactory : ILoggerFactory
 {
