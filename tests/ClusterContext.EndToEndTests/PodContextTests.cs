@@ -203,3 +203,35 @@ public sealed class UdpTests(PodFixture pod) : IDisposable
         Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns-connected:{query}"]);
     }
 }
+
+[Collection(PodGroup.Name)]
+public class WriteModeTests(PodFixture pod)
+{
+    [Fact]
+    public async Task A_write_to_a_read_write_path_reaches_the_pod()
+    {
+        // Volumes (ConfigMaps, Secrets) are read-only in a pod; the container's own /tmp is not.
+        var directory = Directory.CreateTempSubdirectory("clustercontext-e2e-write-").FullName;
+        var path = $"/tmp/clustercontext-written-{Guid.NewGuid():N}.txt";
+        await File.WriteAllTextAsync(Path.Combine(directory, "clustercontext.json"), """{ "fs": { "readWrite": ["^/tmp/clustercontext-written-"] } }""");
+        try
+        {
+            var run = await AppRun.RunAsync(new Dictionary<string, string?>
+            {
+                ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+                ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+            }, directory, $"write:{path}=written by the app");
+
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Equal("written by the app", run[$"write:{path}=written by the app"]);
+            Assert.True(File.Exists($"/proc/{pod.Sandbox.AppPid}/root{path}"), run.Output);
+            Assert.Equal("written by the app", pod.ReadInPod(path));
+            Assert.False(File.Exists(path), "the write must not land on this machine's /tmp");
+        }
+        finally
+        {
+            File.Delete($"/proc/{pod.Sandbox.AppPid}/root{path}");
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}

@@ -45,6 +45,23 @@ internal sealed class ContainerFileSystem(TargetProcess target)
         }
     }
 
+    /// <summary>Replaces the file's content (creating it when missing); returns its metadata afterwards.</summary>
+    public FileStat WriteFile(string path, ReadOnlySpan<byte> content)
+    {
+        var fd = Open(path, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Truncate, "write", mode: 0x1A4 /* 0644 */);
+        using var handle = new SafeFileHandle(fd.Value, ownsHandle: true);
+        try
+        {
+            RandomAccess.Write(handle, content, 0);
+        }
+        catch (IOException ex)
+        {
+            throw new RemoteException(ErrorCode.IOError, $"write {path}: {ex.Message}");
+        }
+
+        return StatOf(fd.Value, path);
+    }
+
     public ReadDirectoryResponse ReadDirectory(string path, int skip, int maxResponseBytes)
     {
         using var fd = Open(path, OpenFlags.ReadOnly | OpenFlags.Directory, "readdir");
@@ -136,7 +153,7 @@ internal sealed class ContainerFileSystem(TargetProcess target)
         }
     }
 
-    private FileDescriptor Open(string path, long flags, string operation)
+    private FileDescriptor Open(string path, long flags, string operation, uint mode = 0)
     {
         var relative = ContainerPath.ToRootRelative(path);
         using var root = new FileDescriptor(LibC.OpenDirectoryPath(target.RootPath));
@@ -147,7 +164,7 @@ internal sealed class ContainerFileSystem(TargetProcess target)
 
         while (true)
         {
-            var fd = LibC.Openat2(root.Value, relative, flags | OpenFlags.CloseOnExec, Resolve);
+            var fd = LibC.Openat2(root.Value, relative, flags | OpenFlags.CloseOnExec, Resolve, mode);
             if (fd >= 0)
             {
                 return new FileDescriptor(fd);

@@ -36,6 +36,9 @@ internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSys
             case ReadLinkRequest link:
                 request.Respond(new ReadLinkResponse(files.ReadLink(link.Path)));
                 return Task.CompletedTask;
+            case WriteFileRequest write:
+                request.Respond(new WriteFileResponse(files.WriteFile(write.Path, write.Content)));
+                return Task.CompletedTask;
             case OpenReadRequest open:
                 return FileReadPump.RunAsync(request, open, files);
             case ResolveRequest resolve:

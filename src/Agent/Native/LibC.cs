@@ -36,9 +36,9 @@ internal static unsafe partial class LibC
         }
     }
 
-    public static int Openat2(int dirfd, string path, long flags, ulong resolve)
+    public static int Openat2(int dirfd, string path, long flags, ulong resolve, uint mode = 0)
     {
-        var how = new OpenHow { Flags = (ulong)flags, Mode = 0, Resolve = resolve };
+        var how = new OpenHow { Flags = (ulong)flags, Mode = mode, Resolve = resolve };
         fixed (byte* p = Utf8Z(path))
         {
             return (int)Syscall4(SysOpenat2, dirfd, p, &how, (nuint)sizeof(OpenHow));

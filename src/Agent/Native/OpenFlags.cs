@@ -8,6 +8,9 @@ internal static class OpenFlags
     private static readonly bool Arm = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
 
     public const int ReadOnly = 0;
+    public const int WriteOnly = 1;
+    public const int Create = 0x40;
+    public const int Truncate = 0x200;
     public const int CloseOnExec = 0x80000;
     public const int Path = 0x200000;
 

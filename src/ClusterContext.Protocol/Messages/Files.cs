@@ -129,3 +129,31 @@ public sealed record OpenReadResponse(FileStat Stat) : Message
 
     internal static OpenReadResponse Read(ref PayloadReader reader) => new(FileStat.Read(ref reader));
 }
+
+/// <summary>Replaces a file's content in the container (creating it, mode 0644, when missing). The content fits in one frame.</summary>
+public sealed record WriteFileRequest(string Path, byte[] Content) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.WriteFile;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer)
+    {
+        writer.WriteString(Path);
+        writer.WriteBytes(Content);
+    }
+
+    internal static WriteFileRequest Read(ref PayloadReader reader) => new(reader.ReadString(), reader.ReadBytes());
+}
+
+/// <summary>The written file's metadata.</summary>
+public sealed record WriteFileResponse(FileStat Stat) : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.FileWritten;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer) => FileStat.Write(writer, Stat);
+
+    internal static WriteFileResponse Read(ref PayloadReader reader) => new(FileStat.Read(ref reader));
+}

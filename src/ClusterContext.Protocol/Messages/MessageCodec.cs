@@ -50,6 +50,8 @@ public static class MessageCodec
             MessageKind.LinkTarget => ReadLinkResponse.Read(ref reader),
             MessageKind.OpenRead => OpenReadRequest.Read(ref reader),
             MessageKind.OpenedRead => OpenReadResponse.Read(ref reader),
+            MessageKind.WriteFile => WriteFileRequest.Read(ref reader),
+            MessageKind.FileWritten => WriteFileResponse.Read(ref reader),
             MessageKind.Resolve => ResolveRequest.Read(ref reader),
             MessageKind.Resolved => ResolveResponse.Read(ref reader),
             MessageKind.GetResolverConfig => GetResolverConfigRequest.Read(ref reader),

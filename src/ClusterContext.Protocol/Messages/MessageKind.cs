@@ -35,6 +35,10 @@ public enum MessageKind : ushort
     OpenRead = 36,
     /// <summary><see cref="OpenReadResponse"/>.</summary>
     OpenedRead = 37,
+    /// <summary><see cref="WriteFileRequest"/>.</summary>
+    WriteFile = 38,
+    /// <summary><see cref="WriteFileResponse"/>.</summary>
+    FileWritten = 39,
     /// <summary><see cref="ResolveRequest"/>.</summary>
     Resolve = 40,
     /// <summary><see cref="ResolveResponse"/>.</summary>

@@ -138,6 +138,20 @@ public sealed class AgentClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Replaces a file's content in the container, creating it when missing; the content must fit in one frame (about 1 MiB).</summary>
+    public async Task<FileStat> WriteAllBytesAsync(string path, byte[] content, CancellationToken cancellationToken = default)
+    {
+        if (content.Length > MaxWriteBytes)
+        {
+            throw new IOException($"{path}: {content.Length} bytes is more than the {MaxWriteBytes} bytes a write to the pod can carry.");
+        }
+
+        return (await _connection.RequestAsync<WriteFileResponse>(new WriteFileRequest(path, content), cancellationToken).ConfigureAwait(false)).Stat;
+    }
+
+    /// <summary>Largest file content <see cref="WriteAllBytesAsync"/> carries.</summary>
+    public const int MaxWriteBytes = ClusterContext.Protocol.Framing.ProtocolLimits.MaxFramePayload - (64 * 1024);
+
     /// <summary>Resolves a name the way the pod would (its hosts file, search domains and name servers).</summary>
     public Task<ResolveResponse> ResolveAsync(string name, AddressFamilyFilter family = AddressFamilyFilter.Any, CancellationToken cancellationToken = default) =>
         _connection.RequestAsync<ResolveResponse>(new ResolveRequest(name, family), cancellationToken);

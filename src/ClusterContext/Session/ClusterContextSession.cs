@@ -105,7 +105,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         var remote = new RemoteCalls(agent, options.Timeout, address);
         var environment = EnvironmentImport.Apply(options.Env, await agent.GetEnvironmentAsync(cancellationToken).ConfigureAwait(false));
         var mounts = await agent.GetMountsAsync(cancellationToken).ConfigureAwait(false);
-        var cache = new RemoteFileCache(remote);
+        var cache = new RemoteFileCache(remote, message => SessionLog.WriteRefused(logger, message));
         var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
         var destinations = new RemoteDestinations(options.Network.Outgoing);
 
@@ -159,6 +159,15 @@ public sealed class ClusterContextSession : IAsyncDisposable
         try
         {
             var patcher = MethodPatcher.Shared;
+            try
+            {
+                // Writes meant for the pod are sent before the session ends.
+                _cache?.FlushWrites();
+            }
+            catch (IOException)
+            {
+            }
+
             FileHooks.Uninstall(patcher);
             DnsHooks.Uninstall(patcher);
             ConnectHooks.Uninstall(patcher);

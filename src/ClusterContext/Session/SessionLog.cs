@@ -9,4 +9,7 @@ internal static partial class SessionLog
 
     [LoggerMessage(2, LogLevel.Warning, "{Message} Running locally (required is false).", EventName = "RunningLocally")]
     public static partial void RunningLocally(ILogger logger, string message);
+
+    [LoggerMessage(3, LogLevel.Warning, "{Message}", EventName = "WriteRefused")]
+    public static partial void WriteRefused(ILogger logger, string message);
 }

@@ -67,6 +67,8 @@ public static class MessageGenerators
         Text.Select(t => (Message)new ReadLinkResponse(t)),
         from path in Text from offset in Int64 from length in Int64 select (Message)new OpenReadRequest(path, offset, length),
         Stat.Select(s => (Message)new OpenReadResponse(s)),
+        from path in Text from content in Bytes select (Message)new WriteFileRequest(path, content),
+        Stat.Select(s => (Message)new WriteFileResponse(s)),
         from name in Text from family in Gen.Elements(Enum.GetValues<AddressFamilyFilter>()) select (Message)new ResolveRequest(name, family),
         from names in Text.Two() from addresses in Gen.ListOf(Address) from ttl in UInt32
         select (Message)new ResolveResponse(names.Item1, names.Item2, addresses.ToList(), ttl),

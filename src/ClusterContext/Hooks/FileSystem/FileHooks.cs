@@ -45,7 +45,8 @@ internal static unsafe class FileHooks
         var path = fullPath;
         if (s_rules is { } rules && s_cache is { } cache)
         {
-            switch (rules.Classify(fullPath))
+            var disposition = rules.Classify(fullPath);
+            switch (disposition)
             {
                 case PathDisposition.NotFound:
                     path = mode is FileMode.Create or FileMode.CreateNew or FileMode.OpenOrCreate ? cache.PrepareLocalCreate(fullPath) : cache.MissingPath(fullPath);
@@ -57,6 +58,12 @@ internal static unsafe class FileHooks
                         path = mode is FileMode.Create or FileMode.CreateNew or FileMode.OpenOrCreate
                             ? cache.PrepareLocalCreate(fullPath)
                             : throw new FileNotFoundException($"Could not find file '{fullPath}' in the pod.", fullPath);
+                    }
+
+                    if ((access & FileAccess.Write) != 0)
+                    {
+                        // From now on the app sees its own copy; in write mode (or a readWrite path) it also reaches the pod.
+                        cache.MarkWritten(fullPath, reachPod: disposition == PathDisposition.RemoteReadWrite);
                     }
 
                     break;

@@ -20,11 +20,16 @@ internal sealed class RemoteFileCache : IDisposable
     private readonly ConcurrentDictionary<string, FileStat> _fetched = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (long CheckedAt, string Local)> _checked = new(StringComparer.Ordinal);
     private readonly Lock _writeGate = new();
+    private readonly ConcurrentDictionary<string, (long Length, DateTime Modified)> _writeThrough = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _writtenLocally = new(StringComparer.Ordinal);
     private readonly Timer _refresh;
 
-    public RemoteFileCache(RemoteCalls remote)
+    private readonly Action<string> _warn;
+
+    public RemoteFileCache(RemoteCalls remote, Action<string> warn)
     {
         _remote = remote;
+        _warn = warn;
         Root = Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName;
         _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
     }
@@ -52,6 +57,11 @@ internal sealed class RemoteFileCache : IDisposable
 
     private string Revalidate(string remotePath)
     {
+        if (_writtenLocally.ContainsKey(remotePath) && File.Exists(CopyPath(remotePath)))
+        {
+            return CopyPath(remotePath);
+        }
+
         var stat = Stat(remotePath);
         var local = stat?.Type switch
         {
@@ -69,6 +79,46 @@ internal sealed class RemoteFileCache : IDisposable
         var local = CopyPath(remotePath);
         Directory.CreateDirectory(Path.GetDirectoryName(local)!);
         return local;
+    }
+
+    /// <summary>
+    /// Marks a pod path the app opened for writing: from then on its local copy is what the app sees. With
+    /// <paramref name="reachPod"/> the copy is also sent back to the pod whenever it changes (checked with the
+    /// background refresh, and at the end of the session).
+    /// </summary>
+    public void MarkWritten(string remotePath, bool reachPod)
+    {
+        _writtenLocally[remotePath] = true;
+        _checked.TryRemove(remotePath, out _);
+        if (reachPod)
+        {
+            _writeThrough.TryAdd(remotePath, (-1, default));
+        }
+    }
+
+    /// <summary>Sends every changed write-through copy to the pod now.</summary>
+    public void FlushWrites()
+    {
+        foreach (var (remotePath, sent) in _writeThrough)
+        {
+            var local = new FileInfo(CopyPath(remotePath));
+            if (!local.Exists || (local.Length == sent.Length && local.LastWriteTimeUtc == sent.Modified))
+            {
+                continue;
+            }
+
+            var content = File.ReadAllBytes(local.FullName);
+            _writeThrough[remotePath] = (local.Length, local.LastWriteTimeUtc);
+            try
+            {
+                _fetched[remotePath] = _remote.Run(ct => _remote.Agent.WriteAllBytesAsync(remotePath, content, ct), $"write {remotePath}");
+            }
+            catch (RemoteException ex)
+            {
+                // The pod refused (a read-only volume, say): the app keeps its local copy, and is told once per change.
+                _warn($"Could not write {remotePath} in the pod ({ex.Message}); the change stays in the local copy.");
+            }
+        }
     }
 
     public void Dispose()
@@ -177,6 +227,15 @@ internal sealed class RemoteFileCache : IDisposable
 
     private void Refresh()
     {
+        try
+        {
+            FlushWrites();
+        }
+        catch (IOException)
+        {
+            return;
+        }
+
         foreach (var remotePath in _checked.Keys)
         {
             try

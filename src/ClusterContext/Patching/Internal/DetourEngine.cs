@@ -54,6 +54,8 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
                 JitHook.PreventInlining(handle);
             }
 
+            // A method with no code yet cannot be running on any thread: its body can be patched at once.
+            var hadCode = X64.FollowToBody(target.MethodHandle.GetFunctionPointer(), IsOurs) != 0;
             PatchValidation.Prepare(target);
             PatchValidation.Prepare(replacement);
 
@@ -67,11 +69,11 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             try
             {
                 var slot = X64.PrecodeTargetSlot(detour.Target.MethodHandle.GetFunctionPointer());
-                if (slot != 0 && CallersUseEntrySlot(target))
+                if (hadCode && slot != 0 && CallersUseEntrySlot(target))
                 {
-                    // Every caller jumps through the precode's target slot: pointing it at the replacement takes
-                    // effect at once, in one store. The body's own jump waits until no thread can still be in the
-                    // middle of its first instructions (a thread there would resume inside the new jump).
+                    // The method may be running. Every caller jumps through the precode's target slot: pointing it
+                    // at the replacement takes effect at once, in one store. The body's own jump waits until no
+                    // thread can still be in the middle of its first instructions (it would resume inside the jump).
                     detour.RedirectedSlot = slot;
                     detour.PendingBody = (body, original, Stopwatch.GetTimestamp() + (long)(BodySettleTime.TotalSeconds * Stopwatch.Frequency));
                     Interlocked.Exchange(ref *(nint*)slot, detour.EntryStub);
