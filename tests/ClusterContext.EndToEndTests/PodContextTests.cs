@@ -235,3 +235,44 @@ public class WriteModeTests(PodFixture pod)
         }
     }
 }
+
+[Collection(PodGroup.Name)]
+public sealed class PathAndFilterRuleTests(PodFixture pod) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("clustercontext-e2e-rules-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task NotFound_and_local_lists_override_the_pods_volumes()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), """
+            { "fs": { "notFound": ["^/data/items/b\\.txt$"], "local": ["^/data/items/a\\.txt$"] } }
+            """);
+        var run = await AppRun.RunAsync(Environment(), _directory, "exists:/data/items/b.txt", "read:/data/items/b.txt", "exists:/data/items/a.txt", $"read:{PodFixture.ConfigFile}");
+
+        Assert.Equal("False", run["exists:/data/items/b.txt"]);
+        Assert.StartsWith("!FileNotFoundException", run["read:/data/items/b.txt"], StringComparison.Ordinal);
+        Assert.Equal("False", run["exists:/data/items/a.txt"]);
+        Assert.Equal(PodFixture.ConfigText, run[$"read:{PodFixture.ConfigFile}"]);
+    }
+
+    [Fact]
+    public async Task An_outgoing_local_filter_keeps_a_pod_side_name_local()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), $$"""
+            { "network": { "outgoing": { "local": ["tcp://{{pod.Sandbox.RedisHostName}}:6379"] } } }
+            """);
+        var run = await AppRun.RunAsync(Environment(), _directory, $"dns:{pod.Sandbox.RedisHostName}", $"redis-sync:{pod.Sandbox.RedisHostName}");
+
+        // The name still resolves in the pod, but the connection is made from here, where that network is unreachable.
+        Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"dns:{pod.Sandbox.RedisHostName}"]);
+        Assert.StartsWith("!SocketException", run[$"redis-sync:{pod.Sandbox.RedisHostName}"], StringComparison.Ordinal);
+    }
+
+    private Dictionary<string, string?> Environment() => new()
+    {
+        ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+        ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+    };
+}

@@ -49,7 +49,9 @@ internal static unsafe class FileHooks
             switch (disposition)
             {
                 case PathDisposition.NotFound:
-                    path = mode is FileMode.Create or FileMode.CreateNew or FileMode.OpenOrCreate ? cache.PrepareLocalCreate(fullPath) : cache.MissingPath(fullPath);
+                    path = mode is FileMode.Create or FileMode.CreateNew or FileMode.OpenOrCreate
+                        ? cache.PrepareLocalCreate(fullPath)
+                        : throw new FileNotFoundException($"Could not find file '{fullPath}'.", fullPath);
                     break;
                 case PathDisposition.RemoteRead or PathDisposition.RemoteReadWrite:
                     path = cache.Materialize(fullPath);
