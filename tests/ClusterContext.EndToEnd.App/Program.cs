@@ -50,6 +50,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "logging-version" => typeof(Microsoft.Extensions.Logging.ILogger).Assembly.GetName().Version!.ToString(),
     "udp-dns" => UdpDnsQuery(argument, connected: false),
     "udp-dns-connected" => UdpDnsQuery(argument, connected: true),
+    "udp-dns-async" => await UdpDnsQueryAsync(argument),
     "time-open" => TimeEach(argument, path => File.OpenHandle(path).Dispose()),
     "time-read" => TimeEach(argument, path => File.ReadAllText(path)),
     "time-http" => await TimeHttpAsync(argument),
@@ -200,6 +201,30 @@ static async Task<string> TimeHttpAsync(string argument)
     }
 
     return (clock.Elapsed.TotalMicroseconds / count).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+static async Task<string> UdpDnsQueryAsync(string argument)
+{
+    var (server, name) = (argument[..argument.IndexOf('|', StringComparison.Ordinal)], argument[(argument.IndexOf('|', StringComparison.Ordinal) + 1)..]);
+    var query = DnsQuery(name);
+    using var client = new UdpClient();
+    await client.SendAsync(query, query.Length, new IPEndPoint(IPAddress.Parse(server), 53));
+    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+    var answer = (await client.ReceiveAsync(timeout.Token)).Buffer;
+    return answer[0] == 0x12 && answer[1] == 0x34 ? new IPAddress(answer[^4..]).ToString() : "bad reply";
+}
+
+static byte[] DnsQuery(string name)
+{
+    var query = new List<byte> { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+    foreach (var label in name.Split('.'))
+    {
+        query.Add((byte)label.Length);
+        query.AddRange(Encoding.ASCII.GetBytes(label));
+    }
+
+    query.AddRange([0, 0, 1, 0, 1]);
+    return [.. query];
 }
 
 static string UdpDnsQuery(string argument, bool connected)

@@ -196,11 +196,12 @@ public sealed class UdpTests(PodFixture pod) : IDisposable
         {
             ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
             ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
-        }, _directory, $"udp-dns:{query}", $"udp-dns-connected:{query}");
+        }, _directory, $"udp-dns:{query}", $"udp-dns-connected:{query}", $"udp-dns-async:{query}");
 
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns:{query}"]);
         Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns-connected:{query}"]);
+        Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns-async:{query}"]);
     }
 }
 

@@ -24,6 +24,8 @@ internal static class Coverage
         ["connect"] = nameof(CoverageHooks.Connect),
         ["connect-async"] = nameof(CoverageHooks.ConnectAsync),
         ["send-to"] = nameof(CoverageHooks.SendTo),
+        ["send-to-span"] = nameof(CoverageHooks.SendToSpan),
+        ["send-to-async"] = nameof(CoverageHooks.SendToAsync),
         ["bind"] = nameof(CoverageHooks.Bind),
         ["listen"] = nameof(CoverageHooks.Listen),
     };
@@ -86,6 +88,9 @@ internal static class Coverage
             ("TcpClient.ConnectAsync", "connect-async", async () => { using var c = new TcpClient(); await c.ConnectAsync(endPoint); }),
             ("HttpClient.GetStringAsync", "connect-async", async () => { using var h = new HttpClient(); await h.GetStringAsync(new Uri($"http://localhost:{endPoint.Port}/")); }),
             ("UdpClient.Send(bytes, endpoint)", "send-to", () => { using var u = new UdpClient(); u.Send([1], 1, new IPEndPoint(IPAddress.Loopback, 9)); return Task.CompletedTask; }),
+            ("UdpClient.Send(span, endpoint)", "send-to-span", () => { using var u = new UdpClient(); u.Send([1], new IPEndPoint(IPAddress.Loopback, 9)); return Task.CompletedTask; }),
+            ("Socket.SendTo(bytes, endpoint)", "send-to-span", () => { using var s = new Socket(SocketType.Dgram, ProtocolType.Udp); s.SendTo([1], new IPEndPoint(IPAddress.Loopback, 9)); return Task.CompletedTask; }),
+            ("UdpClient.SendAsync(bytes, endpoint)", "send-to-async", async () => { using var u = new UdpClient(); await u.SendAsync(new byte[] { 1 }, 1, new IPEndPoint(IPAddress.Loopback, 9)); }),
             ("Socket.Bind", "bind", () => { using var s = new Socket(SocketType.Dgram, ProtocolType.Udp); s.Bind(new IPEndPoint(IPAddress.Loopback, 0)); return Task.CompletedTask; }),
             ("new UdpClient(port)", "bind", () => { new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)).Dispose(); return Task.CompletedTask; }),
             ("TcpListener.Start", "listen", () => { var l = new TcpListener(IPAddress.Loopback, 0); l.Start(); l.Stop(); return Task.CompletedTask; }),

@@ -80,6 +80,18 @@ internal static unsafe class CoverageHooks
         return ((delegate*<Socket, byte[], int, int, SocketFlags, EndPoint, int>)Originals["send-to"])(socket, buffer, offset, size, flags, remote);
     }
 
+    public static int SendToSpan(Socket socket, ReadOnlySpan<byte> buffer, SocketFlags flags, EndPoint remote)
+    {
+        Count("send-to-span");
+        return ((delegate*<Socket, ReadOnlySpan<byte>, SocketFlags, EndPoint, int>)Originals["send-to-span"])(socket, buffer, flags, remote);
+    }
+
+    public static ValueTask<int> SendToAsync(Socket socket, ReadOnlyMemory<byte> buffer, SocketFlags flags, EndPoint remote, CancellationToken cancellationToken)
+    {
+        Count("send-to-async");
+        return ((delegate*<Socket, ReadOnlyMemory<byte>, SocketFlags, EndPoint, CancellationToken, ValueTask<int>>)Originals["send-to-async"])(socket, buffer, flags, remote, cancellationToken);
+    }
+
     public static void Bind(Socket socket, EndPoint endPoint, SocketAddress address)
     {
         Count("bind");

@@ -42,6 +42,8 @@ internal static class BclChokePoints
         ["connect"] = SocketConnect,
         ["connect-async"] = SocketConnectAsync,
         ["send-to"] = SocketSendTo,
+        ["send-to-span"] = SocketSendToSpan,
+        ["send-to-async"] = SocketSendToAsync,
         ["bind"] = SocketBind,
         ["listen"] = SocketListen,
     };
@@ -62,6 +64,12 @@ internal static class BclChokePoints
 
     public static MethodBase SocketSendTo => typeof(Socket).GetMethods(Everything)
         .Single(m => m.Name == "SendTo" && m.GetParameters().Length == 5);
+
+    public static MethodBase SocketSendToSpan => typeof(Socket).GetMethods(Everything)
+        .Single(m => m.Name == "SendTo" && m.GetParameters() is [{ ParameterType.Name: "ReadOnlySpan`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }]);
+
+    public static MethodBase SocketSendToAsync => typeof(Socket).GetMethods(Everything)
+        .Single(m => m.Name == "SendToAsync" && m.GetParameters() is [{ ParameterType.Name: "ReadOnlyMemory`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }, _]);
 
     public static MethodBase SocketBind => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoBind");
 

@@ -21,6 +21,8 @@ internal static unsafe class ConnectHooks
     private static nint s_connect;
     private static nint s_connectAsync;
     private static nint s_sendTo;
+    private static nint s_sendToSpan;
+    private static nint s_sendToAsync;
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Socket, Dictionary<IPEndPoint, UdpRelay>> s_relays = [];
 
     public static void Install(IMethodPatcher patcher, RemoteCalls remote, RemoteDestinations destinations)
@@ -30,6 +32,8 @@ internal static unsafe class ConnectHooks
         s_connect = patcher.Patch(BclChokePoints.SocketConnect, typeof(ConnectHooks).GetMethod(nameof(Connect))!, Owner).Original;
         s_connectAsync = patcher.Patch(BclChokePoints.SocketConnectAsync, typeof(ConnectHooks).GetMethod(nameof(ConnectAsync))!, Owner).Original;
         s_sendTo = patcher.Patch(BclChokePoints.SocketSendTo, typeof(ConnectHooks).GetMethod(nameof(SendTo))!, Owner).Original;
+        s_sendToSpan = patcher.Patch(BclChokePoints.SocketSendToSpan, typeof(ConnectHooks).GetMethod(nameof(SendToSpan))!, Owner).Original;
+        s_sendToAsync = patcher.Patch(BclChokePoints.SocketSendToAsync, typeof(ConnectHooks).GetMethod(nameof(SendToAsync))!, Owner).Original;
     }
 
     public static void Uninstall(IMethodPatcher patcher)
@@ -51,6 +55,12 @@ internal static unsafe class ConnectHooks
 
     public static int SendTo(Socket socket, byte[] buffer, int offset, int size, SocketFlags socketFlags, EndPoint remoteEP) =>
         ((delegate*<Socket, byte[], int, int, SocketFlags, EndPoint, int>)s_sendTo)(socket, buffer, offset, size, socketFlags, Relay(socket, remoteEP) ?? remoteEP);
+
+    public static int SendToSpan(Socket socket, ReadOnlySpan<byte> buffer, SocketFlags socketFlags, EndPoint remoteEP) =>
+        ((delegate*<Socket, ReadOnlySpan<byte>, SocketFlags, EndPoint, int>)s_sendToSpan)(socket, buffer, socketFlags, Relay(socket, remoteEP) ?? remoteEP);
+
+    public static ValueTask<int> SendToAsync(Socket socket, ReadOnlyMemory<byte> buffer, SocketFlags socketFlags, EndPoint remoteEP, CancellationToken cancellationToken) =>
+        ((delegate*<Socket, ReadOnlyMemory<byte>, SocketFlags, EndPoint, CancellationToken, ValueTask<int>>)s_sendToAsync)(socket, buffer, socketFlags, Relay(socket, remoteEP) ?? remoteEP, cancellationToken);
 
     public static bool ConnectAsync(Socket socket, SocketAsyncEventArgs e, bool userSocket, bool saeaCancelable, CancellationToken cancellationToken)
     {
