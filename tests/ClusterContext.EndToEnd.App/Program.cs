@@ -47,6 +47,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "pause" => await PauseAsync(argument),
     "config-reload" => await ConfigReloadAsync(argument),
     "http" => await HttpGetAsync(argument),
+    "https-any-cert" => await HttpsGetAcceptingAnyCertificateAsync(argument),
     "logging-version" => typeof(Microsoft.Extensions.Logging.ILogger).Assembly.GetName().Version!.ToString(),
     "udp-dns" => UdpDnsQuery(argument, connected: false),
     "udp-dns-connected" => UdpDnsQuery(argument, connected: true),
@@ -126,6 +127,14 @@ static async Task<string> ConfigReloadAsync(string argument)
     }
 
     return $"{configuration[parts[1]]} after {clock.ElapsedMilliseconds} ms";
+}
+
+static async Task<string> HttpsGetAcceptingAnyCertificateAsync(string url)
+{
+    // TLS (SslStream inside SocketsHttpHandler) over whatever connection the socket layer made.
+    using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator };
+    using var client = new HttpClient(handler);
+    return await client.GetStringAsync(new Uri(url));
 }
 
 static async Task<string> HttpGetAsync(string url)

@@ -167,6 +167,14 @@ public class ServiceTests(PodFixture pod)
     }
 
     [Fact]
+    public async Task Tls_over_a_tunnelled_connection_reaches_an_in_cluster_https_service()
+    {
+        var url = $"https://{pod.WebHostName}:{PodFixture.TlsPort}/";
+        var run = await AppRun.RunAsync(Environment, null, $"https-any-cert:{url}");
+        Assert.True(run[$"https-any-cert:{url}"] == PodFixture.WebBody, run.Output);
+    }
+
+    [Fact]
     public async Task The_hooks_still_hold_after_half_a_million_file_and_socket_calls()
     {
         var run = await AppRun.RunAsync(Environment, null, "stress:500000", $"read:{PodFixture.ConfigFile}", $"redis:{pod.Sandbox.RedisHostName}", $"exists:{PodFixture.ConfigFile}");

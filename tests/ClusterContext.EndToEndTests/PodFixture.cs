@@ -19,7 +19,10 @@ public sealed class PodFixture : IAsyncLifetime
     public const int WebPort = 8080;
     public const string WebBody = "orders-web";
 
+    public const int TlsPort = 8443;
+
     private SandboxWebService? _web;
+    private SandboxWebService? _tls;
 
     public string AgentAddress => $"{Sandbox.PodIP}:{AgentPort}";
 
@@ -37,6 +40,7 @@ public sealed class PodFixture : IAsyncLifetime
 
         // A second in-cluster service: HTTP on redis's address.
         _web = await SandboxWebService.StartAsync(Sandbox, WebPort, WebBody);
+        _tls = await SandboxWebService.StartAsync(Sandbox, TlsPort, WebBody, tls: true);
     }
 
     /// <summary>The pod's own view of a file, read on the host through the app container's root.</summary>
@@ -47,6 +51,11 @@ public sealed class PodFixture : IAsyncLifetime
         if (_web is not null)
         {
             await _web.DisposeAsync();
+        }
+
+        if (_tls is not null)
+        {
+            await _tls.DisposeAsync();
         }
         if (Agent is not null)
         {

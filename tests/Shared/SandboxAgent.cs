@@ -29,13 +29,31 @@ public sealed class SandboxWebService : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>Serves <paramref name="body"/> on the redis address at <paramref name="port"/>, as <c>web.&lt;namespace&gt;.svc.cluster.local</c>.</summary>
-    public static async Task<SandboxWebService> StartAsync(PodSandbox sandbox, int port, string body)
+    /// <summary>
+    /// Serves <paramref name="body"/> on the redis address at <paramref name="port"/>, as <c>web.&lt;namespace&gt;.svc.cluster.local</c>;
+    /// over TLS with a fresh self-signed certificate when <paramref name="tls"/> is set.
+    /// </summary>
+    public static async Task<SandboxWebService> StartAsync(PodSandbox sandbox, int port, string body, bool tls = false)
     {
         var response = Path.Combine(sandbox.TempPath, $"web-{port}.http");
         await File.WriteAllTextAsync(response, $"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+        var listen = $"TCP-LISTEN:{port},bind={sandbox.RedisIP},reuseaddr,fork";
+        if (tls)
+        {
+            var pem = Path.Combine(sandbox.TempPath, $"web-{port}.pem");
+            using (var openssl = Process.Start(new ProcessStartInfo("openssl",
+                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=web", "-keyout", pem + ".key", "-out", pem + ".crt"]) { RedirectStandardError = true })!)
+            {
+                await openssl.StandardError.ReadToEndAsync();
+                await openssl.WaitForExitAsync();
+            }
+
+            await File.WriteAllTextAsync(pem, await File.ReadAllTextAsync(pem + ".key") + await File.ReadAllTextAsync(pem + ".crt"));
+            listen = $"OPENSSL-LISTEN:{port},bind={sandbox.RedisIP},reuseaddr,fork,cert={pem},verify=0";
+        }
+
         var process = Process.Start(new ProcessStartInfo("ip",
-            ["netns", "exec", sandbox.ServicesNetworkNamespace, "socat", $"TCP-LISTEN:{port},bind={sandbox.RedisIP},reuseaddr,fork", $"SYSTEM:cat {response}"])
+            ["netns", "exec", sandbox.ServicesNetworkNamespace, "socat", listen, $"SYSTEM:cat {response}"])
         {
             // socat reports every client that hangs up early; that is not news here.
             RedirectStandardError = true,
@@ -43,7 +61,10 @@ public sealed class SandboxWebService : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         var hostName = $"web.{sandbox.Namespace}.svc.cluster.local";
-        await sandbox.AddServiceRecordAsync(hostName, sandbox.RedisIP);
+        if (!tls)
+        {
+            await sandbox.AddServiceRecordAsync(hostName, sandbox.RedisIP);
+        }
         return new SandboxWebService(process, hostName, port);
     }
 
