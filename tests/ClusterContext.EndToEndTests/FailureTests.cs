@@ -69,6 +69,9 @@ public class FailureTests(PodFixture pod)
 
             await agent.DisposeAsync();
             var stopped = System.Diagnostics.Stopwatch.StartNew();
+
+            // A copy checked less than half a second ago may still be served; after that the pod must be asked.
+            await Task.Delay(TimeSpan.FromSeconds(1));
             await File.WriteAllTextAsync(resume, "go");
             var run = await app.CompleteAsync();
 
