@@ -11,7 +11,7 @@ internal static class HookEntry
             var session = ClusterContextSession.Start(options, new StderrLoggerFactory());
             AppDomain.CurrentDomain.ProcessExit += (_, _) => session.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
         }
-        catch (Exception ex) when (ex is ConfigurationException or ClusterContextUnavailableException)
+        catch (Exception ex) when (ex is ConfigurationException or ClusterContextUnavailableException or Patching.PatchException)
         {
             Console.Error.WriteLine($"clustercontext: {ex.Message}");
             Environment.Exit(3);

@@ -23,6 +23,7 @@ internal static unsafe class JitHook
     private const int AllocMemHotCodeBlock = 24;
     private const int AllocMemHotCodeBlockRW = 32;
     private const int MaxConcurrentCompilations = 64;
+    private const string OwnerKey = "ClusterContext.JitHookOwner";
 
     private static readonly Lock Gate = new();
     private static readonly nint[] s_flightComp = new nint[MaxConcurrentCompilations];
@@ -57,6 +58,15 @@ internal static unsafe class JitHook
                 return;
             }
 
+            // The hook (in its own load context) and the library (in the app's) are two copies of this engine; only
+            // one may stand between the runtime and the JIT. AppDomain data is shared by every load context.
+            var owner = typeof(JitHook).Assembly.Location + " in " + (System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(typeof(JitHook).Assembly)?.Name ?? "?");
+            if (AppDomain.CurrentDomain.GetData(OwnerKey) is string other && other != owner)
+            {
+                throw new PatchException($"Another copy of ClusterContext ({other}) already patches this process. Use one: the startup hook (DOTNET_STARTUP_HOOKS) or the library, not both.");
+            }
+
+            AppDomain.CurrentDomain.SetData(OwnerKey, owner);
             var jit = GetJit();
             var vtable = *(nint**)jit;
             Guid version;
