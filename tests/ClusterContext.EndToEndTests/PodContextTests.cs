@@ -118,6 +118,35 @@ public class PodContextTests(PodFixture pod)
 public class ConfigurationReloadTests(PodFixture pod)
 {
     [Fact]
+    public async Task An_edit_in_the_pod_is_pushed_so_the_next_read_sees_it()
+    {
+        var resume = Path.Combine(Path.GetTempPath(), $"clustercontext-e2e-push-{Guid.NewGuid():N}");
+        var file = "/etc/config/pushed.json";
+        await pod.Sandbox.WritePodFileAsync(file, "v1"u8.ToArray());
+        try
+        {
+            var app = AppRun.StartAsync(new Dictionary<string, string?>
+            {
+                ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+                ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+            }, null, $"read:{file}", $"pause:{resume}", $"reader:{file}");
+            Assert.Equal($"read:{file}\tv1", await app.NextLineAsync());
+
+            // Far less than the five seconds after which an unchanged copy would be re-checked anyway.
+            await pod.Sandbox.WritePodFileAsync(file, "v2"u8.ToArray());
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            await File.WriteAllTextAsync(resume, "go");
+            var run = await app.CompleteAsync();
+
+            Assert.Equal("v2", run[$"reader:{file}"]);
+        }
+        finally
+        {
+            File.Delete(resume);
+        }
+    }
+
+    [Fact]
     public async Task Json_configuration_with_reload_on_change_sees_an_edit_made_in_the_pod_within_two_seconds()
     {
         var resume = Path.Combine(Path.GetTempPath(), $"clustercontext-e2e-reload-{Guid.NewGuid():N}");

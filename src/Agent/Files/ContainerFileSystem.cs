@@ -45,6 +45,16 @@ internal sealed class ContainerFileSystem(TargetProcess target)
         }
     }
 
+    /// <summary>
+    /// Opens a directory for watching: the descriptor, resolved inside the container's root, is watched through its
+    /// /proc/self/fd link, so the watch never follows a path outside the container.
+    /// </summary>
+    public SafeFileHandle OpenDirectoryForWatch(string path)
+    {
+        var fd = Open(path, OpenFlags.Path | OpenFlags.Directory, "watch");
+        return new SafeFileHandle(fd.Value, ownsHandle: true);
+    }
+
     /// <summary>Replaces the file's content (creating it when missing); returns its metadata afterwards.</summary>
     public FileStat WriteFile(string path, ReadOnlySpan<byte> content)
     {

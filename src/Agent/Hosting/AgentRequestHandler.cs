@@ -39,6 +39,8 @@ internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSys
             case WriteFileRequest write:
                 request.Respond(new WriteFileResponse(files.WriteFile(write.Path, write.Content)));
                 return Task.CompletedTask;
+            case WatchRequest:
+                return WatchRelay.RunAsync(request, files);
             case OpenReadRequest open:
                 return FileReadPump.RunAsync(request, open, files);
             case ResolveRequest resolve:

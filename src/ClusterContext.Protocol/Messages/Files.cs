@@ -157,3 +157,34 @@ public sealed record WriteFileResponse(FileStat Stat) : Message
 
     internal static WriteFileResponse Read(ref PayloadReader reader) => new(FileStat.Read(ref reader));
 }
+
+/// <summary>
+/// Opens a change-notification stream: the client writes directory paths to watch, one per line (UTF-8, '\n'); the
+/// agent writes the path of a watched directory, one per line, whenever something in it changes.
+/// </summary>
+public sealed record WatchRequest : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.Watch;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer)
+    {
+    }
+
+    internal static WatchRequest Read(ref PayloadReader reader) => new();
+}
+
+/// <summary>The watch stream is open.</summary>
+public sealed record WatchResponse : Message
+{
+    /// <inheritdoc/>
+    public override MessageKind Kind => MessageKind.Watching;
+
+    /// <inheritdoc/>
+    public override void WriteBody(PayloadWriter writer)
+    {
+    }
+
+    internal static WatchResponse Read(ref PayloadReader reader) => new();
+}

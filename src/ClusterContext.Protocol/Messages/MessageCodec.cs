@@ -52,6 +52,8 @@ public static class MessageCodec
             MessageKind.OpenedRead => OpenReadResponse.Read(ref reader),
             MessageKind.WriteFile => WriteFileRequest.Read(ref reader),
             MessageKind.FileWritten => WriteFileResponse.Read(ref reader),
+            MessageKind.Watch => WatchRequest.Read(ref reader),
+            MessageKind.Watching => WatchResponse.Read(ref reader),
             MessageKind.Resolve => ResolveRequest.Read(ref reader),
             MessageKind.Resolved => ResolveResponse.Read(ref reader),
             MessageKind.GetResolverConfig => GetResolverConfigRequest.Read(ref reader),

@@ -47,6 +47,10 @@ public enum MessageKind : ushort
     GetResolverConfig = 42,
     /// <summary><see cref="ResolverConfigResponse"/>.</summary>
     ResolverConfig = 43,
+    /// <summary><see cref="WatchRequest"/>.</summary>
+    Watch = 44,
+    /// <summary><see cref="WatchResponse"/>.</summary>
+    Watching = 45,
     /// <summary><see cref="TcpConnectRequest"/>.</summary>
     TcpConnect = 50,
     /// <summary><see cref="TcpConnectResponse"/>.</summary>

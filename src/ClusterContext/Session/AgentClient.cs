@@ -152,6 +152,13 @@ public sealed class AgentClient : IAsyncDisposable
     /// <summary>Largest file content <see cref="WriteAllBytesAsync"/> carries.</summary>
     public const int MaxWriteBytes = ClusterContext.Protocol.Framing.ProtocolLimits.MaxFramePayload - (64 * 1024);
 
+    /// <summary>Opens a change-notification stream for directories in the container.</summary>
+    public async Task<RemoteWatch> WatchAsync(CancellationToken cancellationToken = default)
+    {
+        var (_, stream) = await _connection.OpenStreamAsync<WatchResponse>(new WatchRequest(), cancellationToken).ConfigureAwait(false);
+        return new RemoteWatch(stream);
+    }
+
     /// <summary>Resolves a name the way the pod would (its hosts file, search domains and name servers).</summary>
     public Task<ResolveResponse> ResolveAsync(string name, AddressFamilyFilter family = AddressFamilyFilter.Any, CancellationToken cancellationToken = default) =>
         _connection.RequestAsync<ResolveResponse>(new ResolveRequest(name, family), cancellationToken);

@@ -69,6 +69,8 @@ public static class MessageGenerators
         Stat.Select(s => (Message)new OpenReadResponse(s)),
         from path in Text from content in Bytes select (Message)new WriteFileRequest(path, content),
         Stat.Select(s => (Message)new WriteFileResponse(s)),
+        Gen.Constant((Message)new WatchRequest()),
+        Gen.Constant((Message)new WatchResponse()),
         from name in Text from family in Gen.Elements(Enum.GetValues<AddressFamilyFilter>()) select (Message)new ResolveRequest(name, family),
         from names in Text.Two() from addresses in Gen.ListOf(Address) from ttl in UInt32
         select (Message)new ResolveResponse(names.Item1, names.Item2, addresses.ToList(), ttl),

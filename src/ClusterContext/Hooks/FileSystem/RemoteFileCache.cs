@@ -7,15 +7,19 @@ namespace ClusterContext.Hooks.FileSystem;
 
 /// <summary>
 /// Local copies of the pod's files, one folder per session, so that every BCL file API works on them unchanged.
-/// A use revalidates against the pod (size, modification time, inode) unless the copy was checked within the last
-/// <see cref="FreshFor"/>; a background refresh re-checks every copy that often anyway, so a pod edit reaches the
-/// app, its file watchers and reload-on-change configuration within that time, and a hot read costs no round trip.
+/// The agent watches the directories of the copies and reports every change; the copies there are re-checked
+/// (size, modification time, inode) and brought up to date at once, so the app, its file watchers and reload-on-change
+/// configuration see the pod's edits, and a read of an unchanged file costs no round trip. As a safety net a copy is
+/// also re-checked when used more than <see cref="FreshFor"/> after its last check, and in the background.
 /// </summary>
 internal sealed class RemoteFileCache : IDisposable
 {
     private readonly RemoteCalls _remote;
-    /// <summary>How long a checked copy is trusted without asking the pod again.</summary>
-    public static readonly TimeSpan FreshFor = TimeSpan.FromMilliseconds(500);
+    /// <summary>How long a checked copy is trusted without asking the pod again (changes are normally pushed sooner).</summary>
+    public static readonly TimeSpan FreshFor = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, bool> _watched = new(StringComparer.Ordinal);
+    private readonly Task<RemoteWatch?> _watch;
 
     private readonly ConcurrentDictionary<string, FileStat> _fetched = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (long CheckedAt, string Local)> _checked = new(StringComparer.Ordinal);
@@ -32,6 +36,7 @@ internal sealed class RemoteFileCache : IDisposable
         _warn = warn;
         Root = Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName;
         _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
+        _watch = StartWatchAsync();
     }
 
     public string Root { get; }
@@ -70,7 +75,65 @@ internal sealed class RemoteFileCache : IDisposable
             _ => MaterializeFile(remotePath, stat),
         };
         _checked[remotePath] = (System.Diagnostics.Stopwatch.GetTimestamp(), local);
+        Watch(stat?.Type == FileType.Directory ? remotePath : Path.GetDirectoryName(remotePath) ?? "/");
         return local;
+    }
+
+    private async Task<RemoteWatch?> StartWatchAsync()
+    {
+        try
+        {
+            var watch = await _remote.Agent.WatchAsync().ConfigureAwait(false);
+            _ = Task.Run(() => ReceiveChangesAsync(watch));
+            return watch;
+        }
+        catch (IOException)
+        {
+            // An agent without change notifications: copies are re-checked on the FreshFor schedule instead.
+            return null;
+        }
+    }
+
+    private void Watch(string remoteDirectory)
+    {
+        if (_watched.TryAdd(remoteDirectory, true))
+        {
+            _ = _watch.ContinueWith(
+                async t =>
+                {
+                    if (t.Result is { } watch)
+                    {
+                        await watch.AddAsync(remoteDirectory).ConfigureAwait(false);
+                    }
+                },
+                CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    private async Task ReceiveChangesAsync(RemoteWatch watch)
+    {
+        try
+        {
+            while (await watch.NextChangeAsync().ConfigureAwait(false) is { } directory)
+            {
+                foreach (var remotePath in _checked.Keys.Where(p => p == directory || Path.GetDirectoryName(p) == directory))
+                {
+                    try
+                    {
+                        Revalidate(remotePath);
+                    }
+                    catch (RemoteException)
+                    {
+                        // This one path could not be checked now; its next use tries again.
+                        _checked.TryRemove(remotePath, out _);
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The session ended; uses report it.
+        }
     }
 
     /// <summary>A local file for a pod path that is about to be created (read mode: it stays local).</summary>
