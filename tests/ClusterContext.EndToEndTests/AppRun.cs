@@ -26,7 +26,10 @@ public sealed class AppRun
     /// <summary>The app in its own build folder, with its own (older) copies of shared packages.</summary>
     public static string AppPath => BuildOutput("tests/ClusterContext.EndToEnd.App", "ClusterContext.EndToEnd.App.dll");
 
-    private static string BuildOutput(string project, string file)
+    /// <summary>The app that uses ClusterContext as a library.</summary>
+    public static string LibraryAppPath => BuildOutput("tests/ClusterContext.EndToEnd.LibraryApp", "ClusterContext.EndToEnd.LibraryApp.dll");
+
+    public static string BuildOutput(string project, string file)
     {
         // The tests run from tests/ClusterContext.EndToEndTests/bin/<configuration>/<framework>/.
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));

@@ -314,3 +314,33 @@ public sealed class PathAndFilterRuleTests(PodFixture pod) : IDisposable
         ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
     };
 }
+
+[Collection(PodGroup.Name)]
+public class LibraryModeTests(PodFixture pod)
+{
+    [Fact]
+    public async Task A_session_started_from_code_joins_on_a_second_start_and_its_disposal_removes_the_hooks()
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet", [AppRun.LibraryAppPath, PodFixture.ConfigFile])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        info.Environment["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress;
+        info.Environment["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token;
+        info.Environment.Remove("ORDERS_MODE");
+        info.Environment.Remove("DOTNET_STARTUP_HOOKS");
+        using var app = System.Diagnostics.Process.Start(info)!;
+        var output = await app.StandardOutput.ReadToEndAsync();
+        var errors = await app.StandardError.ReadToEndAsync();
+        await app.WaitForExitAsync();
+
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToDictionary(p => p[0], p => p[1]);
+        Assert.True(app.ExitCode == 0, output + errors);
+        Assert.Equal("True", lines["joined"]);
+        Assert.Equal("sandbox", lines["env"]);
+        Assert.Equal(PodFixture.ConfigText, lines["read"]);
+        Assert.Equal("False", lines["after-dispose"]);
+    }
+}
