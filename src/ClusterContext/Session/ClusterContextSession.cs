@@ -80,7 +80,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         var address = options.Agent.Address
             ?? throw new ConfigurationException(options.Target is null
                 ? "Nothing to connect to: set agent.address (host:port of a running agent) in clustercontext.json or CLUSTERCONTEXT_AGENT_ADDRESS."
-                : $"target '{options.Target}' needs the agent started in the pod through the Kubernetes API, which this build cannot do yet; set agent.address (CLUSTERCONTEXT_AGENT_ADDRESS) to a running agent.");
+                : $"target '{Kube.KubeTarget.Parse(options.Target)}' needs the agent started in the pod through the Kubernetes API, which this build cannot do yet; set agent.address (CLUSTERCONTEXT_AGENT_ADDRESS) to a running agent.");
         AgentClient agent;
         try
         {
