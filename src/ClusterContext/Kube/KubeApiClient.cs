@@ -1,0 +1,269 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+
+namespace ClusterContext.Kube;
+
+/// <summary>The few Kubernetes API calls ClusterContext makes, as JSON; errors are <see cref="KubeApiException"/>.</summary>
+public interface IKubeApi
+{
+    /// <summary>The endpoint (server, namespace, context name) the client talks to.</summary>
+    KubeEndpoint Endpoint { get; }
+
+    /// <summary>Sends a request to <paramref name="path"/> (with query) and returns the JSON body of a successful answer.</summary>
+    Task<JsonDocument> SendAsync(HttpMethod method, string path, string? body, string? contentType, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// An HTTPS client for the Kubernetes API configured from a <see cref="KubeEndpoint"/>: the kubeconfig's CA (or
+/// none, when told to skip verification), <c>tls-server-name</c>, proxy, and every credential kind: bearer token or
+/// token file (re-read when it changes), client certificate, basic auth, exec plugin (re-run once on a 401).
+/// </summary>
+public sealed class KubeApiClient : IKubeApi, IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly ExecCredentialProvider? _exec;
+    private readonly X509Certificate2Collection _trusted = [];
+    private X509Certificate2? _clientCertificate;
+    private ExecCredential? _certificateSource;
+    private (DateTime Written, string Token)? _tokenFile;
+
+    /// <summary>Creates a client for <paramref name="endpoint"/>.</summary>
+    public KubeApiClient(KubeEndpoint endpoint, TimeProvider? time = null)
+    {
+        Endpoint = endpoint;
+        var credentials = endpoint.Credentials;
+        if (endpoint.CertificateAuthority is { } ca)
+        {
+            _trusted.ImportFromPem(ca);
+        }
+
+        if (credentials.ClientCertificate is { } certificate)
+        {
+            _clientCertificate = X509Certificate2.CreateFromPem(certificate, credentials.ClientKey
+                ?? throw new KubeConfigException($"Context '{endpoint.Context}': client-certificate is set without client-key; add client-key or client-key-data."));
+        }
+
+        _exec = credentials.Exec is { } plugin ? new ExecCredentialProvider(plugin, time) : null;
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = Validate,
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => _clientCertificate!,
+            },
+        };
+        if (endpoint.ProxyUrl is { } proxy)
+        {
+            handler.Proxy = new WebProxy(proxy);
+            handler.UseProxy = true;
+        }
+
+        _http = new HttpClient(handler) { BaseAddress = endpoint.Server, Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <inheritdoc />
+    public KubeEndpoint Endpoint { get; }
+
+    /// <inheritdoc />
+    public async Task<JsonDocument> SendAsync(HttpMethod method, string path, string? body, string? contentType, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(method, path, body, contentType, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        return await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a request and returns the successful response unread (for watches); failures throw.</summary>
+    public async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, string? body, string? contentType, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("clustercontext", typeof(KubeApiClient).Assembly.GetName().Version?.ToString(3) ?? "0"));
+            if (body is not null)
+            {
+                request.Content = new StringContent(body, Encoding.UTF8);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType ?? "application/json");
+            }
+
+            var used = await AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw Unreachable(ex);
+            }
+
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+
+            using (response)
+            {
+                if (response.StatusCode == HttpStatusCode.Unauthorized && used is not null && attempt == 0)
+                {
+                    _exec!.Invalidate(used);
+                    continue;
+                }
+
+                throw await FailureAsync(method, path, response, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _http.Dispose();
+        _clientCertificate?.Dispose();
+        foreach (var certificate in _trusted)
+        {
+            certificate.Dispose();
+        }
+    }
+
+    private async ValueTask<ExecCredential?> AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var credentials = Endpoint.Credentials;
+        if (_exec is not null)
+        {
+            var credential = await _exec.GetAsync(cancellationToken).ConfigureAwait(false);
+            if (credential.Token is { } execToken)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", execToken);
+            }
+            else if (!ReferenceEquals(credential, _certificateSource))
+            {
+                // A certificate from the plugin is offered on new connections; pooled ones keep theirs.
+                _clientCertificate = X509Certificate2.CreateFromPem(credential.ClientCertificate, credential.ClientKey);
+                _certificateSource = credential;
+            }
+
+            return credential;
+        }
+
+        if ((credentials.Token ?? ReadTokenFile(credentials.TokenFile)) is { } token)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        else if (credentials.Username is not null || credentials.Password is not null)
+        {
+            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Password}"));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", basic);
+        }
+
+        return null;
+    }
+
+    private string? ReadTokenFile(string? path)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var written = File.GetLastWriteTimeUtc(path);
+            if (_tokenFile is not { } cached || cached.Written != written)
+            {
+                _tokenFile = cached = (written, File.ReadAllText(path).Trim());
+            }
+
+            return cached.Token;
+        }
+        catch (IOException ex)
+        {
+            throw new KubeConfigException($"Context '{Endpoint.Context}': the token file {path} cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (Endpoint.InsecureSkipTlsVerify)
+        {
+            return true;
+        }
+
+        if (certificate is null)
+        {
+            return false;
+        }
+
+        using var leaf = new X509Certificate2(certificate);
+        var nameOk = Endpoint.TlsServerName is { } serverName
+            ? leaf.MatchesHostname(serverName)
+            : (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0;
+        if (!nameOk)
+        {
+            return false;
+        }
+
+        if (_trusted.Count == 0)
+        {
+            return (errors & SslPolicyErrors.RemoteCertificateChainErrors) == 0;
+        }
+
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(_trusted);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain is not null)
+        {
+            foreach (var element in chain.ChainElements.Skip(1))
+            {
+                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        return custom.Build(leaf);
+    }
+
+    private KubeApiException Unreachable(HttpRequestException ex)
+    {
+        var where = $"the API server {Endpoint.Server} (context '{Endpoint.Context}')";
+        return ex.InnerException is AuthenticationException tls
+            ? new KubeApiException($"TLS with {where} failed: {tls.Message} Check certificate-authority and tls-server-name in the kubeconfig.", inner: ex)
+            : new KubeApiException($"Cannot reach {where}: {ex.Message} Check that the cluster is running and reachable from here (VPN, proxy-url).", inner: ex);
+    }
+
+    private async Task<KubeApiException> FailureAsync(HttpMethod method, string path, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var code = (int)response.StatusCode;
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        string? reason = null;
+        var message = text.Length > 300 ? text[..300] + "…" : text;
+        try
+        {
+            using var status = JsonDocument.Parse(text);
+            if (status.RootElement.TryGetProperty("kind", out var kind) && kind.GetString() == "Status")
+            {
+                reason = status.RootElement.TryGetProperty("reason", out var r) ? r.GetString() : null;
+                message = status.RootElement.TryGetProperty("message", out var m) ? m.GetString() ?? message : message;
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a Status object (a proxy or load balancer answered): keep the raw text.
+        }
+
+        var advice = response.StatusCode switch
+        {
+            HttpStatusCode.Unauthorized => $" The credentials of context '{Endpoint.Context}' were rejected: log in again or refresh the token.",
+            HttpStatusCode.Forbidden => $" The user of context '{Endpoint.Context}' lacks this RBAC permission; ask a cluster admin to grant it.",
+            _ => "",
+        };
+        return new KubeApiException($"{method} {path}: {code} {reason ?? response.ReasonPhrase}: {message}.{advice}", code, reason);
+    }
+}

@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using ClusterContext.Kube;
+using ClusterContext.Testing.Kube;
+
+namespace ClusterContext.Tests.Kube;
+
+/// <summary>The client against the API server double, configured only through kubeconfig files as a user writes them.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class KubeApiClientTests : IAsyncLifetime
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("kubeapi-").FullName;
+    private KubeApiServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await KubeApiServer.StartAsync();
+        _server.Put("pods", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders-1","namespace":"shop","labels":{"app":"orders"}},"spec":{"containers":[{"name":"app","image":"orders"}]}}""")!);
+        _server.Put("pods", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"web-1","namespace":"shop","labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"web"}]}}""")!);
+        _server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}},"status":{"replicas":1,"readyReplicas":1,"availableReplicas":1,"updatedReplicas":1}}""")!);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public async Task Client_certificate_from_files_authenticates()
+    {
+        using var certificate = _server.Pki.IssueClient("alice", "system:masters");
+        var (pem, key) = TestPki.ToPem(certificate);
+        File.WriteAllText(Path.Combine(_root, "alice.crt"), pem);
+        File.WriteAllText(Path.Combine(_root, "alice.key"), key);
+        using var client = Client("client-certificate: alice.crt\n    client-key: alice.key");
+
+        using var pod = await client.SendAsync(HttpMethod.Get, "/api/v1/namespaces/shop/pods/orders-1", null, null, CancellationToken.None);
+
+        Assert.Equal("orders-1", pod.RootElement.GetProperty("metadata").GetProperty("name").GetString());
+        Assert.Contains("GET /api/v1/namespaces/shop/pods/orders-1 alice", _server.Requests);
+    }
+
+    [Fact]
+    public async Task Client_certificate_data_token_token_file_and_basic_auth_each_authenticate()
+    {
+        using var certificate = _server.Pki.IssueClient("bob");
+        var (pem, key) = TestPki.ToPem(certificate);
+        _server.AddToken("static-token", "carol");
+        _server.AddToken("file-token-1", "dave");
+        _server.AddToken("file-token-2", "dave2");
+        _server.AddBasicUser("erin", "s3cret");
+        File.WriteAllText(Path.Combine(_root, "token"), "file-token-1\n");
+
+        await Expect("bob", $"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}");
+        await Expect("carol", "token: static-token");
+        using (var fileClient = Client("tokenFile: token"))
+        {
+            await Get(fileClient, "/api/v1/namespaces/shop/pods?labelSelector=app%3Dorders");
+            File.WriteAllText(Path.Combine(_root, "token"), "file-token-2\n");
+            File.SetLastWriteTimeUtc(Path.Combine(_root, "token"), DateTime.UtcNow.AddSeconds(5));
+            await Get(fileClient, "/api/v1/namespaces/shop/pods?labelSelector=app%3Dorders");
+        }
+
+        await Expect("erin", "username: erin\n    password: s3cret");
+        Assert.Contains("GET /api/v1/namespaces/shop/pods?labelSelector=app%3Dorders dave", _server.Requests);
+        Assert.Contains("GET /api/v1/namespaces/shop/pods?labelSelector=app%3Dorders dave2", _server.Requests);
+
+        async Task Expect(string user, string credentials)
+        {
+            using var client = Client(credentials);
+            await Get(client, "/api/v1/namespaces/shop/pods/web-1");
+            Assert.Contains($"GET /api/v1/namespaces/shop/pods/web-1 {user}", _server.Requests);
+        }
+    }
+
+    [Fact]
+    public async Task Exec_plugin_token_is_cached_and_the_plugin_rerun_after_a_401()
+    {
+        var count = Path.Combine(_root, "runs");
+        var plugin = Path.Combine(_root, "cred.sh");
+        File.WriteAllText(plugin, """
+            #!/bin/sh
+            echo run >> "$COUNT"
+            n=$(wc -l < "$COUNT")
+            echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"exec-'$n'"}}'
+            """);
+        File.SetUnixFileMode(plugin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _server.AddToken("exec-1", "frank");
+        _server.AddToken("exec-2", "frank");
+        using var client = Client($"exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: ./cred.sh\n      env: [ {{ name: COUNT, value: {count} }} ]");
+
+        for (var i = 0; i < 3; i++)
+        {
+            await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+        }
+
+        Assert.Single(File.ReadAllLines(count));
+        _server.RevokeToken("exec-1");
+        await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+        await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+        Assert.Equal(2, File.ReadAllLines(count).Length);
+    }
+
+    [Fact]
+    public async Task Status_errors_come_back_with_code_reason_and_advice()
+    {
+        _server.AddToken("t", "grace");
+        _server.Deny("grace", "patch", "pods/ephemeralcontainers");
+        using var client = Client("token: t");
+
+        var missing = await Assert.ThrowsAsync<KubeApiException>(() => Get(client, "/api/v1/namespaces/shop/pods/nope"));
+        Assert.Equal((404, "NotFound"), (missing.StatusCode, missing.Reason));
+        Assert.Contains("pods \"nope\" not found", missing.Message, StringComparison.Ordinal);
+
+        var forbidden = await Assert.ThrowsAsync<KubeApiException>(() => client.SendAsync(HttpMethod.Patch,
+            "/api/v1/namespaces/shop/pods/orders-1/ephemeralcontainers", "{}", "application/strategic-merge-patch+json", CancellationToken.None));
+        Assert.Equal((403, "Forbidden"), (forbidden.StatusCode, forbidden.Reason));
+        Assert.Contains("cannot patch resource \"pods/ephemeralcontainers\"", forbidden.Message, StringComparison.Ordinal);
+        Assert.Contains("RBAC", forbidden.Message, StringComparison.Ordinal);
+
+        using var stranger = Client("token: unknown");
+        var unauthorized = await Assert.ThrowsAsync<KubeApiException>(() => Get(stranger, "/api/v1/namespaces/shop/pods/orders-1"));
+        Assert.Equal(401, unauthorized.StatusCode);
+        Assert.Contains("log in again", unauthorized.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unreachable_server_and_untrusted_certificate_are_told_apart()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var down = Client("token: t", server: $"https://127.0.0.1:{closedPort}");
+        var unreachable = await Assert.ThrowsAsync<KubeApiException>(() => Get(down, "/version"));
+        Assert.Contains("Cannot reach", unreachable.Message, StringComparison.Ordinal);
+
+        using var otherPki = new TestPki("some-other-ca");
+        using var untrusted = Client("token: t", ca: otherPki.AuthorityPem);
+        var tls = await Assert.ThrowsAsync<KubeApiException>(() => Get(untrusted, "/version"));
+        Assert.Contains("certificate-authority", tls.Message, StringComparison.Ordinal);
+
+        _server.AddToken("t", "heidi");
+        using var renamed = Client("token: t", server: _server.Address.ToString().Replace("127.0.0.1", "localhost", StringComparison.Ordinal), serverName: "kubernetes");
+        await Get(renamed, "/version");
+    }
+
+    [Fact]
+    public async Task Kubectl_reads_pods_and_deployments_from_the_double()
+    {
+        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
+        var (pem, key) = TestPki.ToPem(certificate);
+        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+
+        var pods = JsonNode.Parse(await Kubectl(config, "get", "pods", "-n", "shop", "-l", "app=orders", "-o", "json"))!;
+        Assert.Equal("orders-1", (string?)pods["items"]![0]!["metadata"]!["name"]);
+        Assert.Single(pods["items"]!.AsArray());
+
+        var deployment = await Kubectl(config, "get", "deploy", "orders", "-n", "shop");
+        Assert.Matches(@"orders\s+1/1\s+1\s+1", deployment);
+
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => Kubectl(config, "get", "pod", "nope", "-n", "shop"));
+        Assert.Contains("pods \"nope\" not found", missing.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task Get(KubeApiClient client, string path) =>
+        (await client.SendAsync(HttpMethod.Get, path, null, null, CancellationToken.None)).Dispose();
+
+    private static string B64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+
+    private KubeApiClient Client(string credentials, string? server = null, string? ca = null, string? serverName = null) =>
+        new(KubeConfigLoader.Load(kubeconfig: WriteKubeconfig(credentials, server ?? _server.Address.ToString(), ca ?? _server.Pki.AuthorityPem, serverName)));
+
+    private string WriteKubeconfig(string credentials, string server, string ca, string? serverName)
+    {
+        var path = Path.Combine(_root, $"config-{Guid.NewGuid():N}");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: test
+            clusters:
+            - name: double
+              cluster:
+                server: {server}
+                certificate-authority-data: {B64(ca)}
+            {(serverName is null ? "" : $"    tls-server-name: {serverName}")}
+            users:
+            - name: me
+              user:
+                {credentials}
+            contexts:
+            - name: test
+              context:
+                cluster: double
+                user: me
+                namespace: shop
+            """);
+        return path;
+    }
+
+    private async Task<string> Kubectl(string kubeconfig, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add($"--kubeconfig={kubeconfig}");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["KUBECACHEDIR"] = Path.Combine(_root, "kubecache");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return process.ExitCode == 0
+            ? await output
+            : throw new InvalidOperationException($"kubectl {string.Join(' ', arguments)} exited {process.ExitCode}: {await error}");
+    }
+}

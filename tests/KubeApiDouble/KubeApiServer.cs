@@ -1,0 +1,395 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterContext.Testing.Kube;
+
+/// <summary>
+/// A Kubernetes API server double on loopback HTTPS: client-certificate, bearer-token and basic authentication,
+/// legacy discovery, typed objects kept as JSON, label-selector lists, and <c>Status</c> errors shaped as the real
+/// server shapes them. Behaviour beyond storage (ephemeral containers, port-forward) plugs in through
+/// <see cref="Subresources"/>.
+/// </summary>
+public sealed class KubeApiServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Password, string User)> _basic = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _denied = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
+    private long _resourceVersion = 1000;
+
+    private KubeApiServer(WebApplication app, TestPki pki)
+    {
+        _app = app;
+        Pki = pki;
+    }
+
+    /// <summary>The resources served: plural name → (API group version path, kind, namespaced).</summary>
+    public static IReadOnlyDictionary<string, (string GroupVersion, string Kind)> Resources { get; } = new Dictionary<string, (string, string)>
+    {
+        ["pods"] = ("v1", "Pod"),
+        ["services"] = ("v1", "Service"),
+        ["configmaps"] = ("v1", "ConfigMap"),
+        ["deployments"] = ("apps/v1", "Deployment"),
+        ["statefulsets"] = ("apps/v1", "StatefulSet"),
+        ["replicasets"] = ("apps/v1", "ReplicaSet"),
+        ["jobs"] = ("batch/v1", "Job"),
+    };
+
+    /// <summary>The certificates the server uses and trusts.</summary>
+    public TestPki Pki { get; }
+
+    /// <summary>The server's address, e.g. <c>https://127.0.0.1:41234</c>.</summary>
+    public Uri Address { get; private set; } = null!;
+
+    /// <summary>Requests seen, as "METHOD path?query user", for tests that check what a client sent.</summary>
+    public ConcurrentQueue<string> Requests { get; } = new();
+
+    /// <summary>Handlers for subresources (e.g. "ephemeralcontainers", "portforward"), keyed by name.</summary>
+    public ConcurrentDictionary<string, Func<HttpContext, string, string, string, Task>> Subresources { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Starts a server on a free loopback port.</summary>
+    public static async Task<KubeApiServer> StartAsync(TestPki? pki = null)
+    {
+        pki ??= new TestPki();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(https =>
+        {
+            https.ServerCertificate = pki.Server;
+            https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+            https.ClientCertificateValidation = (certificate, _, _) => pki.Issued(certificate);
+        })));
+        builder.Services.AddRoutingCore();
+        var app = builder.Build();
+        var server = new KubeApiServer(app, pki);
+        app.UseWebSockets();
+        app.Run(server.HandleAsync);
+        await app.StartAsync().ConfigureAwait(false);
+        var address = new Uri(app.Urls.First());
+        server.Address = new Uri($"https://127.0.0.1:{address.Port}");
+        return server;
+    }
+
+    /// <summary>Accepts <paramref name="token"/> as a bearer token of <paramref name="user"/>.</summary>
+    public void AddToken(string token, string user) => _tokens[token] = user;
+
+    /// <summary>Stops accepting <paramref name="token"/> (as when it expires).</summary>
+    public void RevokeToken(string token) => _tokens.TryRemove(token, out _);
+
+    /// <summary>Accepts basic authentication of <paramref name="user"/>.</summary>
+    public void AddBasicUser(string user, string password) => _basic[user] = (password, user);
+
+    /// <summary>Denies <paramref name="verb"/> on <paramref name="resource"/> (e.g. "pods/ephemeralcontainers") to <paramref name="user"/>, as RBAC would.</summary>
+    public void Deny(string user, string verb, string resource) => _denied[$"{user}|{verb}|{resource}"] = 0;
+
+    /// <summary>Stores an object (namespaced by its metadata), assigning uid, resourceVersion and creationTimestamp.</summary>
+    public JsonObject Put(string resource, JsonObject value)
+    {
+        var metadata = value["metadata"]!.AsObject();
+        var (groupVersion, kind) = Resources[resource];
+        value["apiVersion"] = groupVersion;
+        value["kind"] = kind;
+        metadata["namespace"] ??= "default";
+        metadata["uid"] ??= Guid.NewGuid().ToString();
+        metadata["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        metadata["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _objects[Key(resource, (string)metadata["namespace"]!, (string)metadata["name"]!)] = value;
+        return value;
+    }
+
+    /// <summary>The stored object, or null.</summary>
+    public JsonObject? Get(string resource, string @namespace, string name) =>
+        _objects.TryGetValue(Key(resource, @namespace, name), out var value) ? value : null;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        Pki.Dispose();
+    }
+
+    /// <summary>Writes a <c>Status</c> failure as the API server does.</summary>
+    public static Task WriteStatusAsync(HttpContext context, int code, string reason, string message, string? name = null, string? kind = null)
+    {
+        var status = new JsonObject
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject(),
+            ["status"] = "Failure",
+            ["message"] = message,
+            ["reason"] = reason,
+        };
+        if (name is not null || kind is not null)
+        {
+            status["details"] = new JsonObject { ["name"] = name, ["kind"] = kind };
+        }
+
+        status["code"] = code;
+        return WriteJsonAsync(context, status, code);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, JsonNode body, int code = 200)
+    {
+        context.Response.StatusCode = code;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static string Key(string resource, string @namespace, string name) => $"{resource}/{@namespace}/{name}";
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "/";
+        var user = Authenticate(context);
+        Requests.Enqueue($"{context.Request.Method} {path}{context.Request.QueryString} {user ?? "-"}");
+        if (user is null)
+        {
+            await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized").ConfigureAwait(false);
+            return;
+        }
+
+        var segments = path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        switch (segments)
+        {
+            case ["version"]:
+                await WriteJsonAsync(context, new JsonObject { ["major"] = "1", ["minor"] = "32", ["gitVersion"] = "v1.32.0", ["platform"] = "linux/amd64" }).ConfigureAwait(false);
+                return;
+            case ["api"]:
+                await WriteJsonAsync(context, new JsonObject
+                {
+                    ["kind"] = "APIVersions",
+                    ["versions"] = new JsonArray("v1"),
+                    ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = Address.Authority }),
+                }).ConfigureAwait(false);
+                return;
+            case ["apis"]:
+                await WriteJsonAsync(context, GroupList()).ConfigureAwait(false);
+                return;
+            case ["api", "v1"]:
+                await WriteJsonAsync(context, ResourceList("v1")).ConfigureAwait(false);
+                return;
+            case ["api", "v1", "namespaces", var ns]:
+                await (Namespaces().Contains(ns)
+                    ? WriteJsonAsync(context, Namespace(ns))
+                    : WriteStatusAsync(context, 404, "NotFound", $"namespaces \"{ns}\" not found", ns, "namespaces")).ConfigureAwait(false);
+                return;
+            case ["api", "v1", "namespaces"]:
+                await WriteJsonAsync(context, new JsonObject
+                {
+                    ["apiVersion"] = "v1",
+                    ["kind"] = "NamespaceList",
+                    ["metadata"] = new JsonObject(),
+                    ["items"] = new JsonArray([.. Namespaces().Order(StringComparer.Ordinal).Select(n => (JsonNode)Namespace(n))]),
+                }).ConfigureAwait(false);
+                return;
+            case ["apis", var group, var version]:
+                await WriteJsonAsync(context, ResourceList($"{group}/{version}")).ConfigureAwait(false);
+                return;
+        }
+
+        var offset = segments is ["api", "v1", ..] ? 2 : segments is ["apis", _, _, ..] ? 3 : -1;
+        if (offset < 0 || segments.Length < offset + 3 || segments[offset] != "namespaces")
+        {
+            await WriteStatusAsync(context, 404, "NotFound", "the server could not find the requested resource").ConfigureAwait(false);
+            return;
+        }
+
+        var groupVersion = string.Join('/', segments[1..offset]);
+        var @namespace = segments[offset + 1];
+        var resource = segments[offset + 2];
+        var name = segments.Length > offset + 3 ? segments[offset + 3] : null;
+        var subresource = segments.Length > offset + 4 ? segments[offset + 4] : null;
+        if (!Resources.TryGetValue(resource, out var served) || served.GroupVersion != groupVersion || segments.Length > offset + 5)
+        {
+            await WriteStatusAsync(context, 404, "NotFound", "the server could not find the requested resource").ConfigureAwait(false);
+            return;
+        }
+
+        var verb = Verb(context.Request.Method, name, context.Request.Query["watch"] == "true");
+        var checkedResource = subresource is null ? resource : $"{resource}/{subresource}";
+        if (_denied.ContainsKey($"{user}|{verb}|{checkedResource}"))
+        {
+            var group = groupVersion.Contains('/', StringComparison.Ordinal) ? groupVersion.Split('/')[0] : "";
+            var what = name is null ? checkedResource : $"{resource} \"{name}\"";
+            await WriteStatusAsync(context, 403, "Forbidden",
+                $"{what} is forbidden: User \"{user}\" cannot {verb} resource \"{checkedResource}\" in API group \"{group}\" in the namespace \"{@namespace}\"",
+                name, resource).ConfigureAwait(false);
+            return;
+        }
+
+        if (name is null)
+        {
+            await ListAsync(context, resource, @namespace).ConfigureAwait(false);
+            return;
+        }
+
+        if (Get(resource, @namespace, name) is not { } found)
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"{resource} \"{name}\" not found", name, resource).ConfigureAwait(false);
+            return;
+        }
+
+        if (subresource is not null)
+        {
+            if (!Subresources.TryGetValue(subresource, out var handler))
+            {
+                await WriteStatusAsync(context, 404, "NotFound", "the server could not find the requested resource", "", resource).ConfigureAwait(false);
+                return;
+            }
+
+            await handler(context, @namespace, resource, name).ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Request.Method != "GET")
+        {
+            await WriteStatusAsync(context, 405, "MethodNotAllowed", $"the server does not allow this method on the requested resource").ConfigureAwait(false);
+            return;
+        }
+
+        await WriteJsonAsync(context, Tables.Wanted(context.Request.Headers.Accept.ToString())
+            ? Tables.Of(resource, [found], (string)found["metadata"]!["resourceVersion"]!)
+            : found).ConfigureAwait(false);
+    }
+
+    private async Task ListAsync(HttpContext context, string resource, string @namespace)
+    {
+        var selector = LabelSelector.Parse(context.Request.Query["labelSelector"].ToString());
+        var prefix = Key(resource, @namespace, "");
+        var items = new JsonArray();
+        foreach (var (key, value) in _objects.OrderBy(o => o.Key, StringComparer.Ordinal))
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && selector.Matches(value["metadata"]?["labels"] as JsonObject))
+            {
+                items.Add(value.DeepClone());
+            }
+        }
+
+        var version = Interlocked.Read(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (Tables.Wanted(context.Request.Headers.Accept.ToString()))
+        {
+            await WriteJsonAsync(context, Tables.Of(resource, items.Select(i => i!.AsObject()), version)).ConfigureAwait(false);
+            return;
+        }
+
+        var (groupVersion, kind) = Resources[resource];
+        await WriteJsonAsync(context, new JsonObject
+        {
+            ["apiVersion"] = groupVersion,
+            ["kind"] = kind + "List",
+            ["metadata"] = new JsonObject { ["resourceVersion"] = version },
+            ["items"] = items,
+        }).ConfigureAwait(false);
+    }
+
+    private HashSet<string> Namespaces() =>
+        [.. _objects.Keys.Select(k => k.Split('/')[1]), "default", "kube-system"];
+
+    private static JsonObject Namespace(string name) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Namespace",
+        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["kubernetes.io/metadata.name"] = name } },
+        ["spec"] = new JsonObject { ["finalizers"] = new JsonArray("kubernetes") },
+        ["status"] = new JsonObject { ["phase"] = "Active" },
+    };
+
+    private static string Verb(string method, string? name, bool watch) => method switch
+    {
+        "GET" => watch ? "watch" : name is null ? "list" : "get",
+        "POST" => "create",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        _ => method.ToLowerInvariant(),
+    };
+
+    private string? Authenticate(HttpContext context)
+    {
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            return _tokens.TryGetValue(authorization[7..], out var user) ? user : null;
+        }
+
+        if (authorization.StartsWith("Basic ", StringComparison.Ordinal))
+        {
+            var pair = Encoding.UTF8.GetString(Convert.FromBase64String(authorization[6..])).Split(':', 2);
+            return pair.Length == 2 && _basic.TryGetValue(pair[0], out var entry) && entry.Password == pair[1] ? entry.User : null;
+        }
+
+        return context.Connection.ClientCertificate is X509Certificate2 certificate
+            ? certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false)
+            : null;
+    }
+
+    private static JsonObject GroupList()
+    {
+        var groups = new JsonArray();
+        foreach (var groupVersion in Resources.Values.Select(r => r.GroupVersion).Where(g => g.Contains('/', StringComparison.Ordinal)).Distinct())
+        {
+            var version = new JsonObject { ["groupVersion"] = groupVersion, ["version"] = groupVersion.Split('/')[1] };
+            groups.Add(new JsonObject
+            {
+                ["name"] = groupVersion.Split('/')[0],
+                ["versions"] = new JsonArray(version),
+                ["preferredVersion"] = version.DeepClone(),
+            });
+        }
+
+        return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
+    }
+
+    private static JsonObject ResourceList(string groupVersion)
+    {
+        var resources = new JsonArray();
+        if (groupVersion == "v1")
+        {
+            resources.Add(new JsonObject { ["name"] = "namespaces", ["singularName"] = "namespace", ["namespaced"] = false, ["kind"] = "Namespace", ["verbs"] = new JsonArray("get", "list"), ["shortNames"] = new JsonArray("ns") });
+        }
+
+        foreach (var (name, (gv, kind)) in Resources.Where(r => r.Value.GroupVersion == groupVersion))
+        {
+            resources.Add(new JsonObject
+            {
+                ["name"] = name,
+                ["singularName"] = kind.ToLowerInvariant(),
+                ["namespaced"] = true,
+                ["kind"] = kind,
+                ["verbs"] = new JsonArray("get", "list", "watch"),
+                ["shortNames"] = ShortNames(name),
+            });
+            if (name == "pods")
+            {
+                resources.Add(new JsonObject { ["name"] = "pods/ephemeralcontainers", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "Pod", ["verbs"] = new JsonArray("get", "patch", "update") });
+                resources.Add(new JsonObject { ["name"] = "pods/portforward", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "PodPortForwardOptions", ["verbs"] = new JsonArray("create", "get") });
+            }
+        }
+
+        return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = groupVersion, ["resources"] = resources };
+    }
+
+    private static JsonArray ShortNames(string resource) => resource switch
+    {
+        "pods" => new JsonArray("po"),
+        "services" => new JsonArray("svc"),
+        "configmaps" => new JsonArray("cm"),
+        "deployments" => new JsonArray("deploy"),
+        "statefulsets" => new JsonArray("sts"),
+        "replicasets" => new JsonArray("rs"),
+        _ => [],
+    };
+}
