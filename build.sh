@@ -20,6 +20,8 @@ install_prerequisites() {
   command -v nsenter >/dev/null || missing+=(util-linux)
   command -v socat >/dev/null || missing+=(socat)
   command -v openssl >/dev/null || missing+=(openssl)
+  # The Kubernetes API double is checked with clients this project did not write: kubectl and the Python client.
+  /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing ${missing[*]}..."
     apt-get update -qq

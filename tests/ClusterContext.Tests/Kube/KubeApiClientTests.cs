@@ -166,6 +166,34 @@ public sealed class KubeApiClientTests : IAsyncLifetime
         Assert.Contains("pods \"nope\" not found", missing.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Python_client_reads_a_pod_and_lists_by_label_selector()
+    {
+        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
+        var (pem, key) = TestPki.ToPem(certificate);
+        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+        var script = Path.Combine(_root, "client.py");
+        File.WriteAllText(script, """
+            import sys
+            from kubernetes import client, config
+            config.load_kube_config(config_file=sys.argv[1])
+            api = client.CoreV1Api()
+            pod = api.read_namespaced_pod("orders-1", "shop")
+            print(pod.metadata.name, pod.spec.containers[0].name, pod.metadata.labels["app"])
+            listed = api.list_namespaced_pod("shop", label_selector="app=web")
+            print(",".join(p.metadata.name for p in listed.items))
+            try:
+                api.read_namespaced_pod("nope", "shop")
+            except client.exceptions.ApiException as e:
+                print(e.status, e.reason)
+            """);
+
+        var output = await Run("/usr/bin/python3", script, config);
+
+        Assert.Equal(["orders-1 app orders", "web-1", "404 Not Found"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("GET /api/v1/namespaces/shop/pods?labelSelector=app%3Dweb admin", _server.Requests);
+    }
+
     private static async Task Get(KubeApiClient client, string path) =>
         (await client.SendAsync(HttpMethod.Get, path, null, null, CancellationToken.None)).Dispose();
 
@@ -201,10 +229,11 @@ public sealed class KubeApiClientTests : IAsyncLifetime
         return path;
     }
 
-    private async Task<string> Kubectl(string kubeconfig, params string[] arguments)
+    private Task<string> Kubectl(string kubeconfig, params string[] arguments) => Run("kubectl", [$"--kubeconfig={kubeconfig}", .. arguments]);
+
+    private async Task<string> Run(string program, params string[] arguments)
     {
-        var start = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add($"--kubeconfig={kubeconfig}");
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -217,6 +246,6 @@ public sealed class KubeApiClientTests : IAsyncLifetime
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         return process.ExitCode == 0
             ? await output
-            : throw new InvalidOperationException($"kubectl {string.Join(' ', arguments)} exited {process.ExitCode}: {await error}");
+            : throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited {process.ExitCode}: {await error}");
     }
 }
