@@ -32,7 +32,11 @@ public sealed class KubeApiServer : IAsyncDisposable
     {
         _app = app;
         Pki = pki;
+        Subresources["portforward"] = (context, @namespace, _, pod) => PortForwarder.HandleAsync(context, @namespace, pod, PortForwardTarget);
     }
+
+    /// <summary>Where a pod's port is reached from here: (namespace, pod, port) → endpoint, or null when nothing listens.</summary>
+    public Func<string, string, int, EndPoint?> PortForwardTarget { get; set; } = (_, _, _) => null;
 
     /// <summary>The resources served: plural name → (API group version path, kind, namespaced).</summary>
     public static IReadOnlyDictionary<string, (string GroupVersion, string Kind)> Resources { get; } = new Dictionary<string, (string, string)>

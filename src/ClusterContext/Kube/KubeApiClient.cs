@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
+using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -122,6 +123,63 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens a WebSocket to <paramref name="path"/> (e.g. a pod's <c>portforward</c>) speaking <paramref name="subprotocol"/>,
+    /// over the same TLS, proxy and credentials as every other call.
+    /// </summary>
+    public async Task<WebSocket> ConnectWebSocketAsync(string path, string subprotocol, CancellationToken cancellationToken)
+    {
+        var uri = new UriBuilder(new Uri(Endpoint.Server, path)) { Scheme = Endpoint.Server.Scheme == "http" ? "ws" : "wss" }.Uri;
+        for (var attempt = 0; ; attempt++)
+        {
+            var socket = new ClientWebSocket();
+            socket.Options.AddSubProtocol(subprotocol);
+            socket.Options.CollectHttpResponseDetails = true;
+            socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
+            var (header, used) = await CredentialAsync(cancellationToken).ConfigureAwait(false);
+            if (header is not null)
+            {
+                socket.Options.SetRequestHeader("Authorization", header.ToString());
+            }
+
+            try
+            {
+                await socket.ConnectAsync(uri, _http, cancellationToken).ConfigureAwait(false);
+                if (socket.SubProtocol != subprotocol)
+                {
+                    socket.Dispose();
+                    throw new KubeApiException($"GET {path}: the API server did not agree to {subprotocol} (answered '{socket.SubProtocol}').");
+                }
+
+                return socket;
+            }
+            catch (WebSocketException ex)
+            {
+                var code = (int)socket.HttpStatusCode;
+                socket.Dispose();
+                if (code == 401 && used is not null && attempt == 0)
+                {
+                    _exec!.Invalidate(used);
+                    continue;
+                }
+
+                if (code == 0)
+                {
+                    throw Unreachable(new HttpRequestException(ex.Message, ex.InnerException ?? ex));
+                }
+
+                var advice = code switch
+                {
+                    401 => $" The credentials of context '{Endpoint.Context}' were rejected: log in again or refresh the token.",
+                    403 => $" The user of context '{Endpoint.Context}' lacks this RBAC permission (create on pods/portforward); ask a cluster admin to grant it.",
+                    404 => " The pod is gone or the path is wrong.",
+                    _ => "",
+                };
+                throw new KubeApiException($"GET {path} (WebSocket {subprotocol}): {code} {(HttpStatusCode)code}.{advice}", code, ((HttpStatusCode)code).ToString(), ex);
+            }
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -135,35 +193,44 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
 
     private async ValueTask<ExecCredential?> AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        var (header, used) = await CredentialAsync(cancellationToken).ConfigureAwait(false);
+        request.Headers.Authorization = header;
+        return used;
+    }
+
+    private async ValueTask<(AuthenticationHeaderValue? Header, ExecCredential? Used)> CredentialAsync(CancellationToken cancellationToken)
+    {
         var credentials = Endpoint.Credentials;
         if (_exec is not null)
         {
             var credential = await _exec.GetAsync(cancellationToken).ConfigureAwait(false);
             if (credential.Token is { } execToken)
             {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", execToken);
+                return (new AuthenticationHeaderValue("Bearer", execToken), credential);
             }
-            else if (!ReferenceEquals(credential, _certificateSource))
+
+            if (!ReferenceEquals(credential, _certificateSource))
             {
                 // A certificate from the plugin is offered on new connections; pooled ones keep theirs.
                 _clientCertificate = X509Certificate2.CreateFromPem(credential.ClientCertificate, credential.ClientKey);
                 _certificateSource = credential;
             }
 
-            return credential;
+            return (null, credential);
         }
 
         if ((credentials.Token ?? ReadTokenFile(credentials.TokenFile)) is { } token)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-        else if (credentials.Username is not null || credentials.Password is not null)
-        {
-            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Password}"));
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", basic);
+            return (new AuthenticationHeaderValue("Bearer", token), null);
         }
 
-        return null;
+        if (credentials.Username is not null || credentials.Password is not null)
+        {
+            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Password}"));
+            return (new AuthenticationHeaderValue("Basic", basic), null);
+        }
+
+        return (null, null);
     }
 
     private string? ReadTokenFile(string? path)

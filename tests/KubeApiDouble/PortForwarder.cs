@@ -1,0 +1,139 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace ClusterContext.Testing.Kube;
+
+/// <summary>
+/// The kubelet's side of <c>pods/portforward</c> over WebSocket <c>v4.channel.k8s.io</c>: one TCP connection per
+/// requested port to wherever <see cref="KubeApiServer.PortForwardTarget"/> says the pod's port is; data on channel
+/// 2i, errors on 2i+1, each channel opened with the port as 2 bytes little-endian.
+/// </summary>
+internal static class PortForwarder
+{
+    private const string V4 = "v4.channel.k8s.io";
+
+    public static async Task HandleAsync(HttpContext context, string @namespace, string pod, Func<string, string, int, EndPoint?> target)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await KubeApiServer.WriteStatusAsync(context, 400, "BadRequest", "Upgrade request required").ConfigureAwait(false);
+            return;
+        }
+
+        if (!context.WebSockets.WebSocketRequestedProtocols.Contains(V4))
+        {
+            await KubeApiServer.WriteStatusAsync(context, 400, "BadRequest",
+                $"unable to upgrade: no supported subprotocol among {string.Join(", ", context.WebSockets.WebSocketRequestedProtocols)}").ConfigureAwait(false);
+            return;
+        }
+
+        var ports = context.Request.Query["ports"].SelectMany(p => (p ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        if (ports.Count != 1 || !ushort.TryParse(ports[0], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port == 0)
+        {
+            await KubeApiServer.WriteStatusAsync(context, 400, "BadRequest", "query parameter \"ports\" must name exactly one port (1-65535) in this server").ConfigureAwait(false);
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(V4).ConfigureAwait(false);
+        var prefix = new byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(prefix, port);
+        await SendAsync(socket, 0, prefix, context.RequestAborted).ConfigureAwait(false);
+        await SendAsync(socket, 1, prefix, context.RequestAborted).ConfigureAwait(false);
+        using var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            var endpoint = target(@namespace, pod, port) ?? throw new SocketException((int)SocketError.ConnectionRefused);
+            await tcp.ConnectAsync(endpoint, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            var message = $"error forwarding port {port} to pod {pod}, uid : failed to connect to localhost:{port} inside namespace: {ex.Message}";
+            await SendAsync(socket, 1, Encoding.UTF8.GetBytes(message), context.RequestAborted).ConfigureAwait(false);
+            await CloseAsync(socket).ConfigureAwait(false);
+            return;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var fromPod = PumpFromPodAsync(tcp, socket, stop.Token);
+        var toPod = PumpToPodAsync(socket, tcp, stop.Token);
+        await Task.WhenAny(fromPod, toPod).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        await CloseAsync(socket).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(fromPod, toPod).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or SocketException or IOException)
+        {
+            // One side ended; the other is torn down with it, as the kubelet does (no half-close).
+        }
+    }
+
+    private static async Task PumpFromPodAsync(Socket tcp, WebSocket socket, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[64 * 1024 + 1];
+        while (true)
+        {
+            var read = await tcp.ReceiveAsync(buffer.AsMemory(1), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return;
+            }
+
+            await socket.SendAsync(buffer.AsMemory(0, read + 1), WebSocketMessageType.Binary, true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task PumpToPodAsync(WebSocket socket, Socket tcp, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[256 * 1024];
+        while (true)
+        {
+            var length = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                length += result.Count;
+            }
+            while (!result.EndOfMessage && length < buffer.Length);
+
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return;
+            }
+
+            // Channel 0 is data; a client writing on the error channel is ignored, as the kubelet does.
+            if (length > 1 && buffer[0] == 0)
+            {
+                await tcp.SendAsync(buffer.AsMemory(1, length - 1), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static Task SendAsync(WebSocket socket, byte channel, byte[] payload, CancellationToken cancellationToken)
+    {
+        var message = new byte[payload.Length + 1];
+        message[0] = channel;
+        payload.CopyTo(message, 1);
+        return socket.SendAsync(message, WebSocketMessageType.Binary, true, cancellationToken);
+    }
+
+    private static async Task CloseAsync(WebSocket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The client went away first.
+        }
+    }
+}
