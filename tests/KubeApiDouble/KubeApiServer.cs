@@ -33,7 +33,15 @@ public sealed class KubeApiServer : IAsyncDisposable
         _app = app;
         Pki = pki;
         Subresources["portforward"] = (context, @namespace, _, pod) => PortForwarder.HandleAsync(context, @namespace, pod, PortForwardTarget);
+        Subresources["ephemeralcontainers"] = (context, @namespace, _, pod) => EphemeralContainers.HandleAsync(this, context, @namespace, pod);
     }
+
+    /// <summary>
+    /// Starts an ephemeral container added to (namespace, pod) and returns the container state to report
+    /// (running, or waiting with a reason such as ImagePullBackOff). By default it reports running at once.
+    /// </summary>
+    public Func<string, string, JsonObject, Task<JsonObject>> StartEphemeralContainer { get; set; } =
+        (_, _, _) => Task.FromResult(EphemeralContainers.Running());
 
     /// <summary>Where a pod's port is reached from here: (namespace, pod, port) → endpoint, or null when nothing listens.</summary>
     public Func<string, string, int, EndPoint?> PortForwardTarget { get; set; } = (_, _, _) => null;
@@ -145,7 +153,22 @@ public sealed class KubeApiServer : IAsyncDisposable
         return WriteJsonAsync(context, status, code);
     }
 
-    private static async Task WriteJsonAsync(HttpContext context, JsonNode body, int code = 200)
+    /// <summary>Changes a stored object in place under a new resourceVersion.</summary>
+    public void Update(string resource, string @namespace, string name, Action<JsonObject> change)
+    {
+        lock (_objects)
+        {
+            if (Get(resource, @namespace, name) is { } current)
+            {
+                var copy = (JsonObject)current.DeepClone();
+                change(copy);
+                Put(resource, copy);
+            }
+        }
+    }
+
+    /// <summary>Writes a JSON answer.</summary>
+    public static async Task WriteJsonAsync(HttpContext context, JsonNode body, int code = 200)
     {
         context.Response.StatusCode = code;
         context.Response.ContentType = "application/json";

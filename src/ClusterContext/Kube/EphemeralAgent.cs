@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ClusterContext.Kube;
+
+/// <summary>How the agent container is started.</summary>
+/// <param name="Image">The agent image.</param>
+/// <param name="Port">The port the agent listens on inside the pod's network namespace.</param>
+/// <param name="IdleTimeout">The agent exits after this long without a session, so nothing is left running.</param>
+/// <param name="Capabilities">Linux capabilities the enabled features need (none for env/files/outgoing traffic).</param>
+public sealed record AgentContainerSpec(string Image, int Port, TimeSpan IdleTimeout, IReadOnlyList<string> Capabilities);
+
+/// <summary>A started agent: where it listens and the token that admits this session only.</summary>
+/// <param name="Container">The ephemeral container's name.</param>
+/// <param name="Port">The agent's port in the pod.</param>
+/// <param name="Token">The session token.</param>
+public sealed record StartedAgent(string Container, int Port, string Token);
+
+/// <summary>
+/// Starts the agent in the target pod as an ephemeral container (<c>pods/ephemeralcontainers</c>) that shares the
+/// target container's process namespace, and waits until it runs, reporting the container's waiting reason meanwhile.
+/// </summary>
+public static class EphemeralAgent
+{
+    /// <summary>Adds the agent container and waits for it to run.</summary>
+    public static async Task<StartedAgent> StartAsync(IKubeApi api, ResolvedTarget target, AgentContainerSpec spec, IProgress<string>? progress, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(spec);
+        var name = "clusterctx-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var container = new JsonObject
+        {
+            ["name"] = name,
+            ["image"] = spec.Image,
+            ["targetContainerName"] = target.Container,
+            ["args"] = new JsonArray(
+                "--listen", string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{spec.Port}"),
+                "--target-pid", "1",
+                "--idle-timeout", spec.IdleTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
+            ["env"] = new JsonArray(new JsonObject { ["name"] = "CLUSTERCONTEXT_AGENT_TOKEN", ["value"] = token }),
+            ["securityContext"] = new JsonObject
+            {
+                ["capabilities"] = new JsonObject
+                {
+                    ["drop"] = new JsonArray("ALL"),
+                    ["add"] = new JsonArray([.. spec.Capabilities.Select(c => (JsonNode)c)]),
+                },
+            },
+            ["terminationMessagePolicy"] = "FallbackToLogsOnError",
+        };
+        var patch = new JsonObject { ["spec"] = new JsonObject { ["ephemeralContainers"] = new JsonArray(container) } };
+        var path = $"/api/v1/namespaces/{target.Namespace}/pods/{target.Pod}/ephemeralcontainers";
+        progress?.Report($"Starting agent container {name} in pod {target.Namespace}/{target.Pod} (image {spec.Image})");
+        try
+        {
+            (await api.SendAsync(HttpMethod.Patch, path, patch.ToJsonString(), "application/strategic-merge-patch+json", cancellationToken).ConfigureAwait(false)).Dispose();
+        }
+        catch (KubeApiException ex) when (ex.StatusCode == 403)
+        {
+            throw new KubeApiException($"Cannot start the agent in pod {target.Pod}: the user of context '{api.Endpoint.Context}' may not patch pods/ephemeralcontainers in namespace '{target.Namespace}'. Grant RBAC verb 'patch' on resource 'pods/ephemeralcontainers' (and 'get' on 'pods'), or run an agent yourself and set agent.address. Server said: {ex.Message}", ex.StatusCode, ex.Reason, ex);
+        }
+        catch (KubeApiException ex) when (ex.StatusCode == 404 && ex.Reason == "NotFound" && ex.Message.Contains("could not find the requested resource", StringComparison.Ordinal))
+        {
+            throw new KubeApiException($"The cluster of context '{api.Endpoint.Context}' does not offer ephemeral containers (Kubernetes 1.25+ is needed); run an agent yourself and set agent.address.", ex.StatusCode, ex.Reason, ex);
+        }
+        catch (KubeApiException ex) when (ex.StatusCode is 400 or 422)
+        {
+            throw new KubeApiException($"The API server refused the agent container for pod {target.Pod} (an admission policy may forbid ephemeral containers or the requested capabilities): {ex.Message}", ex.StatusCode, ex.Reason, ex);
+        }
+
+        await WaitRunningAsync(api, target, name, progress, timeout, cancellationToken).ConfigureAwait(false);
+        return new StartedAgent(name, spec.Port, token);
+    }
+
+    private static async Task WaitRunningAsync(IKubeApi api, ResolvedTarget target, string name, IProgress<string>? progress, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.UtcNow;
+        string? lastState = null;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            using (var pod = await api.SendAsync(HttpMethod.Get, $"/api/v1/namespaces/{target.Namespace}/pods/{target.Pod}", null, null, cancellationToken).ConfigureAwait(false))
+            {
+                var (state, reason, message) = State(pod.RootElement, name);
+                if (state == "running")
+                {
+                    return;
+                }
+
+                if (state == "terminated")
+                {
+                    throw new KubeApiException($"The agent container {name} in pod {target.Pod} exited ({reason}): {message}");
+                }
+
+                var described = reason is null ? "waiting to start" : $"{reason}{(string.IsNullOrEmpty(message) ? "" : ": " + message)}";
+                if (described != lastState)
+                {
+                    progress?.Report($"Agent container {name}: {described}");
+                    lastState = described;
+                }
+
+                if (DateTimeOffset.UtcNow - started > timeout)
+                {
+                    throw new KubeApiException($"The agent container {name} in pod {target.Pod} did not start within {timeout.TotalSeconds:0} s: {described}." +
+                        (reason is "ImagePullBackOff" or "ErrImagePull" or "InvalidImageName" ? " Check agent.image and that the cluster can pull it." : ""));
+                }
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+        }
+    }
+
+    private static (string? State, string? Reason, string? Message) State(JsonElement pod, string name)
+    {
+        if (!pod.TryGetProperty("status", out var status) || !status.TryGetProperty("ephemeralContainerStatuses", out var statuses))
+        {
+            return (null, null, null);
+        }
+
+        foreach (var entry in statuses.EnumerateArray())
+        {
+            if (entry.GetProperty("name").GetString() != name || !entry.TryGetProperty("state", out var state))
+            {
+                continue;
+            }
+
+            foreach (var kind in new[] { "running", "terminated", "waiting" })
+            {
+                if (state.TryGetProperty(kind, out var detail))
+                {
+                    return (kind,
+                        detail.TryGetProperty("reason", out var r) ? r.GetString() : null,
+                        detail.TryGetProperty("message", out var m) ? m.GetString() : null);
+                }
+            }
+        }
+
+        return (null, null, null);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using ClusterContext.Kube;
+using ClusterContext.Testing.Kube;
+
+namespace ClusterContext.Tests.Kube;
+
+/// <summary>Starting the agent as an ephemeral container through the API double's ephemeralcontainers subresource.</summary>
+public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
+{
+    private static readonly ResolvedTarget Target = new("shop", "orders-1", "app", "uid");
+    private static readonly AgentContainerSpec Spec = new("registry.local/clusterctx-agent:1", 7777, TimeSpan.FromSeconds(90), []);
+    private KubeApiServer _server = null!;
+    private KubeApiClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await KubeApiServer.StartAsync();
+        _server.AddToken("t", "dev");
+        _server.Put("pods", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders-1","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"orders"}]},"status":{"phase":"Running"}}""")!);
+        _client = new KubeApiClient(new KubeEndpoint("test", _server.Address, "shop", _server.Pki.AuthorityPem, false, null, null, new KubeCredentials(Token: "t")));
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    public void Dispose() => _client.Dispose();
+
+    [Fact]
+    public async Task Agent_container_targets_the_app_container_and_carries_a_fresh_token()
+    {
+        var started = new TaskCompletionSource<JsonObject>();
+        _server.StartEphemeralContainer = async (_, _, container) =>
+        {
+            started.TrySetResult(container);
+            await Task.Delay(300);
+            return new JsonObject { ["running"] = new JsonObject() };
+        };
+        var progress = new List<string>();
+
+        var first = await EphemeralAgent.StartAsync(_client, Target, Spec, new Sync(progress), TimeSpan.FromSeconds(30), CancellationToken.None);
+        var second = await EphemeralAgent.StartAsync(_client, Target, Spec, null, TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        var container = await started.Task;
+        Assert.Equal(first.Container, (string?)container["name"]);
+        Assert.Equal("app", (string?)container["targetContainerName"]);
+        Assert.Equal(Spec.Image, (string?)container["image"]);
+        Assert.Equal(first.Token, (string?)container["env"]![0]!["value"]);
+        Assert.Contains("90", container["args"]!.AsArray().Select(a => (string?)a));
+        Assert.NotEqual(first.Token, second.Token);
+        Assert.NotEqual(first.Container, second.Container);
+        Assert.Equal(2, _server.Get("pods", "shop", "orders-1")!["spec"]!["ephemeralContainers"]!.AsArray().Count);
+        Assert.Contains(progress, p => p.Contains("ContainerCreating", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Image_pull_failure_times_out_with_the_waiting_reason()
+    {
+        _server.StartEphemeralContainer = (_, _, _) => Task.FromResult(new JsonObject
+        {
+            ["waiting"] = new JsonObject { ["reason"] = "ImagePullBackOff", ["message"] = "Back-off pulling image \"registry.local/clusterctx-agent:1\"" },
+        });
+        var progress = new List<string>();
+
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() => EphemeralAgent.StartAsync(_client, Target, Spec, new Sync(progress), TimeSpan.FromSeconds(1), CancellationToken.None));
+
+        Assert.Contains("ImagePullBackOff", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("agent.image", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(progress, p => p.Contains("ImagePullBackOff", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Missing_rbac_names_the_verb_and_resource()
+    {
+        _server.Deny("dev", "patch", "pods/ephemeralcontainers");
+
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() => EphemeralAgent.StartAsync(_client, Target, Spec, null, TimeSpan.FromSeconds(5), CancellationToken.None));
+
+        Assert.Equal(403, ex.StatusCode);
+        Assert.Contains("'patch' on resource 'pods/ephemeralcontainers'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cluster_without_ephemeral_containers_is_named_as_such()
+    {
+        _server.Subresources.TryRemove("ephemeralcontainers", out _);
+
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() => EphemeralAgent.StartAsync(_client, Target, Spec, null, TimeSpan.FromSeconds(5), CancellationToken.None));
+
+        Assert.Contains("does not offer ephemeral containers", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_target_container_the_pod_lacks_is_refused_as_invalid()
+    {
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() => EphemeralAgent.StartAsync(_client, Target with { Container = "nope" }, Spec, null, TimeSpan.FromSeconds(5), CancellationToken.None));
+
+        Assert.Equal(422, ex.StatusCode);
+        Assert.Contains("targetContainerName: Not found: \"nope\"", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Progress reported synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class Sync(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value)
+        {
+            lock (lines)
+            {
+                lines.Add(value);
+            }
+        }
+    }
+}
