@@ -23,8 +23,22 @@ public sealed partial class AgentProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
     }
 
-    /// <summary>The agent's main assembly, copied next to the test assembly by the project reference.</summary>
-    public static string AgentAssembly => Path.Combine(AppContext.BaseDirectory, "clusterctx-agent.dll");
+    /// <summary>
+    /// The agent's main assembly in its own build folder (src/Agent/bin/&lt;configuration&gt;/&lt;framework&gt;), as it ships,
+    /// so a test project's own dependencies (e.g. the ASP.NET Core shared framework) do not change what the agent
+    /// loads; the copy beside the test assembly when that folder is absent.
+    /// </summary>
+    public static string AgentAssembly
+    {
+        get
+        {
+            // Test projects run from tests/<project>/bin/<configuration>/<framework>/.
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+            var root = output.Parent?.Parent?.Parent?.Parent?.Parent?.FullName;
+            var own = root is null ? null : Path.Combine(root, "src", "Agent", "bin", output.Parent!.Name, output.Name, "clusterctx-agent.dll");
+            return own is not null && File.Exists(own) ? own : Path.Combine(AppContext.BaseDirectory, "clusterctx-agent.dll");
+        }
+    }
 
     /// <summary>The address the agent reported it listens on.</summary>
     public IPEndPoint EndPoint => _listening.Task.Result;

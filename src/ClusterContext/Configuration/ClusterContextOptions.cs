@@ -43,6 +43,15 @@ public sealed class AgentSettings
 
     /// <summary>The agent's session token. Default: none.</summary>
     public string? Token { get; set; }
+
+    /// <summary>The image of the agent container started in the target pod.</summary>
+    public string Image { get; set; } = DefaultImage;
+
+    /// <summary>The port the started agent listens on in the pod's network namespace; pick another if the app uses it.</summary>
+    public int Port { get; set; } = 47470;
+
+    /// <summary>The published agent image of this version.</summary>
+    public static string DefaultImage { get; } = "clustercontext/agent:" + (typeof(AgentSettings).Assembly.GetName().Version?.ToString(3) ?? "latest");
 }
 
 /// <summary>Environment variables taken from the pod.</summary>

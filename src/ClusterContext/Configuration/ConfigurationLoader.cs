@@ -69,6 +69,7 @@ internal static class ConfigurationLoader
         options.Context = Get("CONTEXT") ?? options.Context;
         options.Agent.Address = Get("AGENT_ADDRESS") ?? options.Agent.Address;
         options.Agent.Token = Get("AGENT_TOKEN") ?? options.Agent.Token;
+        options.Agent.Image = Get("AGENT_IMAGE") ?? options.Agent.Image;
         if (Get("REQUIRED") is { } required)
         {
             options.Required = bool.TryParse(required, out var value)
@@ -105,6 +106,8 @@ internal static class ConfigurationLoader
             {
                 ["address"] = (v, q) => options.Agent.Address = NullableString(v, q),
                 ["token"] = (v, q) => options.Agent.Token = NullableString(v, q),
+                ["image"] = (v, q) => options.Agent.Image = NullableString(v, q) ?? AgentSettings.DefaultImage,
+                ["port"] = (v, q) => options.Agent.Port = Port(v, q),
             }),
             ["env"] = (e, p) => Object(e, p, new()
             {
@@ -162,6 +165,9 @@ internal static class ConfigurationLoader
 
         private double PositiveNumber(JsonElement element, string path) =>
             Expect(element, JsonValueKind.Number, path, "a number of seconds").GetDouble() is var value && value > 0 ? value : throw Error(path, "expected a positive number of seconds");
+
+        private int Port(JsonElement element, string path) =>
+            Expect(element, JsonValueKind.Number, path, "a port number").TryGetInt32(out var port) && port is > 0 and < 65536 ? port : throw Error(path, "expected a port number from 1 to 65535");
 
         private List<string> Strings(JsonElement element, string path)
         {

@@ -9,12 +9,28 @@ internal static class HookEntry
         {
             var options = ClusterContextSession.LoadOptions();
             var session = ClusterContextSession.Start(options, new StderrLoggerFactory());
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => session.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(session);
         }
         catch (Exception ex) when (ex is ConfigurationException or ClusterContextUnavailableException or Patching.PatchException)
         {
             Console.Error.WriteLine($"clustercontext: {ex.Message}");
             Environment.Exit(3);
+        }
+    }
+
+    /// <summary>Ends the session as the app exits; a failure while ending is reported, never turned into a crash of the app.</summary>
+    private static void Stop(ClusterContextSession session)
+    {
+        try
+        {
+            if (!session.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2)))
+            {
+                Console.Error.WriteLine("clustercontext: the session did not end within 2 s; exiting anyway.");
+            }
+        }
+        catch (AggregateException ex)
+        {
+            Console.Error.WriteLine($"clustercontext: ending the session failed: {ex.InnerException?.Message ?? ex.Message}");
         }
     }
 }

@@ -24,21 +24,23 @@ public sealed class PortForwardStream : Stream
     private readonly bool[] _prefixSeen = new bool[2];
     private ReadOnlyMemory<byte> _pending;
     private string? _error;
+    private readonly IDisposable? _owned;
     private bool _ended;
 
-    private PortForwardStream(WebSocket socket, int port)
+    private PortForwardStream(WebSocket socket, int port, IDisposable? owned)
     {
         _socket = socket;
         _port = port;
+        _owned = owned;
     }
 
-    /// <summary>Opens a connection to <paramref name="port"/> of pod <paramref name="pod"/>.</summary>
-    public static async Task<PortForwardStream> OpenAsync(KubeApiClient api, string @namespace, string pod, int port, CancellationToken cancellationToken)
+    /// <summary>Opens a connection to <paramref name="port"/> of pod <paramref name="pod"/>; with <paramref name="ownsClient"/> the stream disposes <paramref name="api"/> when it is disposed.</summary>
+    public static async Task<PortForwardStream> OpenAsync(KubeApiClient api, string @namespace, string pod, int port, CancellationToken cancellationToken, bool ownsClient = false)
     {
         ArgumentNullException.ThrowIfNull(api);
         var path = string.Create(CultureInfo.InvariantCulture, $"/api/v1/namespaces/{@namespace}/pods/{pod}/portforward?ports={port}");
         var socket = await api.ConnectWebSocketAsync(path, Protocol, cancellationToken).ConfigureAwait(false);
-        return new PortForwardStream(socket, port);
+        return new PortForwardStream(socket, port, ownsClient ? api : null);
     }
 
     /// <inheritdoc />
@@ -155,6 +157,7 @@ public sealed class PortForwardStream : Stream
 
         _socket.Dispose();
         _sendGate.Dispose();
+        _owned?.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -164,6 +167,7 @@ public sealed class PortForwardStream : Stream
         if (disposing)
         {
             _socket.Dispose();
+            _owned?.Dispose();
         }
 
         base.Dispose(disposing);

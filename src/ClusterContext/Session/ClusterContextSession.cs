@@ -77,22 +77,41 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
     private static async Task<ClusterContextSession> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
     {
-        var address = options.Agent.Address
-            ?? throw new ConfigurationException(options.Target is null
-                ? "Nothing to connect to: set agent.address (host:port of a running agent) in clustercontext.json or CLUSTERCONTEXT_AGENT_ADDRESS."
-                : $"target '{Kube.KubeTarget.Parse(options.Target)}' needs the agent started in the pod through the Kubernetes API, which this build cannot do yet; set agent.address (CLUSTERCONTEXT_AGENT_ADDRESS) to a running agent.");
+        if (options.Agent.Address is null && options.Target is null)
+        {
+            throw new ConfigurationException("Nothing to connect to: set target (e.g. \"deployment/orders\") or agent.address (host:port of a running agent) in clustercontext.json, or CLUSTERCONTEXT_TARGET / CLUSTERCONTEXT_AGENT_ADDRESS.");
+        }
+
         AgentClient agent;
+        string address;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.Timeout);
-            agent = await AgentClient.ConnectAsync(await ResolveAsync(address).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
-                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false);
+            if (options.Agent.Address is { } direct)
+            {
+                address = direct;
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(options.Timeout);
+                agent = await AgentClient.ConnectAsync(await ResolveAsync(direct).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
+                    $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                (agent, address) = await KubeConnector.ConnectAsync(options, loggerFactory, logger, cancellationToken).ConfigureAwait(false);
+            }
         }
-        catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException
+            && options.Agent.Address is { } direct)
         {
             var reason = ex is SessionLostException { InnerException: System.Net.Sockets.SocketException socket } ? socket.Message : ex.Message.TrimEnd('.');
-            var message = $"Cannot reach the ClusterContext agent at {address} ({reason}). Check that the agent is running and listening there, that this machine can reach it, and that agent.token matches.";
+            return Unavailable($"Cannot reach the ClusterContext agent at {direct} ({reason}). Check that the agent is running and listening there, that this machine can reach it, and that agent.token matches.", ex);
+        }
+        catch (Exception ex) when (ex is Kube.KubeConfigException or Kube.KubeApiException or Kube.TargetResolutionException or IOException)
+        {
+            return Unavailable($"Cannot run in the context of {options.Target}: {ex.Message}", ex);
+        }
+
+        ClusterContextSession Unavailable(string message, Exception ex)
+        {
             if (options.Required)
             {
                 throw new ClusterContextUnavailableException(message, ex);
@@ -173,7 +192,14 @@ public sealed class ClusterContextSession : IAsyncDisposable
             ConnectHooks.Uninstall(patcher);
             if (_agent is not null)
             {
-                await _agent.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    await _agent.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // The transport broke while saying goodbye (the agent or the port-forward went first); the session is over either way.
+                }
             }
 
             _cache?.Dispose();

@@ -12,4 +12,7 @@ internal static partial class SessionLog
 
     [LoggerMessage(3, LogLevel.Warning, "{Message}", EventName = "WriteRefused")]
     public static partial void WriteRefused(ILogger logger, string message);
+
+    [LoggerMessage(4, LogLevel.Information, "{Message}", EventName = "Progress")]
+    public static partial void Progress(ILogger logger, string message);
 }

@@ -58,6 +58,7 @@ public class SchemaTests
         {
             "required" or "dns" or "tcp" or "udp" => "true",
             "timeout" => "3",
+            "port" => "47471",
             "mode" => "\"read\"",
             "override" => "{}",
             "include" or "exclude" or "unset" or "readOnly" or "readWrite" or "local" or "notFound" or "remote" => "[]",
