@@ -1,4 +1,5 @@
 using ClusterContext.Benchmarks.Context;
+using ClusterContext.Benchmarks.Kube;
 using ClusterContext.Benchmarks.Patching;
 using ClusterContext.Benchmarks.Throughput;
 
@@ -7,11 +8,14 @@ switch (args.FirstOrDefault())
     case "throughput":
         await ThroughputBenchmark.RunAsync(args[1..]);
         return 0;
+    case "kube":
+        await PortForwardBenchmark.RunAsync(args[1..]);
+        return 0;
     case "patching":
         return await PatchingBenchmark.RunAsync();
     case "context":
         return await ContextBenchmark.RunAsync();
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | patching | context");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context");
         return 2;
 }

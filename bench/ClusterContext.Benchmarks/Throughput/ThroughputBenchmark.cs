@@ -69,7 +69,8 @@ internal static class ThroughputBenchmark
         return new NetworkStream(socket, ownsSocket: true);
     }
 
-    private static async Task<double> MeasureAsync(Func<Task<Stream>> connect, long total)
+    /// <summary>MiB/s of <paramref name="total"/> bytes sent and echoed back concurrently over the stream <paramref name="connect"/> opens.</summary>
+    public static async Task<double> MeasureAsync(Func<Task<Stream>> connect, long total)
     {
         await using var stream = await connect();
         var chunk = new byte[64 * 1024];

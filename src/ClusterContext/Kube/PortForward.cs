@@ -25,6 +25,7 @@ public sealed class PortForwardStream : Stream
     private ReadOnlyMemory<byte> _pending;
     private string? _error;
     private readonly IDisposable? _owned;
+    private Task? _receiving;
     private bool _ended;
 
     private PortForwardStream(WebSocket socket, int port, IDisposable? owned)
@@ -73,7 +74,11 @@ public sealed class PortForwardStream : Stream
                 return 0;
             }
 
-            await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            // Cancelling an operation on a WebSocket aborts it, so the receive itself runs uncancelled and a cancelled
+            // read leaves it pending for the next read; the connection stays usable (e.g. for a goodbye on close).
+            _receiving ??= ReceiveAsync();
+            await _receiving.WaitAsync(cancellationToken).ConfigureAwait(false);
+            _receiving = null;
         }
 
         var count = Math.Min(buffer.Length, _pending.Length);
@@ -99,7 +104,8 @@ public sealed class PortForwardStream : Stream
             {
                 var count = Math.Min(buffer.Length, MaxMessage);
                 buffer.Span[..count].CopyTo(frame.AsSpan(1));
-                await _socket.SendAsync(frame.AsMemory(0, count + 1), WebSocketMessageType.Binary, true, cancellationToken).ConfigureAwait(false);
+                // Not cancelled midway: that would abort the WebSocket (see ReadAsync).
+                await _socket.SendAsync(frame.AsMemory(0, count + 1), WebSocketMessageType.Binary, true, CancellationToken.None).ConfigureAwait(false);
                 buffer = buffer[count..];
             }
         }
@@ -173,7 +179,7 @@ public sealed class PortForwardStream : Stream
         base.Dispose(disposing);
     }
 
-    private async Task ReceiveAsync(CancellationToken cancellationToken)
+    private async Task ReceiveAsync()
     {
         var length = 0;
         ValueWebSocketReceiveResult result;
@@ -186,7 +192,7 @@ public sealed class PortForwardStream : Stream
                     throw new IOException($"Port-forward to port {_port}: a message longer than {MaxMessage} bytes arrived.");
                 }
 
-                result = await _socket.ReceiveAsync(_receive.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                result = await _socket.ReceiveAsync(_receive.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
                 length += result.Count;
             }
             while (!result.EndOfMessage);

@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using ClusterContext.Benchmarks.Throughput;
+using ClusterContext.Session;
+using ClusterContext.Testing;
+using ClusterContext.Testing.Kube;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ClusterContext.Benchmarks.Kube;
+
+/// <summary>
+/// The Kubernetes path against the API double, side by side with a direct agent connection in one run: the time from
+/// "target: deployment/orders" to a ready session (kubeconfig, target resolution, ephemeral container start,
+/// port-forward, handshake), and TCP throughput through a session carried by the port-forward relative to a session
+/// connected straight to the same agent.
+/// </summary>
+internal static class PortForwardBenchmark
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var mebibytes = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 256;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+        var total = mebibytes * 1024L * 1024;
+        await using var echo = new TcpEchoServer();
+        await using var server = await KubeApiServer.StartAsync();
+        server.AddToken("bench", "bench");
+        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"selector":{"matchLabels":{"app":"orders"}}}}""")!);
+        server.Put("pods", (JsonObject)JsonNode.Parse("""
+            {"metadata":{"name":"orders-1","namespace":"shop","labels":{"app":"orders"}},"spec":{"containers":[{"name":"app","image":"a"}]},
+             "status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}
+            """)!);
+        var agents = new ConcurrentDictionary<int, AgentProcess>();
+        AgentProcess? latest = null;
+        server.StartEphemeralContainer = async (_, _, container) =>
+        {
+            var token = (string)container["env"]![0]!["value"]!;
+            var agent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--token", token, "--idle-timeout", "30"]);
+            agents[agent.EndPoint.Port] = agent;
+            latest = agent;
+            return new JsonObject { ["running"] = new JsonObject() };
+        };
+        // Each started agent listens on its own loopback port; the "pod port" maps to the newest one.
+        server.PortForwardTarget = (_, _, _) => latest?.EndPoint;
+        var kubeconfig = Path.Combine(Path.GetTempPath(), $"bench-kubeconfig-{Environment.ProcessId}");
+        await File.WriteAllTextAsync(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: bench
+            clusters: [ {"{"} name: d, cluster: {"{"} server: "{server.Address}", certificate-authority-data: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(server.Pki.AuthorityPem))} {"}"} {"}"} ]
+            users: [ {"{"} name: u, user: {"{"} token: bench {"}"} {"}"} ]
+            contexts: [ {"{"} name: bench, context: {"{"} cluster: d, user: u, namespace: shop {"}"} {"}"} ]
+            """);
+        Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
+        var options = new ClusterContextOptions { Target = "deployment/orders" };
+        try
+        {
+            Console.WriteLine($"{"round",5} {"session ready ms",17} {"direct MiB/s",13} {"port-fwd MiB/s",15} {"ratio",6}");
+            var ratios = new List<double>();
+            var ready = new List<double>();
+            for (var round = 0; round <= rounds; round++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var (viaApi, _) = await KubeConnector.ConnectAsync(options, null, NullLogger.Instance, CancellationToken.None);
+                var readyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                await using (viaApi)
+                {
+                    await using var direct = await AgentClient.ConnectAsync(latest!.EndPoint, token: (string)server.Get("pods", "shop", "orders-1")!["spec"]!["ephemeralContainers"]!.AsArray()[^1]!["env"]![0]!["value"]!, clientName: "bench");
+                    var straight = await ThroughputBenchmark.MeasureAsync(async () => (await direct.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
+                    var forwarded = await ThroughputBenchmark.MeasureAsync(async () => (await viaApi.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
+                    if (round == 0)
+                    {
+                        Console.WriteLine($"{"warm",5} {readyMs,17:0} {straight,13:0} {forwarded,15:0} {forwarded / straight,6:0.00}");
+                        continue;
+                    }
+
+                    ready.Add(readyMs);
+                    ratios.Add(forwarded / straight);
+                    Console.WriteLine($"{round,5} {readyMs,17:0} {straight,13:0} {forwarded,15:0} {forwarded / straight,6:0.00}");
+                }
+            }
+
+            ratios.Sort();
+            ready.Sort();
+            Console.WriteLine();
+            Console.WriteLine($"session ready through the API (resolve + ephemeral container + port-forward + handshake), median: {ready[ready.Count / 2]:0} ms");
+            Console.WriteLine($"throughput ratio (session over port-forward / session straight to the agent), median of {rounds}: {ratios[ratios.Count / 2]:0.00}");
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+            foreach (var agent in agents.Values)
+            {
+                await agent.DisposeAsync();
+            }
+        }
+    }
+}
