@@ -17,7 +17,6 @@ public sealed class KubeTargetTests(PodFixture pod)
     public async Task An_unmodified_app_runs_in_the_context_of_a_deployment_through_the_kubernetes_api()
     {
         await using var server = await KubeApiServer.StartAsync();
-        server.AddToken("dev-token", "developer");
         server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
         server.Put("pods", (JsonObject)JsonNode.Parse("""
             {"metadata":{"name":"orders-7d9f","namespace":"shop","labels":{"app":"orders"}},
@@ -36,27 +35,7 @@ public sealed class KubeTargetTests(PodFixture pod)
             return new JsonObject { ["running"] = new JsonObject() };
         };
         server.PortForwardTarget = (ns, name, port) => (ns, name) == ("shop", "orders-7d9f") ? new IPEndPoint(pod.Sandbox.PodIP, port) : null;
-        var kubeconfig = Path.Combine(pod.Sandbox.TempPath, "kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            current-context: sandbox
-            clusters:
-            - name: sandbox
-              cluster:
-                server: {server.Address}
-                certificate-authority-data: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(server.Pki.AuthorityPem))}
-            users:
-            - name: developer
-              user:
-                token: dev-token
-            contexts:
-            - name: sandbox
-              context:
-                cluster: sandbox
-                user: developer
-                namespace: shop
-            """);
+        var kubeconfig = server.WriteKubeconfig(Path.Combine(pod.Sandbox.TempPath, "kubeconfig"), "dev-token");
         var appContainerRoot = Directory.GetFileSystemEntries($"/proc/{pod.Sandbox.AppPid}/root/").Order().ToList();
 
         var run = await AppRun.RunAsync(new Dictionary<string, string?>

@@ -93,6 +93,37 @@ public sealed class KubeApiServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Writes a kubeconfig at <paramref name="path"/> whose current context reaches this server (trusting its CA) with
+    /// bearer <paramref name="token"/>, in <paramref name="namespace"/>; the token is accepted as <paramref name="user"/>.
+    /// </summary>
+    public string WriteKubeconfig(string path, string token, string @namespace = "shop", string user = "developer")
+    {
+        AddToken(token, user);
+        var ca = Convert.ToBase64String(Encoding.UTF8.GetBytes(Pki.AuthorityPem));
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: sandbox
+            clusters:
+            - name: sandbox
+              cluster:
+                server: {Address}
+                certificate-authority-data: {ca}
+            users:
+            - name: {user}
+              user:
+                token: {token}
+            contexts:
+            - name: sandbox
+              context:
+                cluster: sandbox
+                user: {user}
+                namespace: {@namespace}
+            """);
+        return path;
+    }
+
     /// <summary>Accepts <paramref name="token"/> as a bearer token of <paramref name="user"/>.</summary>
     public void AddToken(string token, string user) => _tokens[token] = user;
 

@@ -26,7 +26,6 @@ internal static class PortForwardBenchmark
         var total = mebibytes * 1024L * 1024;
         await using var echo = new TcpEchoServer();
         await using var server = await KubeApiServer.StartAsync();
-        server.AddToken("bench", "bench");
         server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"selector":{"matchLabels":{"app":"orders"}}}}""")!);
         server.Put("pods", (JsonObject)JsonNode.Parse("""
             {"metadata":{"name":"orders-1","namespace":"shop","labels":{"app":"orders"}},"spec":{"containers":[{"name":"app","image":"a"}]},
@@ -44,15 +43,7 @@ internal static class PortForwardBenchmark
         };
         // Each started agent listens on its own loopback port; the "pod port" maps to the newest one.
         server.PortForwardTarget = (_, _, _) => latest?.EndPoint;
-        var kubeconfig = Path.Combine(Path.GetTempPath(), $"bench-kubeconfig-{Environment.ProcessId}");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            current-context: bench
-            clusters: [ {"{"} name: d, cluster: {"{"} server: "{server.Address}", certificate-authority-data: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(server.Pki.AuthorityPem))} {"}"} {"}"} ]
-            users: [ {"{"} name: u, user: {"{"} token: bench {"}"} {"}"} ]
-            contexts: [ {"{"} name: bench, context: {"{"} cluster: d, user: u, namespace: shop {"}"} {"}"} ]
-            """);
+        var kubeconfig = server.WriteKubeconfig(Path.Combine(Path.GetTempPath(), $"bench-kubeconfig-{Environment.ProcessId}"), "bench");
         Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
         var options = new ClusterContextOptions { Target = "deployment/orders" };
         try

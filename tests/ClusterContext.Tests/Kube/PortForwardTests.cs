@@ -76,15 +76,7 @@ public sealed class PortForwardTests : IAsyncLifetime, IDisposable
         var root = Directory.CreateTempSubdirectory("pf-").FullName;
         try
         {
-            var config = Path.Combine(root, "config");
-            File.WriteAllText(config, $"""
-                apiVersion: v1
-                kind: Config
-                current-context: t
-                clusters: [ {"{"} name: d, cluster: {"{"} server: "{_server.Address}", certificate-authority-data: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(_server.Pki.AuthorityPem))} {"}"} {"}"} ]
-                users: [ {"{"} name: u, user: {"{"} token: t {"}"} {"}"} ]
-                contexts: [ {"{"} name: t, context: {"{"} cluster: d, user: u {"}"} {"}"} ]
-                """);
+            var config = _server.WriteKubeconfig(Path.Combine(root, "config"), "t", user: "tester");
             var script = Path.Combine(root, "pf.py");
             File.WriteAllText(script, """
                 import sys
