@@ -168,14 +168,7 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
                     throw Unreachable(new HttpRequestException(ex.Message, ex.InnerException ?? ex));
                 }
 
-                var advice = code switch
-                {
-                    401 => $" The credentials of context '{Endpoint.Context}' were rejected: log in again or refresh the token.",
-                    403 => $" The user of context '{Endpoint.Context}' lacks this RBAC permission (create on pods/portforward); ask a cluster admin to grant it.",
-                    404 => " The pod is gone or the path is wrong.",
-                    _ => "",
-                };
-                throw new KubeApiException($"GET {path} (WebSocket {subprotocol}): {code} {(HttpStatusCode)code}.{advice}", code, ((HttpStatusCode)code).ToString(), ex);
+                throw new KubeApiException($"GET {path} (WebSocket {subprotocol}): {code} {(HttpStatusCode)code}.{Advice(code, "create", path)}", code, ((HttpStatusCode)code).ToString(), ex);
             }
         }
     }
@@ -325,12 +318,25 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
             // Not a Status object (a proxy or load balancer answered): keep the raw text.
         }
 
-        var advice = response.StatusCode switch
-        {
-            HttpStatusCode.Unauthorized => $" The credentials of context '{Endpoint.Context}' were rejected: log in again or refresh the token.",
-            HttpStatusCode.Forbidden => $" The user of context '{Endpoint.Context}' lacks this RBAC permission; ask a cluster admin to grant it.",
-            _ => "",
-        };
-        return new KubeApiException($"{method} {path}: {code} {reason ?? response.ReasonPhrase}: {message}.{advice}", code, reason);
+        var verb = method == HttpMethod.Get ? "get" : method == HttpMethod.Post ? "create" : method.Method.ToLowerInvariant();
+        return new KubeApiException($"{method} {path}: {code} {reason ?? response.ReasonPhrase}: {message}.{Advice(code, verb, path)}", code, reason);
+    }
+
+    /// <summary>What to do about a 401 or 403 on <paramref name="path"/>; empty for other codes.</summary>
+    private string Advice(int code, string verb, string path) => code switch
+    {
+        401 => $" The credentials of context '{Endpoint.Context}' were rejected: log in again or refresh the token.",
+        403 => $" The user of context '{Endpoint.Context}' may not {verb} {Resource(path)}; ask a cluster admin to grant that RBAC permission.",
+        _ => "",
+    };
+
+    /// <summary>The RBAC resource a path names: <c>pods</c>, or <c>pods/portforward</c> for a subresource.</summary>
+    private static string Resource(string path)
+    {
+        var segments = path.Split('?')[0].Trim('/').Split('/');
+        var index = Array.IndexOf(segments, "namespaces");
+        return index < 0 || segments.Length < index + 3 ? path
+            : segments.Length > index + 4 ? $"{segments[index + 2]}/{segments[index + 4]}"
+            : segments[index + 2];
     }
 }
