@@ -96,6 +96,20 @@ public class RobustnessTests(SandboxAgentFixture fixture)
         Assert.Contains(agent.Log, l => l.Contains("no session for 1 s; exiting", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task An_agent_started_for_one_user_leaves_soon_after_the_session_ends_not_after_the_idle_timeout()
+    {
+        await using var agent = await fixture.StartAgentAsync(7779, "--idle-timeout", "120", "--linger", "1");
+        await using (var client = await Session.AgentClient.ConnectAsync(new System.Net.IPEndPoint(fixture.Sandbox.PodIP, 7779), string.Empty))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1.5)); // longer than the linger time: a live session keeps the agent
+            await client.PingAsync();
+        }
+
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(agent.Log, l => l.Contains("no session for 1 s; exiting", StringComparison.Ordinal));
+    }
+
     private static async Task<byte[]> ReadToEndAsync(Socket socket)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));

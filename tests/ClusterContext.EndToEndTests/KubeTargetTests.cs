@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json.Nodes;
 using ClusterContext.Testing;
 using ClusterContext.Testing.Kube;
@@ -18,23 +16,9 @@ public sealed class KubeTargetTests(PodFixture pod)
     {
         await using var server = await KubeApiServer.StartAsync();
         server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
-        server.Put("pods", (JsonObject)JsonNode.Parse("""
-            {"metadata":{"name":"orders-7d9f","namespace":"shop","labels":{"app":"orders"}},
-             "spec":{"containers":[{"name":"app","image":"orders:1"}]},
-             "status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","lastTransitionTime":"2026-01-01T00:00:00Z"}],
-                       "containerStatuses":[{"name":"app","ready":true,"restartCount":0,"state":{"running":{}}}]}}
-            """)!);
-        var agents = new ConcurrentBag<AgentProcess>();
-        server.StartEphemeralContainer = async (_, _, container) =>
-        {
-            // The kubelet's part: run the container's command in the pod, here the real agent in the sandbox.
-            var args = container["args"]!.AsArray().Select(a => (string)a!).ToList();
-            var port = int.Parse(args[args.IndexOf("--listen") + 1].Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
-            var token = (string)container["env"]![0]!["value"]!;
-            agents.Add(await pod.Sandbox.StartAgentAsync(port, "--token", token, "--idle-timeout", args[args.IndexOf("--idle-timeout") + 1]));
-            return new JsonObject { ["running"] = new JsonObject() };
-        };
-        server.PortForwardTarget = (ns, name, port) => (ns, name) == ("shop", "orders-7d9f") ? new IPEndPoint(pod.Sandbox.PodIP, port) : null;
+        var podName = pod.Sandbox.PodName;
+        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, podName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
+        await using var kubelet = new SandboxKubelet(server, pod.Sandbox, podName);
         var kubeconfig = server.WriteKubeconfig(Path.Combine(pod.Sandbox.TempPath, "kubeconfig"), "dev-token");
         var appContainerRoot = Directory.GetFileSystemEntries($"/proc/{pod.Sandbox.AppPid}/root/").Order().ToList();
 
@@ -50,16 +34,24 @@ public sealed class KubeTargetTests(PodFixture pod)
         Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
         Assert.Equal(PodFixture.ConfigText, run[$"read:{PodFixture.ConfigFile}"]);
         Assert.Equal("+PONG", run[$"redis:{pod.Sandbox.RedisHostName}"]);
-        var agent = Assert.Single(agents);
-        var patched = server.Get("pods", "shop", "orders-7d9f")!;
+        var agent = Assert.Single(kubelet.Agents);
+        var patched = server.Get("pods", "shop", podName)!;
         Assert.Equal("app", (string?)patched["spec"]!["ephemeralContainers"]![0]!["targetContainerName"]);
-        Assert.Contains(server.Requests, r => r.StartsWith("GET /api/v1/namespaces/shop/pods/orders-7d9f/portforward?ports=", StringComparison.Ordinal));
+        Assert.Contains(server.Requests, r => r.StartsWith($"GET /api/v1/namespaces/shop/pods/{podName}/portforward?ports=", StringComparison.Ordinal));
 
-        // The agent leaves on its own once the session is over; the app container is as it was.
-        await agent.WaitForExitAsync(TimeSpan.FromSeconds(40));
-        Assert.True(agent.HasExited);
+        // The agent leaves on its own soon after the session is over (and the pod says so); the app container is as it was.
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        await WaitForAsync(() => (string?)server.Get("pods", "shop", podName)!["status"]!["ephemeralContainerStatuses"]![0]!["state"]!["terminated"]?["reason"] == "Completed");
         Assert.False(pod.Agent.HasExited);
         Assert.Equal(appContainerRoot, Directory.GetFileSystemEntries($"/proc/{pod.Sandbox.AppPid}/root/").Order().ToList());
-        await agent.DisposeAsync();
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var waited = 0; !condition(); waited += 50)
+        {
+            Assert.True(waited < 10_000, "The condition did not hold within 10 s.");
+            await Task.Delay(50);
+        }
     }
 }

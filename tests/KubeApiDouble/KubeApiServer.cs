@@ -93,6 +93,9 @@ public sealed class KubeApiServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The first line of every kubeconfig this double writes, so a later run can tell its own files from a user's.</summary>
+    public const string KubeconfigMarker = "# Kubernetes API double:";
+
     /// <summary>
     /// Writes a kubeconfig at <paramref name="path"/> whose current context reaches this server (trusting its CA) with
     /// bearer <paramref name="token"/>, in <paramref name="namespace"/>; the token is accepted as <paramref name="user"/>.
@@ -100,8 +103,25 @@ public sealed class KubeApiServer : IAsyncDisposable
     public string WriteKubeconfig(string path, string token, string @namespace = "shop", string user = "developer")
     {
         AddToken(token, user);
-        var ca = Convert.ToBase64String(Encoding.UTF8.GetBytes(Pki.AuthorityPem));
+        return WriteKubeconfigCore(path, @namespace, user, $"token: {token}");
+    }
+
+    /// <summary>
+    /// Writes a kubeconfig at <paramref name="path"/> whose current context reaches this server (trusting its CA) with a
+    /// client certificate this server's CA issued for <paramref name="user"/>, in <paramref name="namespace"/>.
+    /// </summary>
+    public string WriteClientCertificateKubeconfig(string path, string @namespace = "shop", string user = "developer")
+    {
+        using var certificate = Pki.IssueClient(user);
+        var (pem, key) = TestPki.ToPem(certificate);
+        return WriteKubeconfigCore(path, @namespace, user,
+            $"client-certificate-data: {Base64(pem)}\n    client-key-data: {Base64(key)}");
+    }
+
+    private string WriteKubeconfigCore(string path, string @namespace, string user, string credentials)
+    {
         File.WriteAllText(path, $"""
+            {KubeconfigMarker} valid while the server at {Address} runs.
             apiVersion: v1
             kind: Config
             current-context: sandbox
@@ -109,20 +129,28 @@ public sealed class KubeApiServer : IAsyncDisposable
             - name: sandbox
               cluster:
                 server: {Address}
-                certificate-authority-data: {ca}
+                certificate-authority-data: {Base64(Pki.AuthorityPem)}
             users:
             - name: {user}
               user:
-                token: {token}
+                {credentials}
             contexts:
             - name: sandbox
               context:
                 cluster: sandbox
                 user: {user}
                 namespace: {@namespace}
+
             """);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite); // it holds credentials
+        }
+
         return path;
     }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 
     /// <summary>Accepts <paramref name="token"/> as a bearer token of <paramref name="user"/>.</summary>
     public void AddToken(string token, string user) => _tokens[token] = user;

@@ -55,6 +55,23 @@ public sealed partial class PodSandbox
     }
 
     /// <summary>
+    /// Gives the services namespace another service IP (10.241.N.<paramref name="host"/>, 21–254: .2, .10 and .20 are the
+    /// link, DNS and redis), so a further in-cluster service gets an address of its own. Gone with the namespace.
+    /// </summary>
+    public async Task<IPAddress> AddServiceAddressAsync(int host, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(host, 21);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(host, 254);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var bytes = RedisIP.GetAddressBytes();
+        bytes[3] = (byte)host;
+        var address = new IPAddress(bytes);
+        await CommandRunner.RunCheckedAsync("add a service address", _tools.Ip, ["-n", ServicesNetworkNamespace, "addr", "add", $"{address}/24", "dev", "eth0"], cancellationToken)
+            .ConfigureAwait(false);
+        return address;
+    }
+
+    /// <summary>
     /// Adds a cluster DNS record, e.g. <c>web.&lt;namespace&gt;.svc.cluster.local</c>, and returns once the DNS
     /// server answers it from the pod.
     /// </summary>

@@ -30,14 +30,15 @@ public sealed class SandboxWebService : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>
-    /// Serves <paramref name="body"/> on the redis address at <paramref name="port"/>, as <c>web.&lt;namespace&gt;.svc.cluster.local</c>;
-    /// over TLS with a fresh self-signed certificate when <paramref name="tls"/> is set.
+    /// Serves <paramref name="body"/> at <paramref name="port"/> on <paramref name="address"/> (default: the redis address),
+    /// as <c>web.&lt;namespace&gt;.svc.cluster.local</c>; over TLS with a fresh self-signed certificate when <paramref name="tls"/> is set.
     /// </summary>
-    public static async Task<SandboxWebService> StartAsync(PodSandbox sandbox, int port, string body, bool tls = false)
+    public static async Task<SandboxWebService> StartAsync(PodSandbox sandbox, int port, string body, bool tls = false, System.Net.IPAddress? address = null)
     {
+        address ??= sandbox.RedisIP;
         var response = Path.Combine(sandbox.TempPath, $"web-{port}.http");
         await File.WriteAllTextAsync(response, $"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
-        var listen = $"TCP-LISTEN:{port},bind={sandbox.RedisIP},reuseaddr,fork";
+        var listen = $"TCP-LISTEN:{port},bind={address},reuseaddr,fork";
         if (tls)
         {
             var pem = Path.Combine(sandbox.TempPath, $"web-{port}.pem");
@@ -49,7 +50,7 @@ public sealed class SandboxWebService : IAsyncDisposable
             }
 
             await File.WriteAllTextAsync(pem, await File.ReadAllTextAsync(pem + ".key") + await File.ReadAllTextAsync(pem + ".crt"));
-            listen = $"OPENSSL-LISTEN:{port},bind={sandbox.RedisIP},reuseaddr,fork,cert={pem},verify=0";
+            listen = $"OPENSSL-LISTEN:{port},bind={address},reuseaddr,fork,cert={pem},verify=0";
         }
 
         var process = Process.Start(new ProcessStartInfo("ip",
@@ -63,7 +64,7 @@ public sealed class SandboxWebService : IAsyncDisposable
         var hostName = $"web.{sandbox.Namespace}.svc.cluster.local";
         if (!tls)
         {
-            await sandbox.AddServiceRecordAsync(hostName, sandbox.RedisIP);
+            await sandbox.AddServiceRecordAsync(hostName, address);
         }
         return new SandboxWebService(process, hostName, port);
     }

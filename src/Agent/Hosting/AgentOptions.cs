@@ -4,10 +4,10 @@ using System.Net;
 namespace ClusterContext.Agent.Hosting;
 
 /// <summary>The agent's command line.</summary>
-internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Token, TimeSpan? IdleTimeout)
+internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Token, TimeSpan? IdleTimeout, TimeSpan? Linger = null)
 {
     public const string Usage = """
-        Usage: clusterctx-agent --listen ADDR:PORT [--target-pid PID] [--token TOKEN] [--idle-timeout SECONDS]
+        Usage: clusterctx-agent --listen ADDR:PORT [--target-pid PID] [--token TOKEN] [--idle-timeout SECONDS] [--linger SECONDS]
 
         Serves ClusterContext sessions inside a pod: the target process's environment, files, DNS and
         network, from the pod's namespaces.
@@ -18,6 +18,8 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
           --token TOKEN            session token clients must present (default: none; the token may
                                    also come from the CLUSTERCONTEXT_AGENT_TOKEN environment variable)
           --idle-timeout SECONDS   exit after this long with no session (default: never)
+          --linger SECONDS         once a session has been served, exit this long after the last one
+                                   ends (default: the idle timeout); for an agent started for one user
           --help                   show this text
         """;
 
@@ -29,6 +31,7 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
         var pid = 1;
         var token = Environment.GetEnvironmentVariable("CLUSTERCONTEXT_AGENT_TOKEN") ?? string.Empty;
         TimeSpan? idle = null;
+        TimeSpan? linger = null;
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
@@ -61,11 +64,11 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
                 case "--token":
                     token = value;
                     break;
-                case "--idle-timeout" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0:
-                    idle = TimeSpan.FromSeconds(seconds);
+                case "--idle-timeout" or "--linger" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0:
+                    (name == "--linger" ? ref linger : ref idle) = TimeSpan.FromSeconds(seconds);
                     break;
-                case "--idle-timeout":
-                    error = $"--idle-timeout '{value}' is not a positive number of seconds.";
+                case "--idle-timeout" or "--linger":
+                    error = $"{name} '{value}' is not a positive number of seconds.";
                     return null;
                 default:
                     error = $"Unknown option '{name}'.";
@@ -79,6 +82,6 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
             return null;
         }
 
-        return new AgentOptions(listen, pid, token, idle);
+        return new AgentOptions(listen, pid, token, idle, linger);
     }
 }

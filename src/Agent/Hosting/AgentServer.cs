@@ -23,6 +23,7 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
     private int _activeSessions;
     private long _idleSince = Stopwatch.GetTimestamp();
     private long _sessionCounter;
+    private bool _served;
 
     /// <summary>Runs until cancelled or idle for longer than the idle timeout; returns the exit code.</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -46,7 +47,7 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
 
         AgentLog.Listening(_logger, listener.LocalEndPoint!, options.TargetPid, AgentVersion);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var idleWatch = options.IdleTimeout is { } idle ? WatchIdleAsync(idle, stop) : Task.CompletedTask;
+        var idleWatch = options.IdleTimeout is not null || options.Linger is not null ? WatchIdleAsync(stop) : Task.CompletedTask;
         try
         {
             while (true)
@@ -82,6 +83,11 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
             {
                 AgentLog.Rejected(_logger, remote, ex.Message);
                 return;
+            }
+
+            lock (_gate)
+            {
+                _served = true;
             }
 
             await using (connection.ConfigureAwait(false))
@@ -141,22 +147,31 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
         }
     }
 
-    private async Task WatchIdleAsync(TimeSpan idleTimeout, CancellationTokenSource stop)
+    /// <summary>
+    /// Stops the agent once no session is active for the idle timeout, or, after a session has been served, for the
+    /// linger time (when set): an agent started for one user leaves soon after that user's session ends.
+    /// </summary>
+    private async Task WatchIdleAsync(CancellationTokenSource stop)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(idleTimeout.TotalMilliseconds / 4, 50, 1000)));
+        var shortest = new[] { options.IdleTimeout, options.Linger }.Where(t => t is not null).Min(t => t!.Value);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(shortest.TotalMilliseconds / 4, 50, 1000)));
         try
         {
             while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
             {
+                TimeSpan limit;
                 lock (_gate)
                 {
-                    if (_activeSessions > 0 || Stopwatch.GetElapsedTime(_idleSince) < idleTimeout)
+                    var current = _served && options.Linger is { } linger ? linger : options.IdleTimeout;
+                    if (current is null || _activeSessions > 0 || Stopwatch.GetElapsedTime(_idleSince) < current)
                     {
                         continue;
                     }
+
+                    limit = current.Value;
                 }
 
-                AgentLog.IdleExit(_logger, idleTimeout.TotalSeconds);
+                AgentLog.IdleExit(_logger, limit.TotalSeconds);
                 await stop.CancelAsync().ConfigureAwait(false);
                 return;
             }

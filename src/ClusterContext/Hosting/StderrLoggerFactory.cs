@@ -2,10 +2,20 @@ using Microsoft.Extensions.Logging;
 
 namespace ClusterContext.Hosting;
 
-/// <summary>The startup hook's logging: one line per event on standard error, warnings and up unless CLUSTERCONTEXT_LOG=info.</summary>
+/// <summary>
+/// The startup hook's logging: one line per event on standard error. By default warnings and up, plus the progress of
+/// slow start-up steps (resolving the target, starting the agent in the pod, port-forwarding); CLUSTERCONTEXT_LOG
+/// chooses otherwise: <c>info</c> (everything), <c>warning</c> (no progress lines), <c>error</c>.
+/// </summary>
 internal sealed class StderrLoggerFactory : ILoggerFactory
 {
-    private static readonly LogLevel Minimum = string.Equals(Environment.GetEnvironmentVariable("CLUSTERCONTEXT_LOG"), "info", StringComparison.OrdinalIgnoreCase) ? LogLevel.Information : LogLevel.Warning;
+    private static readonly (LogLevel Minimum, bool Progress) Setting = Environment.GetEnvironmentVariable("CLUSTERCONTEXT_LOG")?.ToUpperInvariant() switch
+    {
+        "INFO" or "INFORMATION" or "DEBUG" => (LogLevel.Information, true),
+        "WARNING" or "WARN" => (LogLevel.Warning, false),
+        "ERROR" or "QUIET" => (LogLevel.Error, false),
+        _ => (LogLevel.Warning, true),
+    };
 
     public ILogger CreateLogger(string categoryName) => new Logger();
 
@@ -22,11 +32,11 @@ internal sealed class StderrLoggerFactory : ILoggerFactory
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= Minimum;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= Setting.Minimum || (Setting.Progress && logLevel == LogLevel.Information);
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel))
+            if (logLevel >= Setting.Minimum || (Setting.Progress && logLevel == LogLevel.Information && eventId.Name == "Progress"))
             {
                 Console.Error.WriteLine($"clustercontext: {formatter(state, exception)}");
             }

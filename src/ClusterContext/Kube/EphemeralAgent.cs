@@ -8,9 +8,10 @@ namespace ClusterContext.Kube;
 /// <summary>How the agent container is started.</summary>
 /// <param name="Image">The agent image.</param>
 /// <param name="Port">The port the agent listens on inside the pod's network namespace.</param>
-/// <param name="IdleTimeout">The agent exits after this long without a session, so nothing is left running.</param>
+/// <param name="IdleTimeout">The agent exits after this long if no session comes, so nothing is left running.</param>
+/// <param name="Linger">The agent exits this long after its session ends.</param>
 /// <param name="Capabilities">Linux capabilities the enabled features need (none for env/files/outgoing traffic).</param>
-public sealed record AgentContainerSpec(string Image, int Port, TimeSpan IdleTimeout, IReadOnlyList<string> Capabilities);
+public sealed record AgentContainerSpec(string Image, int Port, TimeSpan IdleTimeout, TimeSpan Linger, IReadOnlyList<string> Capabilities);
 
 /// <summary>A started agent: where it listens and the token that admits this session only.</summary>
 /// <param name="Container">The ephemeral container's name.</param>
@@ -40,7 +41,8 @@ public static class EphemeralAgent
             ["args"] = new JsonArray(
                 "--listen", string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{spec.Port}"),
                 "--target-pid", "1",
-                "--idle-timeout", spec.IdleTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
+                "--idle-timeout", spec.IdleTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture),
+                "--linger", spec.Linger.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
             ["env"] = new JsonArray(new JsonObject { ["name"] = "CLUSTERCONTEXT_AGENT_TOKEN", ["value"] = token }),
             ["securityContext"] = new JsonObject
             {

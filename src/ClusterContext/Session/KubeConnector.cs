@@ -23,8 +23,8 @@ internal static class KubeConnector
             SessionLog.Progress(logger, $"Resolving {target} in namespace '{endpoint.Namespace}' (context '{endpoint.Context}', {endpoint.Server})");
             var resolved = await TargetResolver.ResolveAsync(api, target, endpoint.Namespace, cancellationToken).ConfigureAwait(false);
             var progress = new LogProgress(logger);
-            // The agent exits this long after the session ends (or if it never comes), so nothing stays behind in the pod.
-            var spec = new AgentContainerSpec(options.Agent.Image, options.Agent.Port, TimeSpan.FromSeconds(15), []);
+            // The agent exits 2 s after the session ends, or after 60 s if it never comes: nothing stays behind in the pod.
+            var spec = new AgentContainerSpec(options.Agent.Image, options.Agent.Port, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2), []);
             var started = await EphemeralAgent.StartAsync(api, resolved, spec, progress, options.Timeout, cancellationToken).ConfigureAwait(false);
             var description = $"{target} (pod {resolved.Namespace}/{resolved.Pod}, container {resolved.Container}) via port-forward";
             var deadline = DateTimeOffset.UtcNow + ListenGrace;

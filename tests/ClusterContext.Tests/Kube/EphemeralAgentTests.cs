@@ -8,7 +8,7 @@ namespace ClusterContext.Tests.Kube;
 public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
 {
     private static readonly ResolvedTarget Target = new("shop", "orders-1", "app", "uid");
-    private static readonly AgentContainerSpec Spec = new("registry.local/clusterctx-agent:1", 7777, TimeSpan.FromSeconds(90), []);
+    private static readonly AgentContainerSpec Spec = new("registry.local/clusterctx-agent:1", 7777, TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(2), []);
     private KubeApiServer _server = null!;
     private KubeApiClient _client = null!;
 

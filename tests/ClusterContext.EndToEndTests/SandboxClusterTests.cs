@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using ClusterContext.Testing.Sandbox.Tests;
+
+namespace ClusterContext.EndToEndTests;
+
+/// <summary>
+/// The local sandbox cluster as a user runs it (<c>dotnet run --project tests/SandboxCluster -- --kubeconfig PATH</c>):
+/// kubectl sees deployment orders, an unmodified app with <c>"target": "deployment/orders"</c> runs in its pod's context,
+/// and an interrupt removes everything the cluster made.
+/// </summary>
+public sealed partial class SandboxClusterTests
+{
+    [Fact]
+    public async Task The_sandbox_cluster_serves_deployment_orders_to_kubectl_and_to_an_app_and_leaves_nothing_behind()
+    {
+        var directory = Directory.CreateTempSubdirectory("sandbox-cluster-test-").FullName;
+        var kubeconfig = Path.Combine(directory, "kubeconfig");
+        using var cluster = Process.Start(new ProcessStartInfo("dotnet", [AppRun.BuildOutput("tests/SandboxCluster", "SandboxCluster.dll"), "--kubeconfig", kubeconfig])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = new List<string>();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.Add(e.Data ?? "");
+            }
+
+            if (e.Data?.Contains("Ctrl+C stops", StringComparison.Ordinal) == true)
+            {
+                ready.TrySetResult();
+            }
+        };
+        cluster.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.Add(e.Data ?? "");
+            }
+        };
+        cluster.BeginOutputReadLine();
+        cluster.BeginErrorReadLine();
+        string Output()
+        {
+            lock (output)
+            {
+                return string.Join(Environment.NewLine, output);
+            }
+        }
+
+        try
+        {
+            await Task.WhenAny(ready.Task, cluster.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
+            Assert.True(ready.Task.IsCompleted, $"The sandbox cluster did not become ready:{Environment.NewLine}{Output()}");
+            var index = int.Parse(PodAddress().Match(Output()).Groups[1].Value, CultureInfo.InvariantCulture);
+
+            // kubectl, with only the kubeconfig the cluster wrote (CA and client certificate).
+            var deployment = JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "deploy", "orders", "-o", "json"))!;
+            Assert.Equal(1, (int)deployment["status"]!["readyReplicas"]!);
+            var pods = JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "pods", "-l", "app=orders", "-o", "json"))!["items"]!.AsArray();
+            var pod = Assert.Single(pods)!;
+            Assert.Equal("app", (string?)pod["spec"]!["containers"]![0]!["name"]);
+            Assert.Contains("redis", await KubectlAsync(kubeconfig, "get", "services"), StringComparison.Ordinal);
+
+            // An unmodified app, DOTNET_STARTUP_HOOKS and the target only: the pod's env, files, cluster services, and the app container itself.
+            var run = await AppRun.RunAsync(new Dictionary<string, string?>
+            {
+                ["KUBECONFIG"] = kubeconfig,
+                ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
+                ["CLUSTERCONTEXT_REQUIRED"] = "true",
+                ["ORDERS_MODE"] = null,
+            }, null, "env:ORDERS_MODE", "read:/etc/orders/appsettings.json", "read:/var/run/secrets/orders/password",
+                "redis:redis", "http:http://web.shop.svc.cluster.local:8080/", $"http:http://{(string?)pod["status"]!["podIP"]}:8080/");
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
+            Assert.Equal("""{"Orders":{"Source":"configmap"}}""", run["read:/etc/orders/appsettings.json"]);
+            Assert.Equal("sandbox-orders-password", run["read:/var/run/secrets/orders/password"]);
+            Assert.Equal("+PONG", run["redis:redis"]);
+            Assert.Equal("web", run["http:http://web.shop.svc.cluster.local:8080/"]);
+            Assert.Equal("orders", run[$"http:http://{(string?)pod["status"]!["podIP"]}:8080/"]);
+            Assert.Contains("clustercontext: Starting agent container", run.Output, StringComparison.Ordinal);
+
+            // Every process in the pod's and the services' network namespaces (app, agent, DNS, redis, web) must end.
+            var processes = ProcessesIn($"cc{index}-pod").Concat(ProcessesIn($"cc{index}-svc")).ToList();
+            Assert.True(processes.Count >= 4, $"Expected the app, DNS, redis and web processes, found pids {string.Join(", ", processes)}");
+
+            Terminate(cluster.Id);
+            await cluster.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(cluster.ExitCode == 0, Output());
+            Assert.False(File.Exists(kubeconfig));
+            Assert.Empty(SandboxResources.Remaining(index));
+            Assert.DoesNotContain(processes, SandboxResources.IsAlive);
+        }
+        finally
+        {
+            if (!cluster.HasExited)
+            {
+                cluster.Kill(entireProcessTree: true);
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Pids whose network namespace is /run/netns/<paramref name="name"/>.</summary>
+    private static IEnumerable<int> ProcessesIn(string name) =>
+        SandboxResources.Run("ip", "netns", "pids", name).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture));
+
+    private static async Task<string> KubectlAsync(string kubeconfig, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("kubectl", [$"--kubeconfig={kubeconfig}", .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(info)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var text = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', arguments)} failed: {await errors}");
+        return text;
+    }
+
+    /// <summary>
+    /// SIGTERM, as a service manager or <c>kill</c> stops it (the same path as Ctrl+C; a SIGINT sent here could be
+    /// ignored when the test run itself was started in the background).
+    /// </summary>
+    private static void Terminate(int pid)
+    {
+        using var kill = Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    [GeneratedRegex(@"at 10\.240\.(\d+)\.2,")]
+    private static partial Regex PodAddress();
+}

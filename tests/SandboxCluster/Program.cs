@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using ClusterContext.Testing.Cluster;
+using ClusterContext.Testing.Kube;
+
+// A local cluster for trying ClusterContext without one: the Kubernetes API double with pod sandboxes behind it.
+//   dotnet run --project tests/SandboxCluster -- --kubeconfig PATH
+// serves until interrupted (Ctrl+C or SIGTERM), then removes everything it made, and the kubeconfig it wrote.
+const string Usage = """
+    usage: SandboxCluster --kubeconfig PATH
+
+    Starts a local stand-in for a Kubernetes cluster (Linux, root): the API server double on loopback HTTPS and, behind
+    it, namespace 'shop' with deployment 'orders' (one ready pod in a real network and mount namespace sandbox),
+    services 'redis' and 'web'. Writes a kubeconfig (CA + client certificate) to PATH and serves until interrupted;
+    then it removes every namespace, mount, process and route it made, and PATH.
+    """;
+
+string? kubeconfig = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--kubeconfig" when i + 1 < args.Length:
+            kubeconfig = Path.GetFullPath(args[++i]);
+            break;
+        case "-h" or "--help":
+            Console.WriteLine(Usage);
+            return 0;
+        default:
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'.{Environment.NewLine}{Usage}");
+            return 2;
+    }
+}
+
+if (kubeconfig is null)
+{
+    Console.Error.WriteLine($"--kubeconfig PATH is required: where to write the kubeconfig that reaches this cluster.{Environment.NewLine}{Usage}");
+    return 2;
+}
+
+if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+{
+    Console.Error.WriteLine("The sandbox cluster needs Linux and root (its pod is a set of network and mount namespaces). Run it with sudo.");
+    return 1;
+}
+
+// Never overwrite a kubeconfig that is not one of ours: it may be the user's own ~/.kube/config.
+if (File.Exists(kubeconfig) && !File.ReadLines(kubeconfig).FirstOrDefault("").StartsWith(KubeApiServer.KubeconfigMarker, StringComparison.Ordinal))
+{
+    Console.Error.WriteLine($"{kubeconfig} exists and was not written by the sandbox cluster; it is left alone. Pass a new path to --kubeconfig.");
+    return 2;
+}
+
+var clock = Stopwatch.StartNew();
+void Say(string line) => Console.WriteLine($"[{clock.Elapsed.TotalSeconds,5:0.0}s] {line}");
+
+var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+
+SandboxCluster cluster;
+try
+{
+    cluster = await SandboxCluster.StartAsync(new Progress(Say));
+}
+catch (Exception ex)
+{
+    Console.Error.WriteLine($"The sandbox cluster did not start: {ex.Message}");
+    return 1;
+}
+
+await using (cluster)
+{
+    Directory.CreateDirectory(Path.GetDirectoryName(kubeconfig)!);
+    cluster.WriteKubeconfig(kubeconfig);
+    Say("Ready.");
+    Console.WriteLine($"""
+          API server          {cluster.Api.Address}
+          kubeconfig          {kubeconfig} (context 'sandbox', namespace '{SandboxCluster.Namespace}', client certificate of user 'developer')
+          deployment/{SandboxCluster.Deployment}   pod {SandboxCluster.Pod} at {cluster.Sandbox.PodIP}, container '{SandboxCluster.Container}' serving HTTP on :{SandboxCluster.AppPort}
+          service redis       {cluster.Sandbox.RedisIP}:6379   (redis.{SandboxCluster.Namespace}.svc.cluster.local, from the pod)
+          service web         {cluster.WebIP}:{SandboxCluster.WebPort}   (web.{SandboxCluster.Namespace}.svc.cluster.local, from the pod)
+
+        Try:  KUBECONFIG={kubeconfig} kubectl get deploy,pods
+        Ctrl+C stops the cluster and removes everything it made.
+        """);
+    await stop.Task;
+    Say("Stopping: agents, API server, services, pod sandbox...");
+}
+
+File.Delete(kubeconfig);
+Say($"Stopped. Removed the pod's namespaces, mounts, processes and routes, and {kubeconfig}.");
+return 0;
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stop.TrySetResult();
+}
+
+/// <summary>Reports progress synchronously, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
+internal sealed class Progress(Action<string> report) : IProgress<string>
+{
+    public void Report(string value) => report(value);
+}

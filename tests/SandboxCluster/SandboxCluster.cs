@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using ClusterContext.Testing.Kube;
+using ClusterContext.Testing.Sandbox;
+
+namespace ClusterContext.Testing.Cluster;
+
+/// <summary>
+/// A local stand-in for a small cluster: the Kubernetes API double serving namespace <c>shop</c> with deployment
+/// <c>orders</c> (replica set, one ready pod) whose pod is a real pod sandbox, services <c>redis</c> (a real
+/// redis-server) and <c>web</c> (HTTP), and a kubelet part that runs ephemeral containers (the agent) in the pod.
+/// Disposing it removes every namespace, mount, process and route it made.
+/// </summary>
+public sealed class SandboxCluster : IAsyncDisposable
+{
+    public const string Namespace = "shop";
+    public const string Deployment = "orders";
+    public const string ReplicaSet = "orders-7d9f8";
+    public const string Pod = "orders-7d9f8-abcde";
+    public const string Container = "app";
+    public const string Image = "registry.local/shop/orders:1.4.2";
+    public const int AppPort = 8080;
+    public const string AppBody = "orders";
+    public const string ConfigPath = "/etc/orders/appsettings.json";
+    public const string ConfigText = """{"Orders":{"Source":"configmap"}}""";
+    public const string SecretPath = "/var/run/secrets/orders/password";
+    public const string SecretText = "sandbox-orders-password";
+    public const int WebPort = 8080;
+    public const string WebBody = "web";
+
+    /// <summary>Where, inside the app container's root, the app's canned HTTP answer is kept (read per request).</summary>
+    private const string ResponseFile = "/srv/orders/response.http";
+
+    private readonly List<IAsyncDisposable> _parts = [];
+
+    private SandboxCluster()
+    {
+    }
+
+    /// <summary>The pod sandbox behind pod <see cref="Pod"/>.</summary>
+    public PodSandbox Sandbox { get; private set; } = null!;
+
+    /// <summary>The API server double.</summary>
+    public KubeApiServer Api { get; private set; } = null!;
+
+    /// <summary>Runs ephemeral containers in the pod sandbox.</summary>
+    public SandboxKubelet Kubelet { get; private set; } = null!;
+
+    /// <summary>The <c>web</c> service's cluster IP.</summary>
+    public IPAddress WebIP { get; private set; } = IPAddress.None;
+
+    /// <summary>Starts the sandbox, its services and the API server, reporting each step to <paramref name="progress"/>.</summary>
+    public static async Task<SandboxCluster> StartAsync(IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var cluster = new SandboxCluster();
+        try
+        {
+            await cluster.StartCoreAsync(progress, cancellationToken);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Writes a kubeconfig reaching this cluster with a client certificate (context <c>sandbox</c>, namespace <c>shop</c>).</summary>
+    public string WriteKubeconfig(string path) => Api.WriteClientCertificateKubeconfig(path, Namespace);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        // In reverse order of start: the kubelet's agents, the API server, the web service, then the sandbox itself.
+        for (var i = _parts.Count - 1; i >= 0; i--)
+        {
+            await _parts[i].DisposeAsync();
+        }
+
+        _parts.Clear();
+    }
+
+    private async Task StartCoreAsync(IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var options = new PodSandboxOptions { Namespace = Namespace, PodName = Pod };
+        options.Files.Clear();
+        options.Files[ConfigPath] = Encoding.UTF8.GetBytes(ConfigText);
+        options.Files[SecretPath] = Encoding.UTF8.GetBytes(SecretText);
+        options.AppCommand.Clear();
+
+        // The app container serves HTTP on 8080; socat answers each connection from a file in the container's root.
+        options.AppCommand.Add("/usr/bin/socat");
+        options.AppCommand.Add($"TCP-LISTEN:{AppPort},reuseaddr,fork");
+        options.AppCommand.Add($"SYSTEM:cat {ResponseFile}");
+
+        progress?.Report($"Starting pod {Namespace}/{Pod} (network and mount namespaces, container '{Container}', cluster DNS, redis)...");
+        Sandbox = await PodSandbox.StartAsync(options, cancellationToken);
+        _parts.Add(Sandbox);
+        var response = Sandbox.RootFsPath + ResponseFile;
+        Directory.CreateDirectory(Path.GetDirectoryName(response)!);
+        await File.WriteAllTextAsync(response, $"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {AppBody.Length}\r\nConnection: close\r\n\r\n{AppBody}", cancellationToken);
+        await WaitForAppAsync(cancellationToken);
+
+        progress?.Report("Starting service web (HTTP)...");
+        WebIP = await Sandbox.AddServiceAddressAsync(21, cancellationToken);
+        _parts.Add(await SandboxWebService.StartAsync(Sandbox, WebPort, WebBody, address: WebIP));
+
+        progress?.Report("Starting the Kubernetes API server...");
+        Api = await KubeApiServer.StartAsync();
+        _parts.Add(Api);
+        Kubelet = new SandboxKubelet(Api, Sandbox, Pod);
+        _parts.Add(Kubelet);
+        PutObjects();
+    }
+
+    /// <summary>GET / from inside the pod's network namespace until the app answers.</summary>
+    private async Task WaitForAppAsync(CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        string seen = "no answer";
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            try
+            {
+                using var socket = Sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(new IPEndPoint(Sandbox.PodIP, AppPort), cancellationToken);
+                await socket.SendAsync("GET / HTTP/1.1\r\nHost: orders\r\n\r\n"u8.ToArray(), SocketFlags.None, cancellationToken);
+                using var stream = new NetworkStream(socket);
+                seen = await new StreamReader(stream).ReadToEndAsync(cancellationToken);
+                if (seen.EndsWith("\r\n\r\n" + AppBody, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (SocketException ex)
+            {
+                seen = ex.Message;
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+
+        throw new TimeoutException($"The app container did not answer GET / on port {AppPort} within 10 s (last: {seen}).");
+    }
+
+    private void PutObjects()
+    {
+        var labels = new Dictionary<string, string> { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" };
+        var pod = SandboxKubelet.PodObject(Sandbox, Pod, Container, Image, labels, AppPort);
+        var metadata = pod["metadata"]!.AsObject();
+        metadata["generateName"] = ReplicaSet + "-";
+        var container = pod["spec"]!["containers"]![0]!.AsObject();
+        container["volumeMounts"] = JsonNode.Parse("""
+            [{"name":"config","mountPath":"/etc/orders","readOnly":true},
+             {"name":"secret","mountPath":"/var/run/secrets/orders","readOnly":true},
+             {"name":"kube-api-access","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]
+            """);
+        pod["spec"]!["volumes"] = JsonNode.Parse("""
+            [{"name":"config","configMap":{"name":"orders-config"}},
+             {"name":"secret","secret":{"secretName":"orders-secret"}},
+             {"name":"kube-api-access","projected":{"sources":[{"serviceAccountToken":{"path":"token","expirationSeconds":3607}}]}}]
+            """);
+        var template = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = Deployment } },
+            ["spec"] = pod["spec"]!.DeepClone(),
+        };
+
+        Api.Put("configmaps", new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "orders-config", ["namespace"] = Namespace },
+            ["data"] = new JsonObject { ["appsettings.json"] = ConfigText },
+        });
+        Api.Put("deployments", new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = Deployment,
+                ["namespace"] = Namespace,
+                ["labels"] = new JsonObject { ["app"] = Deployment },
+                ["generation"] = 1,
+                ["annotations"] = new JsonObject { ["deployment.kubernetes.io/revision"] = "1" },
+            },
+            ["spec"] = new JsonObject
+            {
+                ["replicas"] = 1,
+                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = Deployment } },
+                ["template"] = template,
+                ["strategy"] = new JsonObject { ["type"] = "RollingUpdate" },
+            },
+            ["status"] = Replicas(new JsonObject
+            {
+                ["observedGeneration"] = 1,
+                ["updatedReplicas"] = 1,
+                ["conditions"] = JsonNode.Parse("""
+                    [{"type":"Available","status":"True","reason":"MinimumReplicasAvailable"},
+                     {"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable"}]
+                    """),
+            }),
+        });
+        var deployment = Api.Get("deployments", Namespace, Deployment)!;
+        Api.Put("replicasets", new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = ReplicaSet,
+                ["namespace"] = Namespace,
+                ["labels"] = new JsonObject { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" },
+                ["ownerReferences"] = Owner("apps/v1", "Deployment", Deployment, (string)deployment["metadata"]!["uid"]!),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["replicas"] = 1,
+                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" } },
+                ["template"] = template.DeepClone(),
+            },
+            ["status"] = Replicas(new JsonObject { ["fullyLabeledReplicas"] = 1, ["observedGeneration"] = 1 }),
+        });
+        var replicaSet = Api.Get("replicasets", Namespace, ReplicaSet)!;
+        metadata["ownerReferences"] = Owner("apps/v1", "ReplicaSet", ReplicaSet, (string)replicaSet["metadata"]!["uid"]!);
+        Api.Put("pods", pod);
+        Api.Put("services", Service("redis", Sandbox.RedisIP, PodSandbox.RedisPort));
+        Api.Put("services", Service("web", WebIP, WebPort));
+    }
+
+    private static JsonObject Replicas(JsonObject status)
+    {
+        status["replicas"] = 1;
+        status["readyReplicas"] = 1;
+        status["availableReplicas"] = 1;
+        return status;
+    }
+
+    private static JsonArray Owner(string apiVersion, string kind, string name, string? uid = null) => new(new JsonObject
+    {
+        ["apiVersion"] = apiVersion,
+        ["kind"] = kind,
+        ["name"] = name,
+        ["uid"] = uid ?? Guid.NewGuid().ToString(),
+        ["controller"] = true,
+        ["blockOwnerDeletion"] = true,
+    });
+
+    private static JsonObject Service(string name, IPAddress clusterIP, int port) => new()
+    {
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = Namespace, ["labels"] = new JsonObject { ["app"] = name } },
+        ["spec"] = new JsonObject
+        {
+            ["type"] = "ClusterIP",
+            ["clusterIP"] = clusterIP.ToString(),
+            ["clusterIPs"] = new JsonArray(clusterIP.ToString()),
+            ["selector"] = new JsonObject { ["app"] = name },
+            ["ports"] = new JsonArray(new JsonObject { ["port"] = port, ["targetPort"] = port, ["protocol"] = "TCP" }),
+        },
+        ["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() },
+    };
+}

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using ClusterContext.Testing.Kube;
+using ClusterContext.Testing.Sandbox;
+
+namespace ClusterContext.Testing;
+
+/// <summary>
+/// The kubelet's part for one pod sandbox behind the API double: an ephemeral container added to the pod is run in
+/// the sandbox (the real agent, in the pod's network namespace, with the container's arguments and environment), its
+/// state is reported back to the pod's status (running, then terminated when it exits), an image other than the
+/// agent's fails to pull, and port-forwards to the pod reach the pod's address.
+/// </summary>
+public sealed class SandboxKubelet : IAsyncDisposable
+{
+    private static readonly string[] s_podConditions = ["Initialized", "Ready", "ContainersReady", "PodScheduled"];
+    private readonly KubeApiServer _server;
+    private readonly PodSandbox _sandbox;
+    private readonly ConcurrentQueue<AgentProcess> _agents = new();
+    private readonly List<Task> _watches = [];
+
+    /// <summary>Serves the pod named <paramref name="podName"/> in the sandbox's namespace from <paramref name="sandbox"/>.</summary>
+    public SandboxKubelet(KubeApiServer server, PodSandbox sandbox, string podName)
+    {
+        _server = server;
+        _sandbox = sandbox;
+        server.StartEphemeralContainer = StartAsync;
+        server.PortForwardTarget = (ns, name, port) => (ns, name) == (sandbox.Namespace, podName) ? new IPEndPoint(sandbox.PodIP, port) : null;
+    }
+
+    /// <summary>The images this node can pull; others end in <c>ImagePullBackOff</c>. Default: the agent's image repository.</summary>
+    public Func<string, bool> CanPull { get; set; } = image => image.StartsWith("clustercontext/agent", StringComparison.Ordinal);
+
+    /// <summary>The agents started for ephemeral containers, running or exited.</summary>
+    public IReadOnlyCollection<AgentProcess> Agents => [.. _agents];
+
+    /// <summary>
+    /// The pod object a kubelet would report for the sandbox: its app container <paramref name="container"/> (image,
+    /// ports, the sandbox's environment), running and ready, at the sandbox's pod IP.
+    /// </summary>
+    public static JsonObject PodObject(PodSandbox sandbox, string name, string container, string image, IReadOnlyDictionary<string, string> labels, params int[] ports)
+    {
+        var started = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        return new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = name,
+                ["namespace"] = sandbox.Namespace,
+                ["labels"] = new JsonObject([.. labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))]),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["containers"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = container,
+                    ["image"] = image,
+                    ["ports"] = new JsonArray([.. ports.Select(p => (JsonNode)new JsonObject { ["containerPort"] = p, ["protocol"] = "TCP" })]),
+                    ["env"] = new JsonArray([.. sandbox.Environment
+                        .Where(e => e.Key is not ("PATH" or "HOSTNAME" or "HOME") && !e.Key.StartsWith("KUBERNETES_", StringComparison.Ordinal))
+                        .Select(e => (JsonNode)new JsonObject { ["name"] = e.Key, ["value"] = e.Value })]),
+                }),
+                ["serviceAccountName"] = "default",
+                ["hostname"] = sandbox.PodName,
+            },
+            ["status"] = new JsonObject
+            {
+                ["phase"] = "Running",
+                ["podIP"] = sandbox.PodIP.ToString(),
+                ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = sandbox.PodIP.ToString() }),
+                ["hostIP"] = sandbox.HostIP.ToString(),
+                ["startTime"] = started,
+                ["conditions"] = new JsonArray([.. s_podConditions.Select(c => (JsonNode)new JsonObject { ["type"] = c, ["status"] = "True", ["lastTransitionTime"] = started })]),
+                ["containerStatuses"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = container,
+                    ["image"] = image,
+                    ["ready"] = true,
+                    ["started"] = true,
+                    ["restartCount"] = 0,
+                    ["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = started } },
+                }),
+            },
+        };
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var agent in _agents)
+        {
+            await agent.DisposeAsync();
+        }
+
+        await Task.WhenAll(_watches).WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private async Task<JsonObject> StartAsync(string @namespace, string pod, JsonObject container)
+    {
+        var image = (string?)container["image"] ?? "";
+        if (!CanPull(image))
+        {
+            return new JsonObject
+            {
+                ["waiting"] = new JsonObject { ["reason"] = "ImagePullBackOff", ["message"] = $"Back-off pulling image \"{image}\"" },
+            };
+        }
+
+        // The container shares the target's process namespace, where "--target-pid 1" is the app; here it has its own pid.
+        var arguments = container["args"]?.AsArray().Select(a => (string)a!).ToList() ?? [];
+        var pid = arguments.IndexOf("--target-pid");
+        if (pid >= 0 && pid + 1 < arguments.Count)
+        {
+            arguments[pid + 1] = _sandbox.AppPid.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var environment = container["env"]?.AsArray().ToDictionary(e => (string)e!["name"]!, e => (string?)e!["value"] ?? "") ?? [];
+        var agent = await AgentProcess.StartAsync(arguments, (file, args) =>
+        {
+            var info = new ProcessStartInfo("ip", ["netns", "exec", _sandbox.PodNetworkNamespace, file, .. args]);
+            foreach (var (name, value) in environment)
+            {
+                info.Environment[name] = value;
+            }
+
+            return info;
+        });
+        _agents.Enqueue(agent);
+        lock (_watches)
+        {
+            _watches.Add(ReportExitAsync(@namespace, pod, (string)container["name"]!, agent));
+        }
+
+        return new JsonObject { ["running"] = new JsonObject { ["startedAt"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } };
+    }
+
+    /// <summary>When the container's process ends, its status says so, as the kubelet's would.</summary>
+    private async Task ReportExitAsync(string @namespace, string pod, string name, AgentProcess agent)
+    {
+        int code;
+        try
+        {
+            code = await agent.WaitForExitAsync(Timeout.InfiniteTimeSpan);
+        }
+        catch (InvalidOperationException)
+        {
+            code = 137; // killed and disposed at teardown before the exit code was read
+        }
+
+        var finished = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        _server.Update("pods", @namespace, pod, value =>
+        {
+            foreach (var entry in value["status"]?["ephemeralContainerStatuses"]?.AsArray() ?? [])
+            {
+                if ((string?)entry?["name"] == name)
+                {
+                    entry!["state"] = new JsonObject
+                    {
+                        ["terminated"] = new JsonObject { ["exitCode"] = code, ["reason"] = code == 0 ? "Completed" : "Error", ["finishedAt"] = finished },
+                    };
+                }
+            }
+        });
+    }
+}
