@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ClusterContext developer entry point.
-#   ./build.sh demo    start a local pod sandbox and the agent, and show the pod's context through the protocol
+#   ./build.sh demo    run samples/OrdersConsole in the context of deployment/orders: in your cluster when
+#                      CLUSTERCONTEXT_TARGET is set and kubectl has a current context, else in the local sandbox cluster
 #   ./build.sh test    build everything and run every test (needs root: the pod sandbox uses Linux namespaces)
 #   ./build.sh bench   throughput of client -> agent -> TCP echo against a direct loopback socket, and agent memory
 # Each command installs what it needs first (Debian packages, NuGet packages).
@@ -34,6 +35,55 @@ install_prerequisites() {
   dotnet restore LocalK8s.sln --verbosity quiet
 }
 
+run_demo() {
+  local project
+  for project in src/ClusterContext samples/OrdersConsole tests/SandboxCluster; do
+    dotnet build "$project" --no-restore --verbosity quiet -nologo -consoleLoggerParameters:NoSummary
+  done
+  local hook=$PWD/src/ClusterContext/bin/Debug/net10.0/ClusterContext.dll
+  local sample=$PWD/samples/OrdersConsole/bin/Debug/net10.0/OrdersConsole.dll
+  if [ -n "${CLUSTERCONTEXT_TARGET:-}" ] && kubectl config current-context >/dev/null 2>&1; then
+    echo "== samples/OrdersConsole in the context of $CLUSTERCONTEXT_TARGET (kubectl context $(kubectl config current-context))"
+    DOTNET_STARTUP_HOOKS=$hook dotnet "$sample"
+    return
+  fi
+
+  echo "== No cluster configured (set CLUSTERCONTEXT_TARGET and a kubectl context to use yours): starting the local sandbox cluster"
+  local work
+  work=$(mktemp -d)
+  dotnet tests/SandboxCluster/bin/Debug/net10.0/SandboxCluster.dll --kubeconfig "$work/kubeconfig" >"$work/cluster.log" 2>&1 &
+  local cluster=$!
+  # shellcheck disable=SC2064 # expand now: the trap must stop this cluster, even after the function returns
+  trap "kill -TERM $cluster 2>/dev/null; wait $cluster 2>/dev/null; rm -rf '$work'" EXIT
+  for _ in $(seq 1 120); do
+    grep -q "Ctrl+C stops" "$work/cluster.log" && break
+    kill -0 "$cluster" 2>/dev/null || break
+    sleep 0.5
+  done
+  sed 's/^/   /' "$work/cluster.log"
+  grep -q "Ctrl+C stops" "$work/cluster.log" || { echo "The sandbox cluster did not start." >&2; return 1; }
+
+  echo
+  echo "== kubectl get deploy,pods,services   (KUBECONFIG=$work/kubeconfig)"
+  KUBECONFIG=$work/kubeconfig kubectl get deploy,pods,services | sed 's/^/   /'
+
+  echo
+  echo "== samples/OrdersConsole as it is: it sees this machine (the cluster's services are not called: their names mean nothing here)"
+  (cd "$work" && REDIS_HOST= WEB_URL= dotnet "$sample" | sed 's/^/   /')
+
+  echo
+  echo "== the same app with DOTNET_STARTUP_HOOKS=ClusterContext.dll and CLUSTERCONTEXT_TARGET=deployment/orders: it sees the pod"
+  (cd "$work" && KUBECONFIG=$work/kubeconfig CLUSTERCONTEXT_TARGET=deployment/orders DOTNET_STARTUP_HOOKS=$hook dotnet "$sample" 2>&1 | sed 's/^/   /')
+
+  echo
+  echo "== stopping the sandbox cluster"
+  kill -TERM "$cluster"
+  wait "$cluster" || true
+  tail -n 2 "$work/cluster.log" | sed 's/^/   /'
+  trap - EXIT
+  rm -rf "$work"
+}
+
 run_tests() {
   local results=artifacts/test-results
   rm -rf "$results"
@@ -56,7 +106,7 @@ run_tests() {
 case "${1:-}" in
   demo)
     install_prerequisites
-    dotnet run --no-restore --project tests/SandboxDemo
+    run_demo
     ;;
   test)
     install_prerequisites

@@ -4,7 +4,7 @@ namespace ClusterContext.Hosting;
 
 /// <summary>
 /// The startup hook's logging: one line per event on standard error. By default warnings and up, plus the progress of
-/// slow start-up steps (resolving the target, starting the agent in the pod, port-forwarding); CLUSTERCONTEXT_LOG
+/// start-up steps (resolving the target, starting the agent in the pod, the session being ready); CLUSTERCONTEXT_LOG
 /// chooses otherwise: <c>info</c> (everything), <c>warning</c> (no progress lines), <c>error</c>.
 /// </summary>
 internal sealed class StderrLoggerFactory : ILoggerFactory
@@ -36,7 +36,7 @@ internal sealed class StderrLoggerFactory : ILoggerFactory
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (logLevel >= Setting.Minimum || (Setting.Progress && logLevel == LogLevel.Information && eventId.Name == "Progress"))
+            if (logLevel >= Setting.Minimum || (Setting.Progress && logLevel == LogLevel.Information && eventId.Name is "Progress" or "Started"))
             {
                 Console.Error.WriteLine($"clustercontext: {formatter(state, exception)}");
             }
