@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -26,7 +27,10 @@ public sealed class KubeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (string Password, string User)> _basic = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _denied = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, (string Prefix, Channel<(string Type, JsonObject Object)> Events)> _watchers = new();
+    private readonly CancellationTokenSource _stopping = new();
     private long _resourceVersion = 1000;
+    private long _watcherIds;
 
     private KubeApiServer(WebApplication app, TestPki pki)
     {
@@ -175,8 +179,30 @@ public sealed class KubeApiServer : IAsyncDisposable
         metadata["uid"] ??= Guid.NewGuid().ToString();
         metadata["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         metadata["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _objects[Key(resource, (string)metadata["namespace"]!, (string)metadata["name"]!)] = value;
+        var key = Key(resource, (string)metadata["namespace"]!, (string)metadata["name"]!);
+        var existed = false;
+        _objects.AddOrUpdate(key, value, (_, _) =>
+        {
+            existed = true;
+            return value;
+        });
+        Notify(key, existed ? "MODIFIED" : "ADDED", value);
         return value;
+    }
+
+    /// <summary>Removes an object, as a delete that completes at once would (watchers see DELETED).</summary>
+    public bool Delete(string resource, string @namespace, string name)
+    {
+        var key = Key(resource, @namespace, name);
+        if (!_objects.TryRemove(key, out var removed))
+        {
+            return false;
+        }
+
+        removed = (JsonObject)removed.DeepClone();
+        removed["metadata"]!["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Notify(key, "DELETED", removed);
+        return true;
     }
 
     /// <summary>The stored object, or null.</summary>
@@ -186,9 +212,11 @@ public sealed class KubeApiServer : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false); // open watches end now, so stopping does not wait for them
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         Pki.Dispose();
+        _stopping.Dispose();
     }
 
     /// <summary>Writes a <c>Status</c> failure as the API server does.</summary>
@@ -233,6 +261,9 @@ public sealed class KubeApiServer : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
     }
+
+    /// <summary>A boolean query parameter as Go's strconv.ParseBool reads it (Python sends "True").</summary>
+    private static bool IsTrue(string value) => value is "1" or "t" or "T" or "true" or "TRUE" or "True";
 
     private static string Key(string resource, string @namespace, string name) => $"{resource}/{@namespace}/{name}";
 
@@ -304,7 +335,7 @@ public sealed class KubeApiServer : IAsyncDisposable
             return;
         }
 
-        var verb = Verb(context.Request.Method, name, context.Request.Query["watch"] == "true");
+        var verb = Verb(context.Request.Method, name, IsTrue(context.Request.Query["watch"].ToString()));
         var checkedResource = subresource is null ? resource : $"{resource}/{subresource}";
         if (_denied.ContainsKey($"{user}|{verb}|{checkedResource}"))
         {
@@ -353,12 +384,31 @@ public sealed class KubeApiServer : IAsyncDisposable
 
     private async Task ListAsync(HttpContext context, string resource, string @namespace)
     {
-        var selector = LabelSelector.Parse(context.Request.Query["labelSelector"].ToString());
+        LabelSelector selector;
+        FieldSelector fields;
+        try
+        {
+            selector = LabelSelector.Parse(context.Request.Query["labelSelector"].ToString());
+            fields = FieldSelector.Parse(context.Request.Query["fieldSelector"].ToString(), resource);
+        }
+        catch (FormatException ex)
+        {
+            await WriteStatusAsync(context, 400, "BadRequest", ex.Message).ConfigureAwait(false);
+            return;
+        }
+
+        bool Selected(JsonObject value) => selector.Matches(value["metadata"]?["labels"] as JsonObject) && fields.Matches(value);
+        if (IsTrue(context.Request.Query["watch"].ToString()))
+        {
+            await WatchAsync(context, resource, @namespace, Selected).ConfigureAwait(false);
+            return;
+        }
+
         var prefix = Key(resource, @namespace, "");
         var items = new JsonArray();
         foreach (var (key, value) in _objects.OrderBy(o => o.Key, StringComparer.Ordinal))
         {
-            if (key.StartsWith(prefix, StringComparison.Ordinal) && selector.Matches(value["metadata"]?["labels"] as JsonObject))
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && Selected(value))
             {
                 items.Add(value.DeepClone());
             }
@@ -379,6 +429,74 @@ public sealed class KubeApiServer : IAsyncDisposable
             ["metadata"] = new JsonObject { ["resourceVersion"] = version },
             ["items"] = items,
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A watch, as the API server streams it: one JSON event per line (<c>{"type":"ADDED","object":{...}}</c>), first
+    /// the current objects (unless a resourceVersion is given: then the ones changed since), then every change, until
+    /// <c>timeoutSeconds</c> (default 30 minutes), the client leaving, or the server stopping.
+    /// </summary>
+    private async Task WatchAsync(HttpContext context, string resource, string @namespace, Func<JsonObject, bool> selected)
+    {
+        var prefix = Key(resource, @namespace, "");
+        var events = Channel.CreateUnbounded<(string Type, JsonObject Object)>(new UnboundedChannelOptions { SingleReader = true });
+        var id = Interlocked.Increment(ref _watcherIds);
+        _watchers[id] = (prefix, events);
+        try
+        {
+            var since = long.TryParse(context.Request.Query["resourceVersion"], System.Globalization.CultureInfo.InvariantCulture, out var rv) ? rv : 0;
+            foreach (var (key, value) in _objects.OrderBy(o => o.Key, StringComparer.Ordinal))
+            {
+                if (key.StartsWith(prefix, StringComparison.Ordinal) &&
+                    long.Parse((string)value["metadata"]!["resourceVersion"]!, System.Globalization.CultureInfo.InvariantCulture) > since)
+                {
+                    events.Writer.TryWrite((since == 0 ? "ADDED" : "MODIFIED", value));
+                }
+            }
+
+            var timeout = int.TryParse(context.Request.Query["timeoutSeconds"], System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds : 1800;
+            using var end = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+            end.CancelAfter(TimeSpan.FromSeconds(timeout));
+            var table = Tables.Wanted(context.Request.Headers.Accept.ToString());
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.StartAsync(end.Token).ConfigureAwait(false);
+            try
+            {
+                await foreach (var (type, value) in events.Reader.ReadAllAsync(end.Token).ConfigureAwait(false))
+                {
+                    if (!selected(value))
+                    {
+                        continue;
+                    }
+
+                    var copy = (JsonObject)value.DeepClone();
+                    var shown = table ? Tables.Of(resource, [copy], (string)copy["metadata"]!["resourceVersion"]!) : copy;
+                    var line = new JsonObject { ["type"] = type, ["object"] = shown }.ToJsonString() + "\n";
+                    await context.Response.WriteAsync(line, end.Token).ConfigureAwait(false);
+                    await context.Response.Body.FlushAsync(end.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The watch's time is up, the client left, or the server stops: the stream just ends.
+            }
+        }
+        finally
+        {
+            _watchers.TryRemove(id, out _);
+        }
+    }
+
+    private void Notify(string key, string type, JsonObject value)
+    {
+        foreach (var (prefix, events) in _watchers.Values)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                events.Writer.TryWrite((type, (JsonObject)value.DeepClone()));
+            }
+        }
     }
 
     private HashSet<string> Namespaces() =>

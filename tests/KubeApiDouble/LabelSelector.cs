@@ -1,35 +1,50 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace ClusterContext.Testing.Kube;
 
-/// <summary>The equality-based label selectors of the API (<c>a=b,c!=d,e,!f</c>; <c>==</c> as <c>=</c>).</summary>
-public sealed class LabelSelector
+/// <summary>
+/// The label selectors of the API: equality-based (<c>a=b</c>, <c>a==b</c>, <c>a!=b</c>), existence (<c>a</c>,
+/// <c>!a</c>) and set-based (<c>a in (x,y)</c>, <c>a notin (x,y)</c>), comma-separated, all of which must hold.
+/// </summary>
+public sealed partial class LabelSelector
 {
-    private readonly List<(string Key, string? Value, bool Negated)> _terms;
+    private readonly List<Func<JsonObject?, bool>> _terms;
 
-    private LabelSelector(List<(string, string?, bool)> terms) => _terms = terms;
+    private LabelSelector(List<Func<JsonObject?, bool>> terms) => _terms = terms;
 
-    /// <summary>Parses a selector; an empty one matches everything.</summary>
+    /// <summary>Parses a selector; an empty one matches everything. A malformed one throws <see cref="FormatException"/>.</summary>
     public static LabelSelector Parse(string text)
     {
-        var terms = new List<(string, string?, bool)>();
-        foreach (var raw in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var terms = new List<Func<JsonObject?, bool>>();
+        foreach (var raw in SplitTopLevel(text))
         {
-            if (raw.Split("!=", 2) is [var nk, var nv])
+            if (SetTerm().Match(raw) is { Success: true } set)
             {
-                terms.Add((nk.Trim(), nv.Trim(), true));
+                var key = set.Groups[1].Value;
+                var values = set.Groups[3].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+                var negated = set.Groups[2].Value == "notin";
+                terms.Add(labels => Value(labels, key) is { } v ? values.Contains(v) != negated : negated);
+            }
+            else if (raw.Split("!=", 2) is [var nk, var nv])
+            {
+                terms.Add(labels => Value(labels, nk.Trim()) != nv.Trim());
             }
             else if (raw.Replace("==", "=", StringComparison.Ordinal).Split('=', 2) is [var k, var v])
             {
-                terms.Add((k.Trim(), v.Trim(), false));
+                terms.Add(labels => Value(labels, k.Trim()) == v.Trim());
             }
             else if (raw.StartsWith('!'))
             {
-                terms.Add((raw[1..].Trim(), null, true));
+                terms.Add(labels => Value(labels, raw[1..].Trim()) is null);
+            }
+            else if (!raw.Contains(' ', StringComparison.Ordinal) && !raw.Contains('(', StringComparison.Ordinal))
+            {
+                terms.Add(labels => Value(labels, raw) is not null);
             }
             else
             {
-                terms.Add((raw, null, false));
+                throw new FormatException($"unable to parse requirement: {raw}");
             }
         }
 
@@ -37,11 +52,38 @@ public sealed class LabelSelector
     }
 
     /// <summary>Whether <paramref name="labels"/> satisfy every term.</summary>
-    public bool Matches(JsonObject? labels) => _terms.All(term =>
+    public bool Matches(JsonObject? labels) => _terms.All(term => term(labels));
+
+    private static string? Value(JsonObject? labels, string key) => labels?[key]?.GetValue<string>();
+
+    /// <summary>Splits at commas outside parentheses.</summary>
+    private static IEnumerable<string> SplitTopLevel(string text)
     {
-        var value = labels?[term.Key]?.GetValue<string>();
-        return term.Value is null
-            ? (value is not null) != term.Negated
-            : (value == term.Value) != term.Negated;
-    });
+        var depth = 0;
+        var start = 0;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            if (i == text.Length || (text[i] == ',' && depth == 0))
+            {
+                var term = text[start..i].Trim();
+                if (term.Length > 0)
+                {
+                    yield return term;
+                }
+
+                start = i + 1;
+            }
+            else if (text[i] == '(')
+            {
+                depth++;
+            }
+            else if (text[i] == ')')
+            {
+                depth--;
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^(\S+)\s+(in|notin)\s*\((.*)\)$")]
+    private static partial Regex SetTerm();
 }

@@ -6,7 +6,10 @@ using Microsoft.Win32.SafeHandles;
 
 namespace ClusterContext.Agent.Files;
 
-/// <summary>Serves <see cref="WatchRequest"/>: watches the directories the client names and reports each change.</summary>
+/// <summary>
+/// Serves <see cref="WatchRequest"/>: watches the directories the client names and reports each change, and each
+/// directory once as soon as its watch is in place (covering changes made before).
+/// </summary>
 internal static class WatchRelay
 {
     public static async Task RunAsync(IncomingRequest request, ContainerFileSystem files)
@@ -46,6 +49,10 @@ internal static class WatchRelay
                     watcher.Renamed += (sender, e) => Report(sender, e);
                     watcher.EnableRaisingEvents = true;
                     watchers.Add((handle, watcher));
+
+                    // Whatever changed between the client's read and this watch starting was not seen: report the
+                    // directory once now, so the client re-checks its copies from there.
+                    await SendAsync(stream, writeGate, line, ct).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is IOException or OperationCanceledException)

@@ -57,9 +57,10 @@ public static class EphemeralAgent
         var patch = new JsonObject { ["spec"] = new JsonObject { ["ephemeralContainers"] = new JsonArray(container) } };
         var path = $"/api/v1/namespaces/{target.Namespace}/pods/{target.Pod}/ephemeralcontainers";
         progress?.Report($"Starting agent container {name} in pod {target.Namespace}/{target.Pod} (image {spec.Image})");
+        JsonDocument patched;
         try
         {
-            (await api.SendAsync(HttpMethod.Patch, path, patch.ToJsonString(), "application/strategic-merge-patch+json", cancellationToken).ConfigureAwait(false)).Dispose();
+            patched = await api.SendAsync(HttpMethod.Patch, path, patch.ToJsonString(), "application/strategic-merge-patch+json", cancellationToken).ConfigureAwait(false);
         }
         catch (KubeApiException ex) when (ex.StatusCode == 403)
         {
@@ -74,46 +75,115 @@ public static class EphemeralAgent
             throw new KubeApiException($"The API server refused the agent container for pod {target.Pod} (an admission policy may forbid ephemeral containers or the requested capabilities): {ex.Message}", ex.StatusCode, ex.Reason, ex);
         }
 
-        await WaitRunningAsync(api, target, name, progress, timeout, cancellationToken).ConfigureAwait(false);
+        using (patched)
+        {
+            await new Waiter(api, target, name, progress, timeout).WaitAsync(patched.RootElement, cancellationToken).ConfigureAwait(false);
+        }
+
         return new StartedAgent(name, spec.Port, token);
     }
 
-    private static async Task WaitRunningAsync(IKubeApi api, ResolvedTarget target, string name, IProgress<string>? progress, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Follows the pod until the agent container runs: a watch on the pod (from the version the patch returned), so
+    /// the change is seen as it happens; polling with backoff where watching is not allowed.
+    /// </summary>
+    private sealed class Waiter(IKubeApi api, ResolvedTarget target, string name, IProgress<string>? progress, TimeSpan timeout)
     {
-        var started = DateTimeOffset.UtcNow;
-        string? lastState = null;
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (true)
+        private readonly DateTimeOffset _deadline = DateTimeOffset.UtcNow + timeout;
+        private string _described = "waiting to start";
+        private string? _reason;
+
+        public async Task WaitAsync(JsonElement pod, CancellationToken cancellationToken)
         {
-            using (var pod = await api.SendAsync(HttpMethod.Get, $"/api/v1/namespaces/{target.Namespace}/pods/{target.Pod}", null, null, cancellationToken).ConfigureAwait(false))
+            if (Observe(pod))
             {
-                var (state, reason, message) = State(pod.RootElement, name);
-                if (state == "running")
+                return;
+            }
+
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(timeout);
+            try
+            {
+                var version = pod.GetProperty("metadata").TryGetProperty("resourceVersion", out var rv) ? rv.GetString() : null;
+                try
+                {
+                    while (true)
+                    {
+                        var seconds = Math.Max(1, (int)Math.Ceiling((_deadline - DateTimeOffset.UtcNow).TotalSeconds));
+                        var path = $"/api/v1/namespaces/{target.Namespace}/pods?fieldSelector=metadata.name%3D{Uri.EscapeDataString(target.Pod)}&watch=true&timeoutSeconds={seconds}" +
+                            (version is null ? "" : $"&resourceVersion={version}");
+                        await foreach (var (type, value) in api.WatchAsync(path, limit.Token).ConfigureAwait(false))
+                        {
+                            if (type == "DELETED")
+                            {
+                                throw new KubeApiException($"Pod {target.Namespace}/{target.Pod} was deleted while the agent container {name} was starting; run again to pick its replacement.");
+                            }
+
+                            if (value.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("resourceVersion", out var seen))
+                            {
+                                version = seen.GetString();
+                            }
+
+                            if (type is "ADDED" or "MODIFIED" && Observe(value))
+                            {
+                                return;
+                            }
+                        }
+
+                        limit.Token.ThrowIfCancellationRequested(); // the server ended the watch early: watch again from where it was
+                    }
+                }
+                catch (KubeApiException ex) when (ex.StatusCode is 403 or 405 or 410)
+                {
+                    // Not allowed to watch pods (or the version is too old): ask for the pod instead.
+                    await PollAsync(limit.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new KubeApiException($"The agent container {name} in pod {target.Pod} did not start within {timeout.TotalSeconds:0} s: {_described}." +
+                    (_reason is "ImagePullBackOff" or "ErrImagePull" or "InvalidImageName" ? " Check agent.image and that the cluster can pull it." : ""));
+            }
+        }
+
+        private async Task PollAsync(CancellationToken cancellationToken)
+        {
+            var delay = TimeSpan.FromMilliseconds(100);
+            while (true)
+            {
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                using var pod = await api.SendAsync(HttpMethod.Get, $"/api/v1/namespaces/{target.Namespace}/pods/{target.Pod}", null, null, cancellationToken).ConfigureAwait(false);
+                if (Observe(pod.RootElement))
                 {
                     return;
                 }
 
-                if (state == "terminated")
-                {
-                    throw new KubeApiException($"The agent container {name} in pod {target.Pod} exited ({reason}): {message}");
-                }
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+            }
+        }
 
-                var described = reason is null ? "waiting to start" : $"{reason}{(string.IsNullOrEmpty(message) ? "" : ": " + message)}";
-                if (described != lastState)
-                {
-                    progress?.Report($"Agent container {name}: {described}");
-                    lastState = described;
-                }
-
-                if (DateTimeOffset.UtcNow - started > timeout)
-                {
-                    throw new KubeApiException($"The agent container {name} in pod {target.Pod} did not start within {timeout.TotalSeconds:0} s: {described}." +
-                        (reason is "ImagePullBackOff" or "ErrImagePull" or "InvalidImageName" ? " Check agent.image and that the cluster can pull it." : ""));
-                }
+        /// <summary>True once the container runs; throws if it ended; reports each new waiting reason.</summary>
+        private bool Observe(JsonElement pod)
+        {
+            var (state, reason, message) = State(pod, name);
+            if (state == "running")
+            {
+                return true;
             }
 
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+            if (state == "terminated")
+            {
+                throw new KubeApiException($"The agent container {name} in pod {target.Pod} exited ({reason}): {message}");
+            }
+
+            var described = reason is null ? "waiting to start" : $"{reason}{(string.IsNullOrEmpty(message) ? "" : ": " + message)}";
+            if (described != _described)
+            {
+                progress?.Report($"Agent container {name}: {described}");
+            }
+
+            (_described, _reason) = (described, reason ?? _reason);
+            return false;
         }
     }
 

@@ -17,6 +17,13 @@ public interface IKubeApi
 
     /// <summary>Sends a request to <paramref name="path"/> (with query) and returns the JSON body of a successful answer.</summary>
     Task<JsonDocument> SendAsync(HttpMethod method, string path, string? body, string? contentType, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Watches <paramref name="path"/> (a list path with <c>watch=true</c> in its query): each event's type
+    /// (<c>ADDED</c>, <c>MODIFIED</c>, <c>DELETED</c>, <c>BOOKMARK</c>) and object, until the server ends the watch.
+    /// An <c>ERROR</c> event (e.g. 410 Gone) throws <see cref="KubeApiException"/>.
+    /// </summary>
+    IAsyncEnumerable<(string Type, JsonElement Object)> WatchAsync(string path, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -78,6 +85,48 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
         using var response = await SendRawAsync(method, path, body, contentType, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<(string Type, JsonElement Object)> WatchAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(HttpMethod.Get, path, null, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), Encoding.UTF8);
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException)
+            {
+                yield break; // the server or a proxy closed the stream: the watch is over, as when it times out
+            }
+
+            if (line is null)
+            {
+                yield break;
+            }
+
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            using var document = JsonDocument.Parse(line);
+            var type = document.RootElement.GetProperty("type").GetString() ?? "";
+            var value = document.RootElement.GetProperty("object").Clone();
+            if (type == "ERROR")
+            {
+                var code = value.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : 500;
+                var reason = value.TryGetProperty("reason", out var r) ? r.GetString() : null;
+                var message = value.TryGetProperty("message", out var m) ? m.GetString() : null;
+                throw new KubeApiException($"GET {path}: the watch ended with {code} {reason}: {message}", code, reason);
+            }
+
+            yield return (type, value);
+        }
     }
 
     /// <summary>Sends a request and returns the successful response unread (for watches); failures throw.</summary>
@@ -318,7 +367,7 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
             // Not a Status object (a proxy or load balancer answered): keep the raw text.
         }
 
-        var verb = method == HttpMethod.Get ? "get" : method == HttpMethod.Post ? "create" : method.Method.ToLowerInvariant();
+        var verb = method == HttpMethod.Get ? ReadVerb(path) : method == HttpMethod.Post ? "create" : method.Method.ToLowerInvariant();
         return new KubeApiException($"{method} {path}: {code} {reason ?? response.ReasonPhrase}: {message}.{Advice(code, verb, path)}", code, reason);
     }
 
@@ -329,6 +378,19 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
         403 => $" The user of context '{Endpoint.Context}' may not {verb} {Resource(path)}; ask a cluster admin to grant that RBAC permission.",
         _ => "",
     };
+
+    /// <summary>The RBAC verb of a GET: <c>watch</c>, <c>list</c> (a collection) or <c>get</c>.</summary>
+    private static string ReadVerb(string path)
+    {
+        if (path.Contains("watch=true", StringComparison.Ordinal))
+        {
+            return "watch";
+        }
+
+        var segments = path.Split('?')[0].Trim('/').Split('/');
+        var index = Array.IndexOf(segments, "namespaces");
+        return index >= 0 && segments.Length == index + 3 ? "list" : "get";
+    }
 
     /// <summary>The RBAC resource a path names: <c>pods</c>, or <c>pods/portforward</c> for a subresource.</summary>
     private static string Resource(string path)

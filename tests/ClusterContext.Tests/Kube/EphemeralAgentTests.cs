@@ -67,6 +67,30 @@ public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
         Assert.Contains(progress, p => p.Contains("ImagePullBackOff", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_start_is_followed_by_watching_the_pod_or_by_polling_where_watching_is_forbidden(bool watchForbidden)
+    {
+        if (watchForbidden)
+        {
+            _server.Deny("dev", "watch", "pods");
+        }
+
+        _server.StartEphemeralContainer = async (_, _, _) =>
+        {
+            await Task.Delay(200);
+            return new JsonObject { ["running"] = new JsonObject() };
+        };
+
+        var started = await EphemeralAgent.StartAsync(_client, Target, Spec, null, TimeSpan.FromSeconds(20), CancellationToken.None);
+
+        Assert.Equal("running", _server.Get("pods", "shop", "orders-1")!["status"]!["ephemeralContainerStatuses"]!.AsArray()
+            .Single(c => (string?)c!["name"] == started.Container)!["state"]!.AsObject().Single().Key);
+        Assert.Contains(_server.Requests, r => r.StartsWith("GET /api/v1/namespaces/shop/pods?fieldSelector=metadata.name%3Dorders-1&watch=true", StringComparison.Ordinal));
+        Assert.Equal(watchForbidden, _server.Requests.Any(r => r.StartsWith("GET /api/v1/namespaces/shop/pods/orders-1 ", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task Missing_rbac_names_the_verb_and_resource()
     {

@@ -194,6 +194,88 @@ public sealed class KubeApiClientTests : IAsyncLifetime
         Assert.Contains("GET /api/v1/namespaces/shop/pods?labelSelector=app%3Dweb admin", _server.Requests);
     }
 
+    [Fact]
+    public async Task A_watch_sees_the_current_pods_then_each_change_filtered_by_field_selector()
+    {
+        using var client = Client("token: watcher");
+        _server.AddToken("watcher", "watcher");
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var events = new List<string>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var (type, value) in client.WatchAsync("/api/v1/namespaces/shop/pods?fieldSelector=metadata.name%3Dorders-1&watch=true", stop.Token))
+            {
+                lock (events)
+                {
+                    events.Add($"{type} {value.GetProperty("metadata").GetProperty("name").GetString()} {value.GetProperty("metadata").GetProperty("labels").GetProperty("app").GetString()}");
+                }
+
+                if (type == "DELETED")
+                {
+                    return;
+                }
+            }
+        });
+        await WaitUntil(() => events.Count == 1);
+
+        _server.Update("pods", "shop", "web-1", pod => pod["metadata"]!["labels"]!["app"] = "web2"); // another pod: not seen
+        _server.Update("pods", "shop", "orders-1", pod => pod["metadata"]!["labels"]!["app"] = "orders2");
+        _server.Delete("pods", "shop", "orders-1");
+        await watching.WaitAsync(stop.Token);
+
+        Assert.Equal(["ADDED orders-1 orders", "MODIFIED orders-1 orders2", "DELETED orders-1 orders2"], events);
+    }
+
+    [Fact]
+    public async Task Selectors_the_server_refuses_and_set_based_label_selectors_answer_as_the_api_does()
+    {
+        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
+        var (pem, key) = TestPki.ToPem(certificate);
+        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+
+        Assert.Equal("pod/orders-1\npod/web-1\n", await Kubectl(config, "get", "pods", "-l", "app in (orders,web)", "-o", "name"));
+        Assert.Equal("pod/web-1\n", await Kubectl(config, "get", "pods", "-l", "app notin (orders),app", "-o", "name"));
+        Assert.Equal("pod/web-1\n", await Kubectl(config, "get", "pods", "--field-selector", "metadata.name!=orders-1", "-o", "name"));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Kubectl(config, "get", "pods", "--field-selector", "spec.color=blue"));
+        Assert.Contains("field label not supported: spec.color", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Python_client_watches_pods_by_label_until_its_timeout()
+    {
+        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
+        var (pem, key) = TestPki.ToPem(certificate);
+        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+        var script = Path.Combine(_root, "watch.py");
+        File.WriteAllText(script, """
+            import sys
+            from kubernetes import client, config, watch
+            config.load_kube_config(config_file=sys.argv[1])
+            api = client.CoreV1Api()
+            for event in watch.Watch().stream(api.list_namespaced_pod, "shop", label_selector="app=orders", timeout_seconds=3):
+                status = event["object"].status
+                print(event["type"], event["object"].metadata.name, status.phase if status else None, flush=True)
+            print("end")
+            """);
+        var run = Run("/usr/bin/python3", script, config);
+        await WaitUntil(() => _server.Requests.Any(r => r.Contains("watch=True", StringComparison.OrdinalIgnoreCase)));
+        await Task.Delay(300);
+        _server.Update("pods", "shop", "orders-1", pod => pod["status"] = new JsonObject { ["phase"] = "Running" });
+
+        var output = await run;
+
+        Assert.Equal(["ADDED orders-1 None", "MODIFIED orders-1 Running", "end"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var waited = 0; !condition(); waited += 20)
+        {
+            Assert.True(waited < 10_000, "The condition did not hold within 10 s.");
+            await Task.Delay(20);
+        }
+    }
+
     private static async Task Get(KubeApiClient client, string path) =>
         (await client.SendAsync(HttpMethod.Get, path, null, null, CancellationToken.None)).Dispose();
 
