@@ -28,26 +28,26 @@ internal static class ContextBenchmark
         await File.WriteAllBytesAsync(local, config);
         var hook = new Dictionary<string, string>
         {
-            ["DOTNET_STARTUP_HOOKS"] = Path.Combine(AppContext.BaseDirectory, "ClusterContext.dll"),
+            ["DOTNET_STARTUP_HOOKS"] = AppRuns.HookPath,
             ["CLUSTERCONTEXT_AGENT_ADDRESS"] = $"{sandbox.PodIP}:7777",
             ["CLUSTERCONTEXT_AGENT_TOKEN"] = Token,
         };
 
         try
         {
-            var (bare, hooked) = await AlternateAsync(7, () => TimeRunAsync([], "env:HOME"), () => TimeRunAsync(hook, "env:HOME"));
+            var (bare, hooked) = await AppRuns.AlternateAsync(7, () => AppRuns.TimeRunAsync([], "env:HOME"), () => AppRuns.TimeRunAsync(hook, "env:HOME"));
             Console.WriteLine($"start-up of a hello-world app: {bare:0} ms without, {hooked:0} ms with the hook and a running agent: +{hooked - bare:0} ms (goal: < 300 ms)");
 
             var open = $"time-open:20000:{local}";
-            var (openBare, openHooked) = await AlternateAsync(3, () => MeasureAsync([], open), () => MeasureAsync(hook, open));
+            var (openBare, openHooked) = await AppRuns.AlternateAsync(3, () => AppRuns.MeasureAsync([], open), () => AppRuns.MeasureAsync(hook, open));
             Console.WriteLine($"local file open: {openBare:0} ns without hooks, {openHooked:0} ns with: ratio {openHooked / openBare:0.00} (goal: <= 1.1)");
 
-            var (readLocal, readRemote) = await AlternateAsync(3, () => MeasureAsync([], $"time-read:5000:{local}"), () => MeasureAsync(hook, $"time-read:5000:{ConfigPath}"));
+            var (readLocal, readRemote) = await AppRuns.AlternateAsync(3, () => AppRuns.MeasureAsync([], $"time-read:5000:{local}"), () => AppRuns.MeasureAsync(hook, $"time-read:5000:{ConfigPath}"));
             Console.WriteLine($"config file read: {readLocal:0} ns local, {readRemote:0} ns from the pod (local copy, changes pushed by the agent): ratio {readRemote / readLocal:0.00} (goal: <= 3)");
 
-            var (direct, tunnelled) = await AlternateAsync(3,
-                () => MeasureAsync([], $"time-http:300:http://{sandbox.RedisIP}:{web.Port}/", sandbox.PodNetworkNamespace),
-                () => MeasureAsync(hook, $"time-http:300:http://{web.HostName}:{web.Port}/"));
+            var (direct, tunnelled) = await AppRuns.AlternateAsync(3,
+                () => AppRuns.MeasureAsync([], $"time-http:300:http://{sandbox.RedisIP}:{web.Port}/", sandbox.PodNetworkNamespace),
+                () => AppRuns.MeasureAsync(hook, $"time-http:300:http://{web.HostName}:{web.Port}/"));
             Console.WriteLine($"HTTP request to an in-pod service: {direct:0} us from inside the pod, {tunnelled:0} us tunnelled by name: ratio {tunnelled / direct:0.00} (goal: <= 2)");
         }
         finally
@@ -56,61 +56,5 @@ internal static class ContextBenchmark
         }
 
         return 0;
-    }
-
-    /// <summary>Runs the two measurements in turn, <paramref name="rounds"/> times each, and returns their medians.</summary>
-    private static async Task<(double First, double Second)> AlternateAsync(int rounds, Func<Task<double>> first, Func<Task<double>> second)
-    {
-        var a = new List<double>();
-        var b = new List<double>();
-        for (var i = 0; i < rounds; i++)
-        {
-            a.Add(await first());
-            b.Add(await second());
-        }
-
-        a.Sort();
-        b.Sort();
-        return (a[rounds / 2], b[rounds / 2]);
-    }
-
-    private static async Task<double> TimeRunAsync(Dictionary<string, string> environment, string command)
-    {
-        var clock = Stopwatch.StartNew();
-        await RunAppAsync(environment, command, null);
-        return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static async Task<double> MeasureAsync(Dictionary<string, string> environment, string command, string? networkNamespace = null)
-    {
-        var output = await RunAppAsync(environment, command, networkNamespace);
-        var value = output.Split('\n').Select(l => l.Split('\t')).First(p => p[0] == command)[1];
-        return double.Parse(value, CultureInfo.InvariantCulture);
-    }
-
-    private static async Task<string> RunAppAsync(Dictionary<string, string> environment, string command, string? networkNamespace)
-    {
-        string[] app = ["dotnet", Path.Combine(AppContext.BaseDirectory, "ClusterContext.EndToEnd.App.dll"), command];
-        var info = networkNamespace is null
-            ? new ProcessStartInfo(app[0], app[1..])
-            : new ProcessStartInfo("ip", ["netns", "exec", networkNamespace, .. app]);
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.WorkingDirectory = Path.GetTempPath();
-        foreach (var (name, value) in environment)
-        {
-            info.Environment[name] = value;
-        }
-
-        using var process = Process.Start(info)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0 || output.Contains("\t!", StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"{command} failed ({process.ExitCode}): {output}{errors}");
-        }
-
-        return output;
     }
 }
