@@ -105,6 +105,62 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exec_plugin_client_certificate_authenticates_the_connection()
+    {
+        using var certificate = _server.Pki.IssueClient("ivan");
+        var (pem, key) = TestPki.ToPem(certificate);
+        var credential = Path.Combine(_root, "credential.json");
+        File.WriteAllText(credential, new JsonObject
+        {
+            ["apiVersion"] = "client.authentication.k8s.io/v1",
+            ["kind"] = "ExecCredential",
+            ["status"] = new JsonObject { ["clientCertificateData"] = pem, ["clientKeyData"] = key },
+        }.ToJsonString());
+        var plugin = Path.Combine(_root, "cert.sh");
+        File.WriteAllText(plugin, $"#!/bin/sh\ncat '{credential}'\n");
+        File.SetUnixFileMode(plugin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var client = Client("exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ./cert.sh\n      interactiveMode: Never");
+
+        await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+
+        Assert.Contains("GET /api/v1/namespaces/shop/pods/orders-1 ivan", _server.Requests);
+    }
+
+    [Fact]
+    public async Task Proxy_url_carries_api_calls_and_port_forward_websockets_through_an_http_connect_proxy()
+    {
+        // The cluster's name only means something to the proxy, as behind a corporate proxy or a bastion.
+        await using var proxy = new ConnectProxy(name => name == "kubernetes" ? IPAddress.Loopback : null);
+        _server.AddToken("t", "judy");
+        var config = WriteKubeconfig("token: t", $"https://kubernetes:{_server.Address.Port}", _server.Pki.AuthorityPem, null, proxyUrl: $"http://127.0.0.1:{proxy.Port}");
+        using var client = new KubeApiClient(KubeConfigLoader.Load(kubeconfig: config));
+        using var echo = new TcpListener(IPAddress.Loopback, 0);
+        echo.Start();
+        _server.PortForwardTarget = (_, _, _) => echo.LocalEndpoint;
+        var served = Task.Run(async () =>
+        {
+            using var connection = await echo.AcceptTcpClientAsync();
+            var buffer = new byte[5];
+            await connection.GetStream().ReadExactlyAsync(buffer);
+            await connection.GetStream().WriteAsync(buffer);
+        });
+
+        await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+        await using (var stream = await PortForwardStream.OpenAsync(client, "shop", "orders-1", 8080, CancellationToken.None))
+        {
+            await stream.WriteAsync("hello"u8.ToArray());
+            var back = new byte[5];
+            await stream.ReadExactlyAsync(back);
+            Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(back));
+        }
+
+        await served;
+        Assert.All(proxy.Tunnels, t => Assert.Equal($"kubernetes:{_server.Address.Port}", t));
+        Assert.False(proxy.Tunnels.IsEmpty);
+        Assert.Contains(_server.Requests, r => r.StartsWith("GET /api/v1/namespaces/shop/pods/orders-1/portforward?ports=8080 judy", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Status_errors_come_back_with_code_reason_and_advice()
     {
         _server.AddToken("t", "grace");
@@ -281,10 +337,87 @@ public sealed class KubeApiClientTests : IAsyncLifetime
 
     private static string B64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
 
+    /// <summary>An HTTP CONNECT proxy on loopback that resolves names itself and records each tunnel's target.</summary>
+    private sealed class ConnectProxy : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly Func<string, IPAddress?> _resolve;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _accepting;
+
+        public ConnectProxy(Func<string, IPAddress?> resolve)
+        {
+            _resolve = resolve;
+            _listener.Start();
+            _accepting = AcceptAsync();
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Tunnels { get; } = new();
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _accepting;
+            _stop.Dispose();
+        }
+
+        private async Task AcceptAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    _ = TunnelAsync(client);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+            }
+        }
+
+        private async Task TunnelAsync(TcpClient client)
+        {
+            using (client)
+            {
+                var stream = client.GetStream();
+                var head = new List<byte>();
+                while (head.Count < 4 || head[^4] != '\r' || head[^3] != '\n' || head[^2] != '\r' || head[^1] != '\n')
+                {
+                    var b = stream.ReadByte();
+                    if (b < 0)
+                    {
+                        return;
+                    }
+
+                    head.Add((byte)b);
+                }
+
+                var request = System.Text.Encoding.ASCII.GetString([.. head]).Split(' ');
+                var (host, port) = (request[1][..request[1].LastIndexOf(':')], int.Parse(request[1][(request[1].LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+                if (request[0] != "CONNECT" || _resolve(host) is not { } address)
+                {
+                    await stream.WriteAsync("HTTP/1.1 502 Bad Gateway\r\n\r\n"u8.ToArray());
+                    return;
+                }
+
+                Tunnels.Enqueue(request[1]);
+                using var upstream = new TcpClient();
+                await upstream.ConnectAsync(address, port);
+                await stream.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray());
+                var up = upstream.GetStream();
+                await Task.WhenAny(stream.CopyToAsync(up), up.CopyToAsync(stream));
+            }
+        }
+    }
+
     private KubeApiClient Client(string credentials, string? server = null, string? ca = null, string? serverName = null) =>
         new(KubeConfigLoader.Load(kubeconfig: WriteKubeconfig(credentials, server ?? _server.Address.ToString(), ca ?? _server.Pki.AuthorityPem, serverName)));
 
-    private string WriteKubeconfig(string credentials, string server, string ca, string? serverName)
+    private string WriteKubeconfig(string credentials, string server, string ca, string? serverName, string? proxyUrl = null)
     {
         var path = Path.Combine(_root, $"config-{Guid.NewGuid():N}");
         File.WriteAllText(path, $"""
@@ -297,6 +430,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
                 server: {server}
                 certificate-authority-data: {B64(ca)}
             {(serverName is null ? "" : $"    tls-server-name: {serverName}")}
+            {(proxyUrl is null ? "" : $"    proxy-url: {proxyUrl}")}
             users:
             - name: me
               user:
