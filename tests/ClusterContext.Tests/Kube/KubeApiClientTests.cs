@@ -161,6 +161,38 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Insecure_skip_tls_verify_talks_to_a_server_no_ca_vouches_for()
+    {
+        _server.AddToken("t", "kim");
+        var path = Path.Combine(_root, "insecure");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: test
+            clusters:
+            - name: double
+              cluster:
+                server: {_server.Address}
+                insecure-skip-tls-verify: true
+            users:
+            - name: me
+              user:
+                token: t
+            contexts:
+            - name: test
+              context:
+                cluster: double
+                user: me
+                namespace: shop
+            """);
+        using var client = new KubeApiClient(KubeConfigLoader.Load(kubeconfig: path));
+
+        await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+
+        Assert.Contains("GET /api/v1/namespaces/shop/pods/orders-1 kim", _server.Requests);
+    }
+
+    [Fact]
     public async Task Status_errors_come_back_with_code_reason_and_advice()
     {
         _server.AddToken("t", "grace");
