@@ -86,6 +86,16 @@ public sealed partial class SandboxClusterTests
             Assert.Equal("orders", run[$"http:http://{(string?)pod["status"]!["podIP"]}:8080/"]);
             Assert.Contains("clustercontext: Starting agent container", run.Output, StringComparison.Ordinal);
 
+            // Sessions to one pod at once, and right after one another (its agent still lingering), each get an agent
+            // on a port of their own; a fixed agent.port the app already listens on is refused with what to do.
+            var environment = new Dictionary<string, string?> { ["KUBECONFIG"] = kubeconfig, ["CLUSTERCONTEXT_TARGET"] = "deployment/orders" };
+            var together = await Task.WhenAll(AppRun.RunAsync(environment, null, "env:ORDERS_MODE"), AppRun.RunAsync(environment, null, "env:ORDERS_MODE"));
+            Assert.All(together, r => Assert.True(r.ExitCode == 0 && r["env:ORDERS_MODE"] == "sandbox", r.Output));
+            var taken = await AppRun.RunAsync(new Dictionary<string, string?>(environment) { ["CLUSTERCONTEXT_AGENT_PORT"] = "8080" }, null, "env:ORDERS_MODE");
+            Assert.Equal(3, taken.ExitCode);
+            Assert.Contains("Cannot listen on 0.0.0.0:8080", taken.Output, StringComparison.Ordinal);
+            Assert.Contains("Port 8080 (agent.port) is taken in the pod", taken.Output, StringComparison.Ordinal);
+
             // Every process in the pod's and the services' network namespaces (app, agent, DNS, redis, web) must end.
             var processes = ProcessesIn($"cc{index}-pod").Concat(ProcessesIn($"cc{index}-svc")).ToList();
             Assert.True(processes.Count >= 4, $"Expected the app, DNS, redis and web processes, found pids {string.Join(", ", processes)}");

@@ -55,22 +55,46 @@ internal static class PortForwarder
             var message = $"error forwarding port {port} to pod {pod}, uid : failed to connect to localhost:{port} inside namespace: {ex.Message}";
             await SendAsync(socket, 1, Encoding.UTF8.GetBytes(message), context.RequestAborted).ConfigureAwait(false);
             await CloseAsync(socket).ConfigureAwait(false);
+            await DrainAsync(socket).ConfigureAwait(false);
             return;
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        var fromPod = PumpFromPodAsync(tcp, socket, stop.Token);
-        var toPod = PumpToPodAsync(socket, tcp, stop.Token);
-        await Task.WhenAny(fromPod, toPod).ConfigureAwait(false);
-        await stop.CancelAsync().ConfigureAwait(false);
-        await CloseAsync(socket).ConfigureAwait(false);
-        try
+        // Neither pump is ever cancelled: cancelling a WebSocket operation aborts the socket, dropping data not yet
+        // flushed. When one side ends the other is ended in order, as the kubelet does it (no half-close).
+        var fromPod = PumpFromPodAsync(tcp, socket, CancellationToken.None);
+        var toPod = PumpToPodAsync(socket, tcp, CancellationToken.None);
+        if (await Task.WhenAny(fromPod, toPod).ConfigureAwait(false) == fromPod)
         {
-            await Task.WhenAll(fromPod, toPod).ConfigureAwait(false);
+            // The pod closed the connection: close the WebSocket after the data sent, and wait for the client's reply.
+            await CloseAsync(socket).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or SocketException or IOException)
+        else
         {
-            // One side ended; the other is torn down with it, as the kubelet does (no half-close).
+            // The client closed or left: end the pod connection, then answer a close the client started.
+            tcp.Close();
+            if (socket.State == WebSocketState.CloseReceived)
+            {
+                await CloseAsync(socket).ConfigureAwait(false);
+            }
+        }
+
+        var both = Task.WhenAll(fromPod, toPod);
+        if (await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false) != both)
+        {
+            socket.Abort(); // a client that never answers the close
+            tcp.Close();
+        }
+
+        foreach (var pump in new[] { fromPod, toPod })
+        {
+            try
+            {
+                await pump.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or SocketException or IOException or ObjectDisposedException)
+            {
+                // That side was torn down with the other.
+            }
         }
     }
 
@@ -124,12 +148,30 @@ internal static class PortForwarder
         return socket.SendAsync(message, WebSocketMessageType.Binary, true, cancellationToken);
     }
 
+    /// <summary>Reads (and drops) what the client still sends until its close arrives, for up to 2 seconds.</summary>
+    private static async Task DrainAsync(WebSocket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var buffer = new byte[4096];
+        try
+        {
+            while ((await socket.ReceiveAsync(buffer.AsMemory(), timeout.Token).ConfigureAwait(false)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The client left without closing, or never answered.
+        }
+    }
+
+    /// <summary>Sends the close frame (after all data sent); the receiving pump sees the client's answer.</summary>
     private static async Task CloseAsync(WebSocket socket)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
-            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token).ConfigureAwait(false);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {

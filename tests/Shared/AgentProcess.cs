@@ -76,7 +76,9 @@ public sealed partial class AgentProcess : IAsyncDisposable
             var listening = agent._listening.Task;
             if (await Task.WhenAny(listening, exited, Task.Delay(timeout ?? TimeSpan.FromSeconds(30))) != listening)
             {
-                throw new InvalidOperationException($"The agent did not start listening. Its output:{Environment.NewLine}{string.Join(Environment.NewLine, agent.Log)}");
+                throw new AgentStartException(
+                    $"The agent did not start listening. Its output:{Environment.NewLine}{string.Join(Environment.NewLine, agent.Log)}",
+                    exited.IsCompleted ? agent._process.ExitCode : null, agent.Log);
             }
 
             return agent;
@@ -149,4 +151,12 @@ public sealed partial class AgentProcess : IAsyncDisposable
 
     [GeneratedRegex(@"listening on (\S+),")]
     private static partial Regex ListeningLine();
+}
+
+/// <summary>The agent ended (<see cref="ExitCode"/>) or hung before it listened; <see cref="Log"/> is what it said.</summary>
+public sealed class AgentStartException(string message, int? exitCode, IReadOnlyList<string> log) : InvalidOperationException(message)
+{
+    public int? ExitCode { get; } = exitCode;
+
+    public IReadOnlyList<string> Log { get; } = log;
 }

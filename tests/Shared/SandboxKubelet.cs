@@ -118,16 +118,35 @@ public sealed class SandboxKubelet : IAsyncDisposable
         }
 
         var environment = container["env"]?.AsArray().ToDictionary(e => (string)e!["name"]!, e => (string?)e!["value"] ?? "") ?? [];
-        var agent = await AgentProcess.StartAsync(arguments, (file, args) =>
+        AgentProcess agent;
+        try
         {
-            var info = new ProcessStartInfo("ip", ["netns", "exec", _sandbox.PodNetworkNamespace, file, .. args]);
-            foreach (var (name, value) in environment)
+            agent = await AgentProcess.StartAsync(arguments, (file, args) =>
             {
-                info.Environment[name] = value;
-            }
+                var info = new ProcessStartInfo("ip", ["netns", "exec", _sandbox.PodNetworkNamespace, file, .. args]);
+                foreach (var (name, value) in environment)
+                {
+                    info.Environment[name] = value;
+                }
 
-            return info;
-        });
+                return info;
+            });
+        }
+        catch (AgentStartException ex) when (ex.ExitCode is { } code)
+        {
+            // The container ran and ended: terminated, with its last log lines as the message (FallbackToLogsOnError).
+            return new JsonObject
+            {
+                ["terminated"] = new JsonObject
+                {
+                    ["exitCode"] = code,
+                    ["reason"] = "Error",
+                    ["message"] = string.Join("\n", ex.Log.TakeLast(5)),
+                    ["finishedAt"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                },
+            };
+        }
+
         _agents.Enqueue(agent);
         lock (_watches)
         {

@@ -47,8 +47,12 @@ public sealed class AgentSettings
     /// <summary>The image of the agent container started in the target pod.</summary>
     public string Image { get; set; } = DefaultImage;
 
-    /// <summary>The port the started agent listens on in the pod's network namespace; pick another if the app uses it.</summary>
-    public int Port { get; set; } = 47470;
+    /// <summary>
+    /// The port the started agent listens on in the pod's network namespace. Default <see langword="null"/>: a random
+    /// free-looking port from 40000–59999 per session (so sessions to one pod never collide; a port found taken is
+    /// replaced by another).
+    /// </summary>
+    public int? Port { get; set; }
 
     /// <summary>The published agent image of this version.</summary>
     public static string DefaultImage { get; } = "clustercontext/agent:" + (typeof(AgentSettings).Assembly.GetName().Version?.ToString(3) ?? "latest");

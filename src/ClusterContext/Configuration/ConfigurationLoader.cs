@@ -84,6 +84,13 @@ internal static class ConfigurationLoader
                 : throw new ConfigurationException($"CLUSTERCONTEXT_FS_MODE is '{mode}'; expected local, localWithOverrides, read or write.");
         }
 
+        if (Get("AGENT_PORT") is { } port)
+        {
+            options.Agent.Port = int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is > 0 and < 65536
+                ? value
+                : throw new ConfigurationException($"CLUSTERCONTEXT_AGENT_PORT is '{port}'; expected a port number from 1 to 65535.");
+        }
+
         if (Get("TIMEOUT") is { } timeout)
         {
             options.Timeout = double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
@@ -107,7 +114,7 @@ internal static class ConfigurationLoader
                 ["address"] = (v, q) => options.Agent.Address = NullableString(v, q),
                 ["token"] = (v, q) => options.Agent.Token = NullableString(v, q),
                 ["image"] = (v, q) => options.Agent.Image = NullableString(v, q) ?? AgentSettings.DefaultImage,
-                ["port"] = (v, q) => options.Agent.Port = Port(v, q),
+                ["port"] = (v, q) => options.Agent.Port = v.ValueKind == JsonValueKind.Null ? null : Port(v, q),
             }),
             ["env"] = (e, p) => Object(e, p, new()
             {

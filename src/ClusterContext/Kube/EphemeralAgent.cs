@@ -165,7 +165,7 @@ public static class EphemeralAgent
         /// <summary>True once the container runs; throws if it ended; reports each new waiting reason.</summary>
         private bool Observe(JsonElement pod)
         {
-            var (state, reason, message) = State(pod, name);
+            var (state, reason, message, exitCode) = State(pod, name);
             if (state == "running")
             {
                 return true;
@@ -173,7 +173,7 @@ public static class EphemeralAgent
 
             if (state == "terminated")
             {
-                throw new KubeApiException($"The agent container {name} in pod {target.Pod} exited ({reason}): {message}");
+                throw new AgentContainerExitedException(name, exitCode, $"The agent container {name} in pod {target.Pod} exited ({reason}, code {exitCode}): {message}");
             }
 
             var described = reason is null ? "waiting to start" : $"{reason}{(string.IsNullOrEmpty(message) ? "" : ": " + message)}";
@@ -187,11 +187,11 @@ public static class EphemeralAgent
         }
     }
 
-    private static (string? State, string? Reason, string? Message) State(JsonElement pod, string name)
+    private static (string? State, string? Reason, string? Message, int? ExitCode) State(JsonElement pod, string name)
     {
         if (!pod.TryGetProperty("status", out var status) || !status.TryGetProperty("ephemeralContainerStatuses", out var statuses))
         {
-            return (null, null, null);
+            return (null, null, null, null);
         }
 
         foreach (var entry in statuses.EnumerateArray())
@@ -207,11 +207,25 @@ public static class EphemeralAgent
                 {
                     return (kind,
                         detail.TryGetProperty("reason", out var r) ? r.GetString() : null,
-                        detail.TryGetProperty("message", out var m) ? m.GetString() : null);
+                        detail.TryGetProperty("message", out var m) ? m.GetString()?.Trim() : null,
+                        detail.TryGetProperty("exitCode", out var c) && c.TryGetInt32(out var code) ? code : null);
                 }
             }
         }
 
-        return (null, null, null);
+        return (null, null, null, null);
     }
+}
+
+/// <summary>The agent container ended before serving: its exit code (3: it could not listen on its port) and last words.</summary>
+public sealed class AgentContainerExitedException(string container, int? exitCode, string message) : KubeApiException(message)
+{
+    /// <summary>The agent's exit code for "cannot listen on the port" (taken by the app or another agent).</summary>
+    public const int ListenFailed = 3;
+
+    /// <summary>The ephemeral container's name.</summary>
+    public string Container { get; } = container;
+
+    /// <summary>The container's exit code, when the kubelet reported one.</summary>
+    public int? ExitCode { get; } = exitCode;
 }

@@ -148,7 +148,7 @@ public sealed class PortForwardStream : Stream
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
-        if (_socket.State == WebSocketState.Open)
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             try
@@ -243,7 +243,7 @@ public sealed class PortForwardStream : Stream
             return;
         }
 
-        // Copy: the receive buffer is reused by the next receive.
-        _pending = payload.ToArray();
+        // No copy: the next receive into the buffer starts only once a read has consumed all of this.
+        _pending = payload;
     }
 }

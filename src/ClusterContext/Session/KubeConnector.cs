@@ -23,9 +23,7 @@ internal static class KubeConnector
             SessionLog.Progress(logger, $"Resolving {target} in namespace '{endpoint.Namespace}' (context '{endpoint.Context}', {endpoint.Server})");
             var resolved = await TargetResolver.ResolveAsync(api, target, endpoint.Namespace, cancellationToken).ConfigureAwait(false);
             var progress = new LogProgress(logger);
-            // The agent exits 2 s after the session ends, or after 60 s if it never comes: nothing stays behind in the pod.
-            var spec = new AgentContainerSpec(options.Agent.Image, options.Agent.Port, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2), []);
-            var started = await EphemeralAgent.StartAsync(api, resolved, spec, progress, options.Timeout, cancellationToken).ConfigureAwait(false);
+            var started = await StartAgentAsync(api, resolved, options, progress, cancellationToken).ConfigureAwait(false);
             var description = $"{target} (pod {resolved.Namespace}/{resolved.Pod}, container {resolved.Container}) via port-forward";
             var deadline = DateTimeOffset.UtcNow + ListenGrace;
             while (true)
@@ -52,6 +50,34 @@ internal static class KubeConnector
             if (!owned)
             {
                 api.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the agent on the configured port, or on a random one from 40000–59999: sessions to one pod (an agent
+    /// lingering after the last, another developer's, a parallel test run) then do not compete for a port, and a port
+    /// the pod already uses costs one retry on another.
+    /// </summary>
+    private static async Task<StartedAgent> StartAgentAsync(IKubeApi api, ResolvedTarget target, ClusterContextOptions options, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = options.Agent.Port ?? System.Security.Cryptography.RandomNumberGenerator.GetInt32(40000, 60000);
+
+            // The agent exits 2 s after the session ends, or after 60 s if it never comes: nothing stays behind in the pod.
+            var spec = new AgentContainerSpec(options.Agent.Image, port, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2), []);
+            try
+            {
+                return await EphemeralAgent.StartAsync(api, target, spec, progress, options.Timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AgentContainerExitedException ex) when (ex.ExitCode == AgentContainerExitedException.ListenFailed && options.Agent.Port is null && attempt < 3)
+            {
+                progress.Report($"Port {port} is taken in pod {target.Pod}; starting the agent on another port");
+            }
+            catch (AgentContainerExitedException ex) when (ex.ExitCode == AgentContainerExitedException.ListenFailed && options.Agent.Port is { } fixedPort)
+            {
+                throw new KubeApiException($"{ex.Message} Port {fixedPort} (agent.port) is taken in the pod: choose another, or leave agent.port unset for a random one.", inner: ex);
             }
         }
     }

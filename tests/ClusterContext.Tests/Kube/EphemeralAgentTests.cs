@@ -92,6 +92,22 @@ public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task An_agent_that_exits_at_once_is_reported_with_its_exit_code_and_last_words_without_waiting_for_the_timeout()
+    {
+        _server.StartEphemeralContainer = (_, _, _) => Task.FromResult(new JsonObject
+        {
+            ["terminated"] = new JsonObject { ["exitCode"] = 3, ["reason"] = "Error", ["message"] = "crit: Cannot listen on 0.0.0.0:7777: Address already in use.\n" },
+        });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<AgentContainerExitedException>(() => EphemeralAgent.StartAsync(_client, Target, Spec, null, TimeSpan.FromSeconds(30), CancellationToken.None));
+
+        Assert.Equal(AgentContainerExitedException.ListenFailed, ex.ExitCode);
+        Assert.Contains("Address already in use", ex.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "It waited for the timeout.");
+    }
+
+    [Fact]
     public async Task Missing_rbac_names_the_verb_and_resource()
     {
         _server.Deny("dev", "patch", "pods/ephemeralcontainers");
