@@ -1,6 +1,4 @@
 using System.Text;
-using YamlDotNet.Core;
-using YamlDotNet.Serialization;
 
 namespace ClusterContext.Kube;
 
@@ -12,8 +10,6 @@ namespace ClusterContext.Kube;
 /// </summary>
 public static class KubeConfigLoader
 {
-    private static readonly IDeserializer Deserializer = new DeserializerBuilder().IgnoreUnmatchedProperties().Build();
-
     /// <summary>Resolves <paramref name="context"/> (or the current context) to an endpoint; <paramref name="namespace"/> overrides its namespace.</summary>
     /// <remarks>
     /// With no kubeconfig file at all, a process running in a pod (<c>KUBERNETES_SERVICE_HOST</c> set and a mounted
@@ -39,25 +35,25 @@ public static class KubeConfigLoader
             var document = Read(path);
             var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
             current ??= string.IsNullOrEmpty(document.CurrentContext) ? null : document.CurrentContext;
-            foreach (var entry in document.Clusters ?? [])
+            foreach (var entry in document.Clusters)
             {
-                if (entry.Name is { } name && entry.Cluster is { } clusterEntry)
+                if (entry.Name is { } name && entry.Value is { } clusterEntry)
                 {
                     clusters.TryAdd(name, (clusterEntry, folder));
                 }
             }
 
-            foreach (var entry in document.Users ?? [])
+            foreach (var entry in document.Users)
             {
-                if (entry.Name is { } name && entry.User is { } userEntry)
+                if (entry.Name is { } name && entry.Value is { } userEntry)
                 {
                     users.TryAdd(name, (userEntry, folder));
                 }
             }
 
-            foreach (var entry in document.Contexts ?? [])
+            foreach (var entry in document.Contexts)
             {
-                if (entry.Name is { } name && entry.Context is { } value)
+                if (entry.Name is { } name && entry.Value is { } value)
                 {
                     contexts.TryAdd(name, value);
                 }
@@ -127,8 +123,8 @@ public static class KubeConfigLoader
             var command = plugin.Command.Contains('/', StringComparison.Ordinal) && !Path.IsPathRooted(plugin.Command)
                 ? Path.GetFullPath(Path.Combine(userFolder, plugin.Command))
                 : plugin.Command;
-            exec = new ExecPlugin(plugin.ApiVersion, command, plugin.Args ?? [],
-                (plugin.Env ?? []).Where(e => e.Name is not null).ToDictionary(e => e.Name!, e => e.Value ?? "", StringComparer.Ordinal),
+            exec = new ExecPlugin(plugin.ApiVersion, command, plugin.Args,
+                plugin.Env.Where(e => e.Name is not null).ToDictionary(e => e.Name!, e => e.Value ?? "", StringComparer.Ordinal),
                 plugin.InteractiveMode ?? "IfAvailable", string.IsNullOrWhiteSpace(plugin.InstallHint) ? null : plugin.InstallHint.Trim());
         }
 
@@ -190,14 +186,7 @@ public static class KubeConfigLoader
 
     private static KubeConfigDocument Read(string path)
     {
-        try
-        {
-            return Deserializer.Deserialize<KubeConfigDocument>(File.ReadAllText(path)) ?? new KubeConfigDocument();
-        }
-        catch (YamlException ex)
-        {
-            throw new KubeConfigException($"{path} is not a valid kubeconfig at line {ex.Start.Line}: {ex.Message}", ex);
-        }
+        return KubeConfigDocument.Parse(File.ReadAllText(path), path);
     }
 
     private static string Resolve(string path, string folder) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(folder, path));

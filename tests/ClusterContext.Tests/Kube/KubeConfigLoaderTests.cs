@@ -192,6 +192,50 @@ public sealed class KubeConfigLoaderTests : IDisposable
         Assert.Contains("line", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("clusters: just-a-name\n", "line 1: clusters should be a list")]
+    [InlineData("current-context: c\nclusters:\n- name: c\n  cluster:\n    server: [a, b]\n", "line 5: server should be a string")]
+    [InlineData("clusters:\n- name: c\n  cluster: { server: https://h, insecure-skip-tls-verify: maybe }\n", "line 3: insecure-skip-tls-verify should be true or false")]
+    public void A_wrong_shape_names_the_key_and_line(string text, string expected)
+    {
+        var path = Write("config", text);
+
+        var ex = Assert.Throws<KubeConfigException>(() => KubeConfigLoader.Load(kubeconfig: path));
+        Assert.Contains($"{path} is not a valid kubeconfig at {expected}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Yaml_nulls_empty_sections_and_unknown_keys_are_taken_as_kubectl_takes_them()
+    {
+        var path = Write("config", """
+            apiVersion: v1
+            kind: Config
+            preferences: {}
+            current-context: c
+            clusters:
+            - name: c
+              cluster:
+                server: https://h:6443
+                insecure-skip-tls-verify: True
+                proxy-url: ~
+                extensions: [ { name: x, extension: { a: 1 } } ]
+            users:
+            - name: u
+              user:
+                token: "null"
+            contexts:
+            - name: c
+              context: { cluster: c, user: u, namespace: null }
+            """);
+
+        var endpoint = KubeConfigLoader.Load(kubeconfig: path);
+
+        Assert.True(endpoint.InsecureSkipTlsVerify);
+        Assert.Null(endpoint.ProxyUrl);
+        Assert.Equal("null", endpoint.Credentials.Token); // quoted: a string
+        Assert.Equal("default", endpoint.Namespace);
+    }
+
     private string Write(string relative, string text)
     {
         var path = Path.Combine(_root, relative);
