@@ -79,6 +79,14 @@ public sealed class AppRun
             return line;
         }
 
+        /// <summary>Kills the app outright (SIGKILL), as a crash or a stopped debugger would end it.</summary>
+        public void Kill()
+        {
+            process.Kill();
+            process.WaitForExit();
+            process.Dispose();
+        }
+
         public async Task<AppRun> CompleteAsync()
         {
             using (process)

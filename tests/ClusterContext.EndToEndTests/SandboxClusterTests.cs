@@ -96,6 +96,22 @@ public sealed partial class SandboxClusterTests
             Assert.Contains("Cannot listen on 0.0.0.0:8080", taken.Output, StringComparison.Ordinal);
             Assert.Contains("Port 8080 (agent.port) is taken in the pod", taken.Output, StringComparison.Ordinal);
 
+            // An app killed outright mid-session: its agent notices the port-forward close and leaves; every agent
+            // container started so far ends, as the pod's status shows.
+            var killed = AppRun.StartAsync(environment, null, "env:ORDERS_MODE", $"pause:{Path.Combine(directory, "never")}");
+            Assert.Equal("env:ORDERS_MODE\tsandbox", await killed.NextLineAsync());
+            killed.Kill();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            JsonArray statuses;
+            do
+            {
+                await Task.Delay(200);
+                statuses = JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "pod", (string)pod["metadata"]!["name"]!, "-o", "json"))!["status"]!["ephemeralContainerStatuses"]!.AsArray();
+            }
+            while (statuses.Any(s => s!["state"]!["terminated"] is null) && DateTime.UtcNow < deadline);
+            Assert.Equal(5, statuses.Count);
+            Assert.All(statuses, s => Assert.NotNull(s!["state"]!["terminated"]));
+
             // Every process in the pod's and the services' network namespaces (app, agent, DNS, redis, web) must end.
             var processes = ProcessesIn($"cc{index}-pod").Concat(ProcessesIn($"cc{index}-svc")).ToList();
             Assert.True(processes.Count >= 4, $"Expected the app, DNS, redis and web processes, found pids {string.Join(", ", processes)}");
