@@ -64,8 +64,8 @@ run_demo() {
   grep -q "Ctrl+C stops" "$work/cluster.log" || { echo "The sandbox cluster did not start." >&2; return 1; }
 
   echo
-  echo "== kubectl get deploy,pods,services   (KUBECONFIG=$work/kubeconfig)"
-  KUBECONFIG=$work/kubeconfig kubectl get deploy,pods,services | sed 's/^/   /'
+  echo "== kubectl get all   (KUBECONFIG=$work/kubeconfig)"
+  KUBECONFIG=$work/kubeconfig kubectl get all | sed 's/^/   /'
 
   echo
   echo "== samples/OrdersConsole as it is: it sees this machine (the cluster's services are not called: their names mean nothing here)"

@@ -66,7 +66,10 @@ public sealed partial class SandboxClusterTests
             var pods = JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "pods", "-l", "app=orders", "-o", "json"))!["items"]!.AsArray();
             var pod = Assert.Single(pods)!;
             Assert.Equal("app", (string?)pod["spec"]!["containers"]![0]!["name"]);
-            Assert.Contains("redis", await KubectlAsync(kubeconfig, "get", "services"), StringComparison.Ordinal);
+            var all = await KubectlAsync(kubeconfig, "get", "all");
+            Assert.Matches(@"service/redis\s+ClusterIP\s+10\.241\.\d+\.20\s+<none>\s+6379/TCP", all);
+            Assert.Matches(@"deployment.apps/orders\s+1/1", all);
+            Assert.Matches(@"replicaset.apps/orders-7d9f8\s+1\s+1\s+1", all);
 
             // An unmodified app, DOTNET_STARTUP_HOOKS and the target only: the pod's env, files, cluster services, and the app container itself.
             var run = await AppRun.RunAsync(new Dictionary<string, string?>

@@ -575,6 +575,7 @@ public sealed class KubeApiServer : IAsyncDisposable
                 ["kind"] = kind,
                 ["verbs"] = new JsonArray("get", "list", "watch"),
                 ["shortNames"] = ShortNames(name),
+                ["categories"] = name == "configmaps" ? new JsonArray() : new JsonArray("all"), // what "kubectl get all" lists
             });
             if (name == "pods")
             {

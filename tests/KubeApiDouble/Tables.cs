@@ -62,6 +62,9 @@ internal static class Tables
     {
         "pods" => [("Name", "string"), ("Ready", "string"), ("Status", "string"), ("Restarts", "string"), ("Age", "string")],
         "deployments" => [("Name", "string"), ("Ready", "string"), ("Up-to-date", "integer"), ("Available", "integer"), ("Age", "string")],
+        "replicasets" => [("Name", "string"), ("Desired", "integer"), ("Current", "integer"), ("Ready", "integer"), ("Age", "string")],
+        "services" => [("Name", "string"), ("Type", "string"), ("Cluster-IP", "string"), ("External-IP", "string"), ("Port(s)", "string"), ("Age", "string")],
+        "configmaps" => [("Name", "string"), ("Data", "integer"), ("Age", "string")],
         _ => [("Name", "string"), ("Age", "string")],
     };
 
@@ -81,6 +84,13 @@ internal static class Tables
             case "deployments":
                 var desired = (int?)value["spec"]?["replicas"] ?? 1;
                 return [name, $"{(int?)status?["readyReplicas"] ?? 0}/{desired}", (int?)status?["updatedReplicas"] ?? 0, (int?)status?["availableReplicas"] ?? 0, age];
+            case "replicasets":
+                return [name, (int?)value["spec"]?["replicas"] ?? 1, (int?)status?["replicas"] ?? 0, (int?)status?["readyReplicas"] ?? 0, age];
+            case "services":
+                var ports = string.Join(",", (value["spec"]?["ports"]?.AsArray() ?? []).Select(p => $"{(int?)p?["port"]}/{(string?)p?["protocol"] ?? "TCP"}"));
+                return [name, (string?)value["spec"]?["type"] ?? "ClusterIP", (string?)value["spec"]?["clusterIP"] ?? "<none>", "<none>", ports.Length == 0 ? "<none>" : ports, age];
+            case "configmaps":
+                return [name, value["data"]?.AsObject().Count ?? 0, age];
             default:
                 return [name, age];
         }

@@ -82,7 +82,7 @@ await using (cluster)
           service redis       {cluster.Sandbox.RedisIP}:6379   (redis.{SandboxCluster.Namespace}.svc.cluster.local, from the pod)
           service web         {cluster.WebIP}:{SandboxCluster.WebPort}   (web.{SandboxCluster.Namespace}.svc.cluster.local, from the pod)
 
-        Try:  KUBECONFIG={kubeconfig} kubectl get deploy,pods
+        Try:  KUBECONFIG={kubeconfig} kubectl get all
         Ctrl+C stops the cluster and removes everything it made.
         """);
     await stop.Task;
