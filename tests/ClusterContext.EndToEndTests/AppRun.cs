@@ -29,13 +29,13 @@ public sealed class AppRun
     /// <summary>The app that uses ClusterContext as a library.</summary>
     public static string LibraryAppPath => BuildOutput("tests/ClusterContext.EndToEnd.LibraryApp", "ClusterContext.EndToEnd.LibraryApp.dll");
 
+    /// <summary>The repository's root: the tests run from tests/ClusterContext.EndToEndTests/bin/&lt;configuration&gt;/&lt;framework&gt;/.</summary>
+    public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+
     public static string BuildOutput(string project, string file)
     {
-        // The tests run from tests/ClusterContext.EndToEndTests/bin/<configuration>/<framework>/.
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var (framework, configuration) = (output.Name, output.Parent!.Name);
-        var root = output.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-        return Path.Combine(root, project, "bin", configuration, framework, file);
+        return Path.Combine(RepositoryRoot, project, "bin", output.Parent!.Name, output.Name, file);
     }
 
     /// <summary>Runs the app with <paramref name="commands"/>; <paramref name="environment"/> adds or overrides variables (null removes).</summary>

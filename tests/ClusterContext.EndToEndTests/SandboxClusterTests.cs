@@ -88,6 +88,10 @@ public sealed partial class SandboxClusterTests
             Assert.Equal("web", run["http:http://web.shop.svc.cluster.local:8080/"]);
             Assert.Equal("orders", run[$"http:http://{(string?)pod["status"]!["podIP"]}:8080/"]);
             Assert.Contains("clustercontext: Starting agent container", run.Output, StringComparison.Ordinal);
+            // The agent image the library starts by default is the one src/Agent/image/build-image.sh tags (the repository's version).
+            var version = Regex.Match(File.ReadAllText(Path.Combine(AppRun.RepositoryRoot, "Directory.Build.props")), "<Version>(.*)</Version>").Groups[1].Value;
+            Assert.Equal($"clustercontext/agent:{version}",
+                (string?)JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "pod", (string)pod["metadata"]!["name"]!, "-o", "json"))!["spec"]!["ephemeralContainers"]![0]!["image"]);
 
             // Sessions to one pod at once, and right after one another (its agent still lingering), each get an agent
             // on a port of their own; a fixed agent.port the app already listens on is refused with what to do.
