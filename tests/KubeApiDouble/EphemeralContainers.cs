@@ -27,6 +27,14 @@ internal static class EphemeralContainers
         }
 
         var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        if ((string?)body?["metadata"]?["resourceVersion"] is { } version && version != (string?)stored["metadata"]!["resourceVersion"])
+        {
+            // Optimistic concurrency: an update based on an older version of the pod is refused.
+            await KubeApiServer.WriteStatusAsync(context, 409, "Conflict",
+                $"Operation cannot be fulfilled on pods \"{pod}\": the object has been modified; please apply your changes to the latest version and try again", pod, "pods").ConfigureAwait(false);
+            return;
+        }
+
         var requested = body?["spec"]?["ephemeralContainers"]?.AsArray() ?? [];
         var updated = (JsonObject)stored.DeepClone();
         var spec = updated["spec"]!.AsObject();

@@ -90,7 +90,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         var app = builder.Build();
         var server = new KubeApiServer(app, pki);
         app.UseWebSockets();
-        app.Run(server.HandleAsync);
+        app.Run(server.HandleSafelyAsync);
         await app.StartAsync().ConfigureAwait(false);
         var address = new Uri(app.Urls.First());
         server.Address = new Uri($"https://127.0.0.1:{address.Port}");
@@ -267,6 +267,19 @@ public sealed class KubeApiServer : IAsyncDisposable
 
     private static string Key(string resource, string @namespace, string name) => $"{resource}/{@namespace}/{name}";
 
+    /// <summary>A fault in the double is answered as the server answers its own: a 500 Status saying what happened.</summary>
+    private async Task HandleSafelyAsync(HttpContext context)
+    {
+        try
+        {
+            await HandleAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
+        {
+            await WriteStatusAsync(context, 500, "InternalError", $"Internal error occurred: {ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+        }
+    }
+
     private async Task HandleAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
@@ -347,6 +360,12 @@ public sealed class KubeApiServer : IAsyncDisposable
             return;
         }
 
+        if (name is null && context.Request.Method == "POST")
+        {
+            await CreateAsync(context, resource, @namespace).ConfigureAwait(false);
+            return;
+        }
+
         if (name is null)
         {
             await ListAsync(context, resource, @namespace).ConfigureAwait(false);
@@ -371,6 +390,13 @@ public sealed class KubeApiServer : IAsyncDisposable
             return;
         }
 
+        if (context.Request.Method == "DELETE" && subresource is null)
+        {
+            Delete(resource, @namespace, name);
+            await WriteJsonAsync(context, found).ConfigureAwait(false); // deleted at once: the server answers with the object
+            return;
+        }
+
         if (context.Request.Method != "GET")
         {
             await WriteStatusAsync(context, 405, "MethodNotAllowed", $"the server does not allow this method on the requested resource").ConfigureAwait(false);
@@ -380,6 +406,42 @@ public sealed class KubeApiServer : IAsyncDisposable
         await WriteJsonAsync(context, Tables.Wanted(context.Request.Headers.Accept.ToString())
             ? Tables.Of(resource, [found], (string)found["metadata"]!["resourceVersion"]!)
             : found).ConfigureAwait(false);
+    }
+
+    /// <summary>POST to a collection: 201 with the stored object, 409 AlreadyExists, 400 for a body of another namespace.</summary>
+    private async Task CreateAsync(HttpContext context, string resource, string @namespace)
+    {
+        if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) is not JsonObject body
+            || body["metadata"]?["name"] is not JsonValue nameNode || nameNode.GetValue<string>() is not { Length: > 0 } name)
+        {
+            await WriteStatusAsync(context, 422, "Invalid", $"{resource} is invalid: metadata.name: Required value: name or generateName is required").ConfigureAwait(false);
+            return;
+        }
+
+        var metadata = body["metadata"]!.AsObject();
+        if ((string?)metadata["namespace"] is { } given && given != @namespace)
+        {
+            await WriteStatusAsync(context, 400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request").ConfigureAwait(false);
+            return;
+        }
+
+        metadata["namespace"] = @namespace;
+        bool created;
+        lock (_objects)
+        {
+            created = Get(resource, @namespace, name) is null;
+            if (created)
+            {
+                metadata.Remove("resourceVersion");
+                metadata.Remove("uid");
+                metadata.Remove("creationTimestamp");
+                Put(resource, body);
+            }
+        }
+
+        await (created
+            ? WriteJsonAsync(context, body, 201)
+            : WriteStatusAsync(context, 409, "AlreadyExists", $"{resource} \"{name}\" already exists", name, resource)).ConfigureAwait(false);
     }
 
     private async Task ListAsync(HttpContext context, string resource, string @namespace)

@@ -329,6 +329,34 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Kubectl_creates_and_deletes_and_hears_already_exists_and_conflict_as_the_server_says_them()
+    {
+        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
+        var (pem, key) = TestPki.ToPem(certificate);
+        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+
+        // From a manifest, as kubectl sends it (JSON, without client-side validation: the double serves no OpenAPI documents, and kubectl's typed generators such as "create configmap" speak protobuf, which it does not).
+        var manifest = Path.Combine(_root, "settings.yaml");
+        File.WriteAllText(manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: sandbox\n");
+        Assert.Contains("configmap/settings created", await Kubectl(config, "create", "--validate=false", "-f", manifest), StringComparison.Ordinal);
+        Assert.Equal("sandbox", (string?)_server.Get("configmaps", "shop", "settings")!["data"]!["mode"]);
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => Kubectl(config, "create", "--validate=false", "-f", manifest));
+        Assert.Contains("configmaps \"settings\" already exists", again.Message, StringComparison.Ordinal);
+        Assert.Contains("configmap \"settings\" deleted", await Kubectl(config, "delete", "configmap", "settings", "--wait=false"), StringComparison.Ordinal);
+        Assert.Null(_server.Get("configmaps", "shop", "settings"));
+
+        // An update based on an old version of the pod is refused with 409 Conflict.
+        _server.AddToken("t", "lee");
+        using var client = Client("token: t");
+        var stale = _server.Get("pods", "shop", "orders-1")!.DeepClone().AsObject();
+        _server.Update("pods", "shop", "orders-1", pod => pod["metadata"]!["labels"]!["touched"] = "yes");
+        stale["spec"]!["ephemeralContainers"] = new JsonArray(new JsonObject { ["name"] = "debug", ["image"] = "busybox" });
+        var conflict = await Assert.ThrowsAsync<KubeApiException>(() => client.SendAsync(HttpMethod.Put, "/api/v1/namespaces/shop/pods/orders-1/ephemeralcontainers", stale.ToJsonString(), null, CancellationToken.None));
+        Assert.Equal((409, "Conflict"), (conflict.StatusCode, conflict.Reason));
+        Assert.Contains("the object has been modified", conflict.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Python_client_watches_pods_by_label_until_its_timeout()
     {
         using var certificate = _server.Pki.IssueClient("admin", "system:masters");
