@@ -98,9 +98,3 @@ void Stop(PosixSignalContext context)
     context.Cancel = true;
     stop.TrySetResult();
 }
-
-/// <summary>Reports progress synchronously, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
-internal sealed class Progress(Action<string> report) : IProgress<string>
-{
-    public void Report(string value) => report(value);
-}

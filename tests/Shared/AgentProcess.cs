@@ -152,11 +152,3 @@ public sealed partial class AgentProcess : IAsyncDisposable
     [GeneratedRegex(@"listening on (\S+),")]
     private static partial Regex ListeningLine();
 }
-
-/// <summary>The agent ended (<see cref="ExitCode"/>) or hung before it listened; <see cref="Log"/> is what it said.</summary>
-public sealed class AgentStartException(string message, int? exitCode, IReadOnlyList<string> log) : InvalidOperationException(message)
-{
-    public int? ExitCode { get; } = exitCode;
-
-    public IReadOnlyList<string> Log { get; } = log;
-}
