@@ -29,6 +29,45 @@ public class FailureTests(PodFixture pod)
         Assert.Contains("Running locally", run.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("true")]
+    [InlineData("false")]
+    public async Task A_kubernetes_failure_stops_the_app_with_the_fix_or_with_required_false_runs_it_locally(string required)
+    {
+        var kubeconfig = Path.Combine(pod.Sandbox.TempPath, $"kubeconfig-{required}");
+        File.WriteAllText(kubeconfig, """
+            apiVersion: v1
+            kind: Config
+            current-context: dev
+            clusters: [ { name: dev, cluster: { server: "https://127.0.0.1:9" } } ]
+            users: [ { name: me, user: { token: t } } ]
+            contexts: [ { name: dev, context: { cluster: dev, user: me } }, { name: staging, context: { cluster: dev, user: me } } ]
+            """);
+
+        var run = await AppRun.RunAsync(new Dictionary<string, string?>
+        {
+            ["KUBECONFIG"] = kubeconfig,
+            ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
+            ["CLUSTERCONTEXT_CONTEXT"] = "prod",
+            ["CLUSTERCONTEXT_REQUIRED"] = required,
+            ["ORDERS_MODE"] = null,
+        }, null, "env:ORDERS_MODE");
+
+        Assert.Contains("Cannot run in the context of deployment/orders: Context 'prod' is not in", run.Output, StringComparison.Ordinal);
+        Assert.Contains("known contexts: dev, staging", run.Output, StringComparison.Ordinal);
+        if (required == "true")
+        {
+            Assert.Equal(3, run.ExitCode);
+            Assert.DoesNotContain("env:ORDERS_MODE", run.Output, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(0, run.ExitCode);
+            Assert.Equal("<unset>", run["env:ORDERS_MODE"]);
+            Assert.Contains("Running locally", run.Output, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task A_malformed_configuration_names_the_key()
     {
