@@ -44,14 +44,7 @@ public static class EphemeralAgent
                 "--idle-timeout", spec.IdleTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture),
                 "--linger", spec.Linger.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
             ["env"] = new JsonArray(new JsonObject { ["name"] = "CLUSTERCONTEXT_AGENT_TOKEN", ["value"] = token }),
-            ["securityContext"] = new JsonObject
-            {
-                ["capabilities"] = new JsonObject
-                {
-                    ["drop"] = new JsonArray("ALL"),
-                    ["add"] = new JsonArray([.. spec.Capabilities.Select(c => (JsonNode)c)]),
-                },
-            },
+            ["securityContext"] = SecurityContext(target, spec),
             ["terminationMessagePolicy"] = "FallbackToLogsOnError",
         };
         var patch = new JsonObject { ["spec"] = new JsonObject { ["ephemeralContainers"] = new JsonArray(container) } };
@@ -81,6 +74,49 @@ public static class EphemeralAgent
         }
 
         return new StartedAgent(name, spec.Port, token);
+    }
+
+    /// <summary>
+    /// As little privilege as the agent needs, in the shape Pod Security "restricted" asks for: no capabilities beyond
+    /// the features', no privilege escalation, the runtime's default seccomp profile, and the target's own user (the
+    /// agent reads the target's /proc entries, which needs the same user or root; and a pod that must not run as root
+    /// gets an agent that does not either).
+    /// </summary>
+    private static JsonObject SecurityContext(ResolvedTarget target, AgentContainerSpec spec)
+    {
+        var context = new JsonObject
+        {
+            ["capabilities"] = new JsonObject
+            {
+                ["drop"] = new JsonArray("ALL"),
+                ["add"] = new JsonArray([.. spec.Capabilities.Select(c => (JsonNode)c)]),
+            },
+            ["seccompProfile"] = new JsonObject { ["type"] = "RuntimeDefault" },
+        };
+        if (!spec.Capabilities.Contains("SYS_ADMIN", StringComparer.Ordinal))
+        {
+            context["allowPrivilegeEscalation"] = false; // the API refuses this together with SYS_ADMIN
+        }
+
+        if (target.RunAs is { } runAs)
+        {
+            if (runAs.User is { } user)
+            {
+                context["runAsUser"] = user;
+            }
+
+            if (runAs.Group is { } group)
+            {
+                context["runAsGroup"] = group;
+            }
+
+            if (runAs.NonRoot)
+            {
+                context["runAsNonRoot"] = true;
+            }
+        }
+
+        return context;
     }
 
     /// <summary>
@@ -141,8 +177,13 @@ public static class EphemeralAgent
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new KubeApiException($"The agent container {name} in pod {target.Pod} did not start within {timeout.TotalSeconds:0} s: {_described}." +
-                    (_reason is "ImagePullBackOff" or "ErrImagePull" or "InvalidImageName" ? " Check agent.image and that the cluster can pull it." : ""));
+                throw new KubeApiException($"The agent container {name} in pod {target.Pod} did not start within {timeout.TotalSeconds:0} s: {_described}." + _reason switch
+                {
+                    "ImagePullBackOff" or "ErrImagePull" or "InvalidImageName" => " Check agent.image and that the cluster can pull it.",
+                    "CreateContainerConfigError" when target.RunAs is { NonRoot: true, User: null } =>
+                        " The pod must not run as root and names no runAsUser for the agent to share; set runAsUser in the pod's or the container's securityContext.",
+                    _ => "",
+                });
             }
         }
 

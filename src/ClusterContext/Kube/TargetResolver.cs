@@ -8,7 +8,14 @@ namespace ClusterContext.Kube;
 /// <param name="Pod">The pod's name.</param>
 /// <param name="Container">The container the session runs alongside.</param>
 /// <param name="Uid">The pod's uid, to notice a replaced pod of the same name.</param>
-public sealed record ResolvedTarget(string Namespace, string Pod, string Container, string Uid);
+/// <param name="RunAs">The user the container runs as, when its or the pod's security context says so.</param>
+public sealed record ResolvedTarget(string Namespace, string Pod, string Container, string Uid, RunAs? RunAs = null);
+
+/// <summary>The effective <c>runAsUser</c>/<c>runAsGroup</c>/<c>runAsNonRoot</c> of a container (its own over the pod's).</summary>
+/// <param name="User">The user id, if set.</param>
+/// <param name="Group">The group id, if set.</param>
+/// <param name="NonRoot">Whether the kubelet must refuse to run it as root.</param>
+public sealed record RunAs(long? User, long? Group, bool NonRoot);
 
 /// <summary>The target cannot be resolved to a running, ready pod; the message says what was found instead.</summary>
 public sealed class TargetResolutionException(string message, Exception? inner = null) : Exception(message, inner);
@@ -88,7 +95,33 @@ public static class TargetResolver
             throw new TargetResolutionException($"Pod '{Name(pod)}' has no container '{container}'; its containers are: {string.Join(", ", containers)}.");
         }
 
-        return new ResolvedTarget(@namespace, Name(pod), container, metadata.TryGetProperty("uid", out var uid) ? uid.GetString() ?? "" : "");
+        var spec = pod.GetProperty("spec");
+        var containerSpec = spec.GetProperty("containers").EnumerateArray().First(c => c.GetProperty("name").GetString() == container);
+        return new ResolvedTarget(@namespace, Name(pod), container, metadata.TryGetProperty("uid", out var uid) ? uid.GetString() ?? "" : "",
+            EffectiveRunAs(containerSpec, spec));
+    }
+
+    /// <summary>The container's security context wins over the pod's, field by field, as the kubelet applies them.</summary>
+    private static RunAs? EffectiveRunAs(JsonElement container, JsonElement podSpec)
+    {
+        JsonElement? Field(string name)
+        {
+            foreach (var owner in new[] { container, podSpec })
+            {
+                if (owner.TryGetProperty("securityContext", out var context) && context.ValueKind == JsonValueKind.Object
+                    && context.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null)
+                {
+                    return value;
+                }
+            }
+
+            return null;
+        }
+
+        var user = Field("runAsUser")?.GetInt64();
+        var group = Field("runAsGroup")?.GetInt64();
+        var nonRoot = Field("runAsNonRoot")?.GetBoolean() ?? false;
+        return user is null && group is null && !nonRoot ? null : new RunAs(user, group, nonRoot);
     }
 
     private static string Selector(JsonElement workload, KubeTarget target)

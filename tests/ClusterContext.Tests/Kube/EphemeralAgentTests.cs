@@ -67,6 +67,23 @@ public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
         Assert.Contains(progress, p => p.Contains("ImagePullBackOff", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task The_agent_asks_for_no_privilege_and_runs_as_the_targets_user_so_restricted_pods_admit_it()
+    {
+        var started = new TaskCompletionSource<JsonObject>();
+        _server.StartEphemeralContainer = (_, _, container) =>
+        {
+            started.TrySetResult(container);
+            return Task.FromResult(new JsonObject { ["running"] = new JsonObject() });
+        };
+
+        await EphemeralAgent.StartAsync(_client, Target with { RunAs = new RunAs(1000, 3000, true) }, Spec, null, TimeSpan.FromSeconds(20), CancellationToken.None);
+
+        var context = (await started.Task)["securityContext"]!;
+        Assert.Equal("""{"capabilities":{"drop":["ALL"],"add":[]},"seccompProfile":{"type":"RuntimeDefault"},"allowPrivilegeEscalation":false,"runAsUser":1000,"runAsGroup":3000,"runAsNonRoot":true}""",
+            context.ToJsonString());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

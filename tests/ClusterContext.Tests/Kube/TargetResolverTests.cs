@@ -46,6 +46,24 @@ public sealed class TargetResolverTests : IAsyncLifetime, IDisposable
         Assert.NotEmpty(resolved.Uid);
     }
 
+    [Fact]
+    public async Task The_containers_user_is_its_own_security_context_over_the_pods()
+    {
+        _server.Update("pods", "shop", "migrate-x", pod =>
+        {
+            pod["spec"]!["securityContext"] = new JsonObject { ["runAsUser"] = 1000, ["runAsGroup"] = 3000, ["runAsNonRoot"] = true };
+            pod["spec"]!["containers"]![0]!["securityContext"] = new JsonObject { ["runAsUser"] = 2000 };
+        });
+
+        var main = await TargetResolver.ResolveAsync(_client, KubeTarget.Parse("pod/migrate-x/container/main"), "shop", CancellationToken.None);
+        var proxy = await TargetResolver.ResolveAsync(_client, KubeTarget.Parse("pod/migrate-x/container/proxy"), "shop", CancellationToken.None);
+        var plain = await TargetResolver.ResolveAsync(_client, KubeTarget.Parse("pod/orders-best"), "shop", CancellationToken.None);
+
+        Assert.Equal(new RunAs(2000, 3000, true), main.RunAs);
+        Assert.Equal(new RunAs(1000, 3000, true), proxy.RunAs);
+        Assert.Null(plain.RunAs);
+    }
+
     [Theory]
     [InlineData("deployment/missing", "was not found in namespace 'shop'")]
     [InlineData("statefulset/db", "db-0: not ready, CrashLoopBackOff")]
