@@ -31,6 +31,7 @@ public sealed class KubeApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private long _resourceVersion = 1000;
     private long _watcherIds;
+    private string _pathBase = "";
 
     private KubeApiServer(WebApplication app, TestPki pki)
     {
@@ -74,8 +75,11 @@ public sealed class KubeApiServer : IAsyncDisposable
     /// <summary>Handlers for subresources (e.g. "ephemeralcontainers", "portforward"), keyed by name.</summary>
     public ConcurrentDictionary<string, Func<HttpContext, string, string, string, Task>> Subresources { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Starts a server on a free loopback port.</summary>
-    public static async Task<KubeApiServer> StartAsync(TestPki? pki = null)
+    /// <summary>
+    /// Starts a server on a free loopback port; with <paramref name="pathBase"/> (e.g. <c>/k8s/clusters/c-1</c>, as a
+    /// management plane proxies clusters) every API path must start with it and <see cref="Address"/> includes it.
+    /// </summary>
+    public static async Task<KubeApiServer> StartAsync(TestPki? pki = null, string? pathBase = null)
     {
         pki ??= new TestPki();
         var builder = WebApplication.CreateSlimBuilder();
@@ -88,12 +92,12 @@ public sealed class KubeApiServer : IAsyncDisposable
         })));
         builder.Services.AddRoutingCore();
         var app = builder.Build();
-        var server = new KubeApiServer(app, pki);
+        var server = new KubeApiServer(app, pki) { _pathBase = pathBase?.TrimEnd('/') ?? "" };
         app.UseWebSockets();
         app.Run(server.HandleSafelyAsync);
         await app.StartAsync().ConfigureAwait(false);
         var address = new Uri(app.Urls.First());
-        server.Address = new Uri($"https://127.0.0.1:{address.Port}");
+        server.Address = new Uri($"https://127.0.0.1:{address.Port}{server._pathBase}");
         return server;
     }
 
@@ -285,6 +289,17 @@ public sealed class KubeApiServer : IAsyncDisposable
         var path = context.Request.Path.Value ?? "/";
         var user = Authenticate(context);
         Requests.Enqueue($"{context.Request.Method} {path}{context.Request.QueryString} {user ?? "-"}");
+        if (_pathBase.Length > 0)
+        {
+            if (!path.StartsWith(_pathBase + "/", StringComparison.Ordinal))
+            {
+                await WriteStatusAsync(context, 404, "NotFound", "the server could not find the requested resource").ConfigureAwait(false);
+                return;
+            }
+
+            path = path[_pathBase.Length..];
+        }
+
         if (user is null)
         {
             await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized").ConfigureAwait(false);

@@ -73,7 +73,7 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
             handler.UseProxy = true;
         }
 
-        _http = new HttpClient(handler) { BaseAddress = endpoint.Server, Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <inheritdoc />
@@ -134,7 +134,7 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            using var request = new HttpRequestMessage(method, path);
+            using var request = new HttpRequestMessage(method, Resolve(path));
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             request.Headers.UserAgent.Add(new ProductInfoHeaderValue("clustercontext", typeof(KubeApiClient).Assembly.GetName().Version?.ToString(3) ?? "0"));
             if (body is not null)
@@ -178,7 +178,7 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
     /// </summary>
     public async Task<WebSocket> ConnectWebSocketAsync(string path, string subprotocol, CancellationToken cancellationToken)
     {
-        var uri = new UriBuilder(new Uri(Endpoint.Server, path)) { Scheme = Endpoint.Server.Scheme == "http" ? "ws" : "wss" }.Uri;
+        var uri = new UriBuilder(Resolve(path)) { Scheme = Endpoint.Server.Scheme == "http" ? "ws" : "wss" }.Uri;
         for (var attempt = 0; ; attempt++)
         {
             var socket = new ClientWebSocket();
@@ -221,6 +221,13 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// An API path under the server's URL, keeping any path the server has (a cluster behind a proxy or a management
+    /// plane, e.g. <c>https://rancher.example/k8s/clusters/c-1</c>), as kubectl does.
+    /// </summary>
+    private Uri Resolve(string path) =>
+        new(Endpoint.Server.GetLeftPart(UriPartial.Authority) + Endpoint.Server.AbsolutePath.TrimEnd('/') + path);
 
     /// <inheritdoc />
     public void Dispose()

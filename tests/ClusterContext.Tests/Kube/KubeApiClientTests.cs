@@ -193,6 +193,34 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_url_with_a_path_keeps_it_for_api_calls_watches_and_port_forward_as_kubectl_does()
+    {
+        await using var proxied = await KubeApiServer.StartAsync(pathBase: "/k8s/clusters/c-1");
+        proxied.Put("pods", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders-1","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"orders"}]}}""")!);
+        using var echo = new TcpListener(IPAddress.Loopback, 0);
+        echo.Start();
+        proxied.PortForwardTarget = (_, _, _) => echo.LocalEndpoint;
+        var config = proxied.WriteKubeconfig(Path.Combine(_root, "proxied"), "t");
+        using var client = new KubeApiClient(KubeConfigLoader.Load(kubeconfig: config));
+
+        await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+        await foreach (var (type, _) in client.WatchAsync("/api/v1/namespaces/shop/pods?watch=true&timeoutSeconds=1", CancellationToken.None))
+        {
+            Assert.Equal("ADDED", type);
+        }
+
+        var accepted = echo.AcceptTcpClientAsync();
+        await using (await PortForwardStream.OpenAsync(client, "shop", "orders-1", 8080, CancellationToken.None))
+        {
+            (await accepted).Dispose();
+        }
+
+        Assert.Contains("pod/orders-1", await Kubectl(config, "get", "pods", "-o", "name"), StringComparison.Ordinal);
+        Assert.All(proxied.Requests, r => Assert.StartsWith("/k8s/clusters/c-1/", r.Split(' ')[1], StringComparison.Ordinal));
+        Assert.Contains(proxied.Requests, r => r.StartsWith("GET /k8s/clusters/c-1/api/v1/namespaces/shop/pods/orders-1/portforward?ports=8080", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Status_errors_come_back_with_code_reason_and_advice()
     {
         _server.AddToken("t", "grace");
