@@ -110,7 +110,8 @@ public sealed class ExecCredentialProvider
             start.Environment[name] = value;
         }
 
-        start.Environment["KUBERNETES_EXEC_INFO"] = "{\"apiVersion\":\"" + _plugin.ApiVersion + "\",\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false}}";
+        start.Environment["KUBERNETES_EXEC_INFO"] = "{\"apiVersion\":\"" + _plugin.ApiVersion + "\",\"kind\":\"ExecCredential\",\"spec\":{" +
+            (_plugin.ClusterInfo is { } cluster ? "\"cluster\":" + cluster + "," : "") + "\"interactive\":false}}";
         Process process;
         try
         {

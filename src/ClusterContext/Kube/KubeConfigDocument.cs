@@ -69,6 +69,7 @@ internal sealed class KubeConfigDocument
                         Value = reader.String(e, "value"),
                     }).ToList(),
                     InteractiveMode = reader.String(exec, "interactiveMode"),
+                    ProvideClusterInfo = reader.Boolean(exec, "provideClusterInfo"),
                     InstallHint = reader.String(exec, "installHint"),
                 } : null,
             }),
@@ -184,6 +185,8 @@ internal sealed class ExecEntry
     public List<ExecEnvironmentVariable> Env { get; init; } = [];
 
     public string? InteractiveMode { get; init; }
+
+    public bool ProvideClusterInfo { get; init; }
 
     public string? InstallHint { get; init; }
 }

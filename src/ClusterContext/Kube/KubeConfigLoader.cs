@@ -125,7 +125,8 @@ public static class KubeConfigLoader
                 : plugin.Command;
             exec = new ExecPlugin(plugin.ApiVersion, command, plugin.Args,
                 plugin.Env.Where(e => e.Name is not null).ToDictionary(e => e.Name!, e => e.Value ?? "", StringComparer.Ordinal),
-                plugin.InteractiveMode ?? "IfAvailable", string.IsNullOrWhiteSpace(plugin.InstallHint) ? null : plugin.InstallHint.Trim());
+                plugin.InteractiveMode ?? "IfAvailable", string.IsNullOrWhiteSpace(plugin.InstallHint) ? null : plugin.InstallHint.Trim(),
+                plugin.ProvideClusterInfo ? ClusterInfo(cluster, server, ca) : null);
         }
 
         var credentials = new KubeCredentials(
@@ -144,6 +145,33 @@ public static class KubeConfigLoader
 
         return new KubeEndpoint(name, server, @namespace ?? (string.IsNullOrEmpty(context.Namespace) ? "default" : context.Namespace),
             ca, cluster.InsecureSkipTlsVerify, string.IsNullOrEmpty(cluster.TlsServerName) ? null : cluster.TlsServerName, proxy, credentials);
+    }
+
+    /// <summary>The cluster as an exec plugin with <c>provideClusterInfo</c> receives it (client.authentication.k8s.io Cluster).</summary>
+    private static string ClusterInfo(ClusterEntry cluster, Uri server, string? ca)
+    {
+        var info = new System.Text.Json.Nodes.JsonObject { ["server"] = server.ToString().TrimEnd('/') };
+        if (!string.IsNullOrEmpty(cluster.TlsServerName))
+        {
+            info["tls-server-name"] = cluster.TlsServerName;
+        }
+
+        if (cluster.InsecureSkipTlsVerify)
+        {
+            info["insecure-skip-tls-verify"] = true;
+        }
+
+        if (ca is not null)
+        {
+            info["certificate-authority-data"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(ca));
+        }
+
+        if (!string.IsNullOrEmpty(cluster.ProxyUrl))
+        {
+            info["proxy-url"] = cluster.ProxyUrl;
+        }
+
+        return info.ToJsonString();
     }
 
     /// <summary>Where a pod's service-account credentials are mounted.</summary>

@@ -32,6 +32,7 @@ public sealed record KubeCredentials(
 /// <param name="Environment">Variables added to its environment.</param>
 /// <param name="InteractiveMode">Never, IfAvailable or Always.</param>
 /// <param name="InstallHint">Shown when the program cannot be started.</param>
+/// <param name="ClusterInfo">With <c>provideClusterInfo</c>: the cluster as <c>spec.cluster</c> of KUBERNETES_EXEC_INFO (JSON).</param>
 public sealed record ExecPlugin(
     string ApiVersion, string Command, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment,
-    string InteractiveMode, string? InstallHint = null);
+    string InteractiveMode, string? InstallHint = null, string? ClusterInfo = null);

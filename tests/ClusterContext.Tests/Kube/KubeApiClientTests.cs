@@ -105,6 +105,28 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exec_plugin_with_provide_cluster_info_receives_the_cluster_in_its_exec_info()
+    {
+        var info = Path.Combine(_root, "exec-info.json");
+        var plugin = Path.Combine(_root, "info.sh");
+        File.WriteAllText(plugin, $$$"""
+            #!/bin/sh
+            printf '%s' "$KUBERNETES_EXEC_INFO" > '{{{info}}}'
+            echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"exec-info"}}'
+            """);
+        File.SetUnixFileMode(plugin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _server.AddToken("exec-info", "mia");
+        using var client = Client("exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ./info.sh\n      interactiveMode: Never\n      provideClusterInfo: true");
+
+        await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
+
+        var spec = JsonNode.Parse(File.ReadAllText(info))!["spec"]!;
+        Assert.Equal(_server.Address.ToString().TrimEnd('/'), (string?)spec["cluster"]!["server"]);
+        Assert.Equal(_server.Pki.AuthorityPem, System.Text.Encoding.UTF8.GetString(Convert.FromBase64String((string)spec["cluster"]!["certificate-authority-data"]!)));
+        Assert.False((bool)spec["interactive"]!);
+    }
+
+    [Fact]
     public async Task Exec_plugin_client_certificate_authenticates_the_connection()
     {
         using var certificate = _server.Pki.IssueClient("ivan");
