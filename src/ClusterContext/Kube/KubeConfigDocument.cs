@@ -72,6 +72,11 @@ internal sealed class KubeConfigDocument
                     ProvideClusterInfo = reader.Boolean(exec, "provideClusterInfo"),
                     InstallHint = reader.String(exec, "installHint"),
                 } : null,
+                AuthProvider = reader.Child(map, "auth-provider") is { } provider ? new AuthProviderEntry
+                {
+                    Name = reader.String(provider, "name"),
+                    IdToken = reader.Child(provider, "config") is { } config ? reader.String(config, "id-token") : null,
+                } : null,
             }),
             Contexts = reader.Named(root, "contexts", "context", map => new ContextEntry
             {
@@ -172,6 +177,16 @@ internal sealed class UserEntry
     public string? Password { get; init; }
 
     public ExecEntry? Exec { get; init; }
+
+    public AuthProviderEntry? AuthProvider { get; init; }
+}
+
+/// <summary>The legacy <c>auth-provider</c> block: kubectl still has <c>oidc</c>; <c>gcp</c> and <c>azure</c> are gone since 1.26.</summary>
+internal sealed class AuthProviderEntry
+{
+    public string? Name { get; init; }
+
+    public string? IdToken { get; init; }
 }
 
 internal sealed class ExecEntry

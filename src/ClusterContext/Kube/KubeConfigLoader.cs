@@ -96,7 +96,8 @@ public static class KubeConfigLoader
         }
 
         var hasBasic = !string.IsNullOrEmpty(user.Username) || !string.IsNullOrEmpty(user.Password);
-        var hasToken = !string.IsNullOrEmpty(user.Token) || !string.IsNullOrEmpty(user.TokenFile);
+        var providerToken = AuthProviderToken(name, user);
+        var hasToken = !string.IsNullOrEmpty(user.Token) || !string.IsNullOrEmpty(user.TokenFile) || providerToken is not null;
         if (hasBasic && hasToken)
         {
             throw new KubeConfigException($"Context '{name}': the user has both a token and a username/password; kubectl refuses that too, keep one.");
@@ -130,7 +131,7 @@ public static class KubeConfigLoader
         }
 
         var credentials = new KubeCredentials(
-            Token: string.IsNullOrEmpty(user.Token) ? null : user.Token,
+            Token: string.IsNullOrEmpty(user.Token) ? providerToken : user.Token,
             TokenFile: string.IsNullOrEmpty(user.Token) && !string.IsNullOrEmpty(user.TokenFile) ? Resolve(user.TokenFile, userFolder) : null,
             ClientCertificate: Pem(user.ClientCertificateData, user.ClientCertificate, userFolder, "client-certificate"),
             ClientKey: Pem(user.ClientKeyData, user.ClientKey, userFolder, "client-key"),
@@ -146,6 +147,24 @@ public static class KubeConfigLoader
         return new KubeEndpoint(name, server, @namespace ?? (string.IsNullOrEmpty(context.Namespace) ? "default" : context.Namespace),
             ca, cluster.InsecureSkipTlsVerify, string.IsNullOrEmpty(cluster.TlsServerName) ? null : cluster.TlsServerName, proxy, credentials);
     }
+
+    /// <summary>
+    /// The bearer token of a legacy <c>auth-provider</c>: oidc's <c>id-token</c> as kubectl last refreshed it (this
+    /// client does not refresh it); the providers kubectl dropped are named with their replacement.
+    /// </summary>
+    private static string? AuthProviderToken(string context, UserEntry user) => user.AuthProvider switch
+    {
+        null => null,
+        { Name: "oidc", IdToken: { Length: > 0 } token } => token,
+        { Name: "oidc" } => throw new KubeConfigException(
+            $"Context '{context}': the oidc auth-provider has no id-token yet; run a kubectl command once to log in, or use an exec plugin such as kubelogin."),
+        { Name: "gcp" } => throw new KubeConfigException(
+            $"Context '{context}': the gcp auth-provider was removed from kubectl 1.26; install gke-gcloud-auth-plugin and run 'gcloud container clusters get-credentials' to switch to its exec plugin."),
+        { Name: "azure" } => throw new KubeConfigException(
+            $"Context '{context}': the azure auth-provider was removed from kubectl 1.26; run 'kubelogin convert-kubeconfig' to switch to its exec plugin."),
+        { Name: var other } => throw new KubeConfigException(
+            $"Context '{context}': auth-provider '{other}' is not supported; use an exec credential plugin."),
+    };
 
     /// <summary>The cluster as an exec plugin with <c>provideClusterInfo</c> receives it (client.authentication.k8s.io Cluster).</summary>
     private static string ClusterInfo(ClusterEntry cluster, Uri server, string? ca)

@@ -144,6 +144,9 @@ public sealed class KubeConfigLoaderTests : IDisposable
     [InlineData("cluster: { server: \"https://h\" }", "user: { exec: { apiVersion: client.authentication.k8s.io/v1alpha1, command: x } }", "not supported")]
     [InlineData("cluster: { server: \"https://h\", certificate-authority: nope.pem }", "user: {}", "does not exist")]
     [InlineData("cluster: { server: \"not a url\" }", "user: {}", "is not a URL")]
+    [InlineData("cluster: { server: \"https://h\" }", "user: { auth-provider: { name: gcp, config: { access-token: x } } }", "install gke-gcloud-auth-plugin")]
+    [InlineData("cluster: { server: \"https://h\" }", "user: { auth-provider: { name: azure } }", "kubelogin convert-kubeconfig")]
+    [InlineData("cluster: { server: \"https://h\" }", "user: { auth-provider: { name: oidc, config: { idp-issuer-url: https://idp } } }", "no id-token yet")]
     public void Contradictory_or_broken_entries_fail_with_the_reason(string cluster, string user, string expected)
     {
         var path = Write("config", $$"""
@@ -180,6 +183,19 @@ public sealed class KubeConfigLoaderTests : IDisposable
         Assert.Equal(["--cluster", "dev"], exec.Arguments);
         Assert.Equal("eu", exec.Environment["REGION"]);
         Assert.Equal("Never", exec.InteractiveMode);
+    }
+
+    [Fact]
+    public void An_oidc_auth_provider_id_token_is_the_bearer_token()
+    {
+        var path = Write("config", """
+            current-context: x
+            clusters: [ { name: c, cluster: { server: "https://h" } } ]
+            users: [ { name: u, user: { auth-provider: { name: oidc, config: { id-token: eyJ.oidc.token, refresh-token: r, idp-issuer-url: "https://idp" } } } } ]
+            contexts: [ { name: x, context: { cluster: c, user: u } } ]
+            """);
+
+        Assert.Equal("eyJ.oidc.token", KubeConfigLoader.Load(kubeconfig: path).Credentials.Token);
     }
 
     [Fact]
