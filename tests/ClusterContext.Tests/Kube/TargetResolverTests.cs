@@ -47,6 +47,20 @@ public sealed class TargetResolverTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_set_based_selector_is_sent_as_the_api_understands_it()
+    {
+        _server.Put("deployments", (JsonObject)JsonNode.Parse("""
+            {"metadata":{"name":"orders-stable","namespace":"shop"},
+             "spec":{"selector":{"matchExpressions":[{"key":"app","operator":"In","values":["orders","legacy-orders"]},{"key":"track","operator":"DoesNotExist"}]}}}
+            """)!);
+
+        var resolved = await TargetResolver.ResolveAsync(_client, KubeTarget.Parse("deploy/orders-stable"), "shop", CancellationToken.None);
+
+        Assert.Equal("orders-best", resolved.Pod);
+        Assert.Contains(_server.Requests, r => r.Contains("labelSelector=app%20in%20%28orders%2Clegacy-orders%29%2C%21track", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_containers_user_is_its_own_security_context_over_the_pods()
     {
         _server.Update("pods", "shop", "migrate-x", pod =>
