@@ -54,6 +54,12 @@ public sealed class AgentSettings
     /// </summary>
     public int? Port { get; set; }
 
+    /// <summary>
+    /// How long the agent container may take to start, from being added to the pod to running. Default 60 seconds:
+    /// a node pulling the agent image for the first time takes longer than a remote operation's <c>timeout</c>.
+    /// </summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The published agent image of this version.</summary>
     public static string DefaultImage { get; } = "clustercontext/agent:" + (typeof(AgentSettings).Assembly.GetName().Version?.ToString(3) ?? "latest");
 }

@@ -115,6 +115,7 @@ internal static class ConfigurationLoader
                 ["token"] = (v, q) => options.Agent.Token = NullableString(v, q),
                 ["image"] = (v, q) => options.Agent.Image = NullableString(v, q) ?? AgentSettings.DefaultImage,
                 ["port"] = (v, q) => options.Agent.Port = v.ValueKind == JsonValueKind.Null ? null : Port(v, q),
+                ["startTimeout"] = (v, q) => options.Agent.StartTimeout = TimeSpan.FromSeconds(PositiveNumber(v, q)),
             }),
             ["env"] = (e, p) => Object(e, p, new()
             {

@@ -69,7 +69,7 @@ internal static class KubeConnector
             var spec = new AgentContainerSpec(options.Agent.Image, port, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2), []);
             try
             {
-                return await EphemeralAgent.StartAsync(api, target, spec, progress, options.Timeout, cancellationToken).ConfigureAwait(false);
+                return await EphemeralAgent.StartAsync(api, target, spec, progress, options.Agent.StartTimeout, cancellationToken).ConfigureAwait(false);
             }
             catch (AgentContainerExitedException ex) when (ex.ExitCode == AgentContainerExitedException.ListenFailed && options.Agent.Port is null && attempt < 3)
             {

@@ -57,7 +57,7 @@ public class SchemaTests
         var value = leaf switch
         {
             "required" or "dns" or "tcp" or "udp" => "true",
-            "timeout" => "3",
+            "timeout" or "startTimeout" => "3",
             "port" => "47471",
             "mode" => "\"read\"",
             "override" => "{}",
