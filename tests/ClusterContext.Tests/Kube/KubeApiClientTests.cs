@@ -289,9 +289,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Kubectl_reads_pods_and_deployments_from_the_double()
     {
-        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
-        var (pem, key) = TestPki.ToPem(certificate);
-        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+        var config = AdminKubeconfig();
 
         var pods = JsonNode.Parse(await Kubectl(config, "get", "pods", "-n", "shop", "-l", "app=orders", "-o", "json"))!;
         Assert.Equal("orders-1", (string?)pods["items"]![0]!["metadata"]!["name"]);
@@ -307,9 +305,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Python_client_reads_a_pod_and_lists_by_label_selector()
     {
-        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
-        var (pem, key) = TestPki.ToPem(certificate);
-        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+        var config = AdminKubeconfig();
         var script = Path.Combine(_root, "client.py");
         File.WriteAllText(script, """
             import sys
@@ -367,9 +363,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Selectors_the_server_refuses_and_set_based_label_selectors_answer_as_the_api_does()
     {
-        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
-        var (pem, key) = TestPki.ToPem(certificate);
-        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+        var config = AdminKubeconfig();
 
         Assert.Equal("pod/orders-1\npod/web-1\n", await Kubectl(config, "get", "pods", "-l", "app in (orders,web)", "-o", "name"));
         Assert.Equal("pod/web-1\n", await Kubectl(config, "get", "pods", "-l", "app notin (orders),app", "-o", "name"));
@@ -381,9 +375,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Kubectl_creates_and_deletes_and_hears_already_exists_and_conflict_as_the_server_says_them()
     {
-        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
-        var (pem, key) = TestPki.ToPem(certificate);
-        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+        var config = AdminKubeconfig();
 
         // From a manifest, as kubectl sends it (JSON, without client-side validation: the double serves no OpenAPI documents, and kubectl's typed generators such as "create configmap" speak protobuf, which it does not).
         var manifest = Path.Combine(_root, "settings.yaml");
@@ -409,9 +401,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Python_client_watches_pods_by_label_until_its_timeout()
     {
-        using var certificate = _server.Pki.IssueClient("admin", "system:masters");
-        var (pem, key) = TestPki.ToPem(certificate);
-        var config = WriteKubeconfig($"client-certificate-data: {B64(pem)}\n    client-key-data: {B64(key)}", _server.Address.ToString(), _server.Pki.AuthorityPem, null);
+        var config = AdminKubeconfig();
         var script = Path.Combine(_root, "watch.py");
         File.WriteAllText(script, """
             import sys
@@ -441,6 +431,9 @@ public sealed class KubeApiClientTests : IAsyncLifetime
             await Task.Delay(20);
         }
     }
+
+    /// <summary>The double's own kubeconfig for user "admin" with a client certificate its CA issued, as kubectl and the Python client use it.</summary>
+    private string AdminKubeconfig() => _server.WriteClientCertificateKubeconfig(Path.Combine(_root, $"admin-{Guid.NewGuid():N}"), "shop", "admin");
 
     private static async Task Get(KubeApiClient client, string path) =>
         (await client.SendAsync(HttpMethod.Get, path, null, null, CancellationToken.None)).Dispose();
