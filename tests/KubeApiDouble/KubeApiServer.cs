@@ -31,6 +31,7 @@ public sealed class KubeApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private long _resourceVersion = 1000;
     private long _watcherIds;
+    private readonly Lock _changes = new(); // a change and its watch events, or a watch's start and its snapshot, happen as one
     private string _pathBase = "";
 
     private KubeApiServer(WebApplication app, TestPki pki)
@@ -71,6 +72,9 @@ public sealed class KubeApiServer : IAsyncDisposable
 
     /// <summary>Requests seen, as "METHOD path?query user", for tests that check what a client sent.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
+
+    /// <summary>Watches open now (a test can wait for a client's watch to be in place before changing objects).</summary>
+    public int ActiveWatches => _watchers.Count;
 
     /// <summary>Handlers for subresources (e.g. "ephemeralcontainers", "portforward"), keyed by name.</summary>
     public ConcurrentDictionary<string, Func<HttpContext, string, string, string, Task>> Subresources { get; } = new(StringComparer.Ordinal);
@@ -184,13 +188,13 @@ public sealed class KubeApiServer : IAsyncDisposable
         metadata["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         metadata["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var key = Key(resource, (string)metadata["namespace"]!, (string)metadata["name"]!);
-        var existed = false;
-        _objects.AddOrUpdate(key, value, (_, _) =>
+        lock (_changes)
         {
-            existed = true;
-            return value;
-        });
-        Notify(key, existed ? "MODIFIED" : "ADDED", value);
+            var existed = _objects.ContainsKey(key);
+            _objects[key] = value;
+            Notify(key, existed ? "MODIFIED" : "ADDED", value);
+        }
+
         return value;
     }
 
@@ -198,15 +202,18 @@ public sealed class KubeApiServer : IAsyncDisposable
     public bool Delete(string resource, string @namespace, string name)
     {
         var key = Key(resource, @namespace, name);
-        if (!_objects.TryRemove(key, out var removed))
+        lock (_changes)
         {
-            return false;
-        }
+            if (!_objects.TryRemove(key, out var removed))
+            {
+                return false;
+            }
 
-        removed = (JsonObject)removed.DeepClone();
-        removed["metadata"]!["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Notify(key, "DELETED", removed);
-        return true;
+            removed = (JsonObject)removed.DeepClone();
+            removed["metadata"]!["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Notify(key, "DELETED", removed);
+            return true;
+        }
     }
 
     /// <summary>The stored object, or null.</summary>
@@ -518,16 +525,20 @@ public sealed class KubeApiServer : IAsyncDisposable
         var prefix = Key(resource, @namespace, "");
         var events = Channel.CreateUnbounded<(string Type, JsonObject Object)>(new UnboundedChannelOptions { SingleReader = true });
         var id = Interlocked.Increment(ref _watcherIds);
-        _watchers[id] = (prefix, events);
         try
         {
+            // Registering and taking the snapshot under the change lock: every later change comes after it, in order.
             var since = long.TryParse(context.Request.Query["resourceVersion"], System.Globalization.CultureInfo.InvariantCulture, out var rv) ? rv : 0;
-            foreach (var (key, value) in _objects.OrderBy(o => o.Key, StringComparer.Ordinal))
+            lock (_changes)
             {
-                if (key.StartsWith(prefix, StringComparison.Ordinal) &&
-                    long.Parse((string)value["metadata"]!["resourceVersion"]!, System.Globalization.CultureInfo.InvariantCulture) > since)
+                _watchers[id] = (prefix, events);
+                foreach (var (key, value) in _objects.OrderBy(o => o.Key, StringComparer.Ordinal))
                 {
-                    events.Writer.TryWrite((since == 0 ? "ADDED" : "MODIFIED", value));
+                    if (key.StartsWith(prefix, StringComparison.Ordinal) &&
+                        long.Parse((string)value["metadata"]!["resourceVersion"]!, System.Globalization.CultureInfo.InvariantCulture) > since)
+                    {
+                        events.Writer.TryWrite((since == 0 ? "ADDED" : "MODIFIED", value));
+                    }
                 }
             }
 

@@ -305,13 +305,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Python_client_reads_a_pod_and_lists_by_label_selector()
     {
-        var config = AdminKubeconfig();
-        var script = Path.Combine(_root, "client.py");
-        File.WriteAllText(script, """
-            import sys
-            from kubernetes import client, config
-            config.load_kube_config(config_file=sys.argv[1])
-            api = client.CoreV1Api()
+        var output = await PythonAsync("""
             pod = api.read_namespaced_pod("orders-1", "shop")
             print(pod.metadata.name, pod.spec.containers[0].name, pod.metadata.labels["app"])
             listed = api.list_namespaced_pod("shop", label_selector="app=web")
@@ -321,8 +315,6 @@ public sealed class KubeApiClientTests : IAsyncLifetime
             except client.exceptions.ApiException as e:
                 print(e.status, e.reason)
             """);
-
-        var output = await Run("/usr/bin/python3", script, config);
 
         Assert.Equal(["orders-1 app orders", "web-1", "404 Not Found"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("GET /api/v1/namespaces/shop/pods?labelSelector=app%3Dweb admin", _server.Requests);
@@ -401,21 +393,13 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Python_client_watches_pods_by_label_until_its_timeout()
     {
-        var config = AdminKubeconfig();
-        var script = Path.Combine(_root, "watch.py");
-        File.WriteAllText(script, """
-            import sys
-            from kubernetes import client, config, watch
-            config.load_kube_config(config_file=sys.argv[1])
-            api = client.CoreV1Api()
+        var run = PythonAsync("""
             for event in watch.Watch().stream(api.list_namespaced_pod, "shop", label_selector="app=orders", timeout_seconds=3):
                 status = event["object"].status
                 print(event["type"], event["object"].metadata.name, status.phase if status else None, flush=True)
             print("end")
             """);
-        var run = Run("/usr/bin/python3", script, config);
-        await WaitUntil(() => _server.Requests.Any(r => r.Contains("watch=True", StringComparison.OrdinalIgnoreCase)));
-        await Task.Delay(300);
+        await WaitUntil(() => _server.ActiveWatches == 1);
         _server.Update("pods", "shop", "orders-1", pod => pod["status"] = new JsonObject { ["phase"] = "Running" });
 
         var output = await run;
@@ -434,6 +418,14 @@ public sealed class KubeApiClientTests : IAsyncLifetime
 
     /// <summary>The double's own kubeconfig for user "admin" with a client certificate its CA issued, as kubectl and the Python client use it.</summary>
     private string AdminKubeconfig() => _server.WriteClientCertificateKubeconfig(Path.Combine(_root, $"admin-{Guid.NewGuid():N}"), "shop", "admin");
+
+    /// <summary>Runs a script with the Python <c>kubernetes</c> client, its <c>api</c> (CoreV1Api) configured from <see cref="AdminKubeconfig"/>.</summary>
+    private Task<string> PythonAsync(string body)
+    {
+        var script = Path.Combine(_root, $"client-{Guid.NewGuid():N}.py");
+        File.WriteAllText(script, "import sys\nfrom kubernetes import client, config, watch\nconfig.load_kube_config(config_file=sys.argv[1])\napi = client.CoreV1Api()\n" + body);
+        return Run("/usr/bin/python3", script, AdminKubeconfig());
+    }
 
     private static async Task Get(KubeApiClient client, string path) =>
         (await client.SendAsync(HttpMethod.Get, path, null, null, CancellationToken.None)).Dispose();
