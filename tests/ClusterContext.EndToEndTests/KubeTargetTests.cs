@@ -46,6 +46,52 @@ public sealed class KubeTargetTests(PodFixture pod)
         Assert.Equal(appContainerRoot, Directory.GetFileSystemEntries($"/proc/{pod.Sandbox.AppPid}/root/").Order().ToList());
     }
 
+    /// <summary>The Role in docs/clustercontext-rbac.yaml, bound to the user alone, is enough; without any rule this path uses, the app stops naming it.</summary>
+    [Fact]
+    public async Task The_documented_role_is_all_the_user_needs_and_each_rule_it_uses_is_needed()
+    {
+        var rules = DocumentedRole();
+        Assert.Equal(0, (await RunAsUserWithAsync(rules)).ExitCode);
+
+        // Every rule but the jobs one is used on the way to a deployment's pod.
+        foreach (var rule in rules.Where(r => !r.Resources.Contains("jobs")))
+        {
+            var run = await RunAsUserWithAsync([.. rules.Where(r => r != rule)]);
+            Assert.True(run.ExitCode == 3, $"Without {string.Join(",", rule.Resources)} the app ran:{Environment.NewLine}{run.Output}");
+            var resource = System.Text.RegularExpressions.Regex.Escape(rule.Resources[0]);
+            Assert.Matches($@"cannot \w+ resource ""{resource}""|may not \w+ {resource}", run.Output);
+        }
+    }
+
+    private async Task<AppRun> RunAsUserWithAsync(IReadOnlyList<RoleRule> rules)
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
+        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, pod.Sandbox.PodName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
+        await using var kubelet = new SandboxKubelet(server, pod.Sandbox, pod.Sandbox.PodName);
+        server.Bind("developer", rules);
+        var kubeconfig = server.WriteKubeconfig(Path.Combine(pod.Sandbox.TempPath, $"kubeconfig-{Guid.NewGuid():N}"), "dev-token");
+        return await AppRun.RunAsync(new Dictionary<string, string?>
+        {
+            ["KUBECONFIG"] = kubeconfig,
+            ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
+            ["CLUSTERCONTEXT_REQUIRED"] = "true",
+        }, null, "env:ORDERS_MODE");
+    }
+
+    /// <summary>The rules of the Role in docs/clustercontext-rbac.yaml.</summary>
+    private static List<RoleRule> DocumentedRole()
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(Path.Combine(AppRun.RepositoryRoot, "docs", "clustercontext-rbac.yaml"))));
+        var role = stream.Documents.Select(d => (YamlDotNet.RepresentationModel.YamlMappingNode)d.RootNode)
+            .Single(d => d["kind"].ToString() == "Role");
+        static List<string> Strings(YamlDotNet.RepresentationModel.YamlNode rule, string key) =>
+            [.. ((YamlDotNet.RepresentationModel.YamlSequenceNode)rule[key]).Children.Select(c => c.ToString())];
+        return [.. ((YamlDotNet.RepresentationModel.YamlSequenceNode)role["rules"]).Children
+            .Select(r => new RoleRule(Strings(r, "apiGroups"), Strings(r, "resources"), Strings(r, "verbs")))];
+    }
+
     private static async Task WaitForAsync(Func<bool> condition)
     {
         for (var waited = 0; !condition(); waited += 50)

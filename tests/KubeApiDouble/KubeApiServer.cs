@@ -26,6 +26,7 @@ public sealed class KubeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Password, string User)> _basic = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _denied = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyList<RoleRule>> _roles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, (string Prefix, Channel<(string Type, JsonObject Object)> Events)> _watchers = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -176,6 +177,9 @@ public sealed class KubeApiServer : IAsyncDisposable
     /// <summary>Denies <paramref name="verb"/> on <paramref name="resource"/> (e.g. "pods/ephemeralcontainers") to <paramref name="user"/>, as RBAC would.</summary>
     public void Deny(string user, string verb, string resource) => _denied[$"{user}|{verb}|{resource}"] = 0;
 
+    /// <summary>From now on <paramref name="user"/> may do only what <paramref name="rules"/> allow, as a Role bound to them would.</summary>
+    public void Bind(string user, IReadOnlyList<RoleRule> rules) => _roles[user] = rules;
+
     /// <summary>Stores an object (namespaced by its metadata), assigning uid, resourceVersion and creationTimestamp.</summary>
     public JsonObject Put(string resource, JsonObject value)
     {
@@ -273,6 +277,9 @@ public sealed class KubeApiServer : IAsyncDisposable
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
     }
 
+    private bool Allowed(string user, string group, string resource, string verb) =>
+        !_roles.TryGetValue(user, out var rules) || rules.Any(r => r.Allows(group, resource, verb));
+
     /// <summary>A boolean query parameter as Go's strconv.ParseBool reads it (Python sends "True").</summary>
     private static bool IsTrue(string value) => value is "1" or "t" or "T" or "true" or "TRUE" or "True";
 
@@ -347,8 +354,8 @@ public sealed class KubeApiServer : IAsyncDisposable
                     ["items"] = new JsonArray([.. Namespaces().Order(StringComparer.Ordinal).Select(n => (JsonNode)Namespace(n))]),
                 }).ConfigureAwait(false);
                 return;
-            case ["apis", var group, var version]:
-                await WriteJsonAsync(context, ResourceList($"{group}/{version}")).ConfigureAwait(false);
+            case ["apis", var apiGroup, var version]:
+                await WriteJsonAsync(context, ResourceList($"{apiGroup}/{version}")).ConfigureAwait(false);
                 return;
         }
 
@@ -372,9 +379,16 @@ public sealed class KubeApiServer : IAsyncDisposable
 
         var verb = Verb(context.Request.Method, name, IsTrue(context.Request.Query["watch"].ToString()));
         var checkedResource = subresource is null ? resource : $"{resource}/{subresource}";
-        if (_denied.ContainsKey($"{user}|{verb}|{checkedResource}"))
+        var group = groupVersion.Contains('/', StringComparison.Ordinal) ? groupVersion.Split('/')[0] : "";
+
+        // A WebSocket port-forward is a GET, and the server also asks for "create", the verb of the SPDY POST.
+        if (subresource == "portforward" && verb == "get" && !Allowed(user, group, checkedResource, "create"))
         {
-            var group = groupVersion.Contains('/', StringComparison.Ordinal) ? groupVersion.Split('/')[0] : "";
+            verb = "create";
+        }
+
+        if (_denied.ContainsKey($"{user}|{verb}|{checkedResource}") || !Allowed(user, group, checkedResource, verb))
+        {
             var what = name is null ? checkedResource : $"{resource} \"{name}\"";
             await WriteStatusAsync(context, 403, "Forbidden",
                 $"{what} is forbidden: User \"{user}\" cannot {verb} resource \"{checkedResource}\" in API group \"{group}\" in the namespace \"{@namespace}\"",
