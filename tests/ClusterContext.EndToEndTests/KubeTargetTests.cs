@@ -46,6 +46,69 @@ public sealed class KubeTargetTests(PodFixture pod)
         Assert.Equal(appContainerRoot, Directory.GetFileSystemEntries($"/proc/{pod.Sandbox.AppPid}/root/").Order().ToList());
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task An_agent_that_listens_a_moment_after_its_container_runs_is_reached_by_retrying_with_the_same_credentials()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
+        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, pod.Sandbox.PodName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
+        await using var kubelet = new SandboxKubelet(server, pod.Sandbox, pod.Sandbox.PodName) { ListenDelay = TimeSpan.FromSeconds(1) };
+        server.AddToken("from-plugin", "developer");
+        var folder = Directory.CreateTempSubdirectory("clustercontext-e2e-exec-").FullName;
+        try
+        {
+            var runs = Path.Combine(folder, "runs");
+            var plugin = Path.Combine(folder, "token.sh");
+            File.WriteAllText(plugin, $$$"""
+                #!/bin/sh
+                echo run >> '{{{runs}}}'
+                echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
+                """);
+            File.SetUnixFileMode(plugin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var kubeconfig = Path.Combine(folder, "kubeconfig");
+            File.WriteAllText(kubeconfig, $"""
+                apiVersion: v1
+                kind: Config
+                current-context: sandbox
+                clusters:
+                - name: sandbox
+                  cluster:
+                    server: {server.Address}
+                    certificate-authority-data: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(server.Pki.AuthorityPem))}
+                users:
+                - name: developer
+                  user:
+                    exec:
+                      apiVersion: client.authentication.k8s.io/v1
+                      command: {plugin}
+                      interactiveMode: Never
+                contexts:
+                - name: sandbox
+                  context:
+                    cluster: sandbox
+                    user: developer
+                    namespace: shop
+                """);
+
+            var run = await AppRun.RunAsync(new Dictionary<string, string?>
+            {
+                ["KUBECONFIG"] = kubeconfig,
+                ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
+                ["CLUSTERCONTEXT_REQUIRED"] = "true",
+            }, null, "env:ORDERS_MODE");
+
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
+            Assert.True(server.Requests.Count(r => r.Contains("/portforward?", StringComparison.Ordinal)) > 1, "The first port-forward should have found no agent listening yet.");
+            Assert.Single(File.ReadAllLines(runs)); // one plugin run for every attempt
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>The Role in docs/clustercontext-rbac.yaml, bound to the user alone, is enough; without any rule this path uses, the app stops naming it.</summary>
     [Fact]
     public async Task The_documented_role_is_all_the_user_needs_and_each_rule_it_uses_is_needed()

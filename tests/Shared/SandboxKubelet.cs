@@ -34,6 +34,9 @@ public sealed class SandboxKubelet : IAsyncDisposable
     /// <summary>The images this node can pull; others end in <c>ImagePullBackOff</c>. Default: the agent's image repository.</summary>
     public Func<string, bool> CanPull { get; set; } = image => image.StartsWith("clustercontext/agent", StringComparison.Ordinal);
 
+    /// <summary>How long after reporting an agent container running its agent starts (listening). Default: none.</summary>
+    public TimeSpan ListenDelay { get; set; }
+
     /// <summary>The agents started for ephemeral containers, running or exited.</summary>
     public IReadOnlyCollection<AgentProcess> Agents => [.. _agents];
 
@@ -109,6 +112,22 @@ public sealed class SandboxKubelet : IAsyncDisposable
             };
         }
 
+        if (ListenDelay > TimeSpan.Zero)
+        {
+            // As a kubelet does: "running" as soon as the process is started, before the agent in it listens.
+            lock (_watches)
+            {
+                _watches.Add(Task.Delay(ListenDelay).ContinueWith(_ => RunAsync(@namespace, pod, container), TaskScheduler.Default).Unwrap());
+            }
+
+            return new JsonObject { ["running"] = new JsonObject { ["startedAt"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } };
+        }
+
+        return await RunAsync(@namespace, pod, container);
+    }
+
+    private async Task<JsonObject> RunAsync(string @namespace, string pod, JsonObject container)
+    {
         // The container shares the target's process namespace, where "--target-pid 1" is the app; here it has its own pid.
         var arguments = container["args"]?.AsArray().Select(a => (string)a!).ToList() ?? [];
         var pid = arguments.IndexOf("--target-pid");

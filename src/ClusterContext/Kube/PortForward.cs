@@ -24,7 +24,8 @@ public sealed class PortForwardStream : Stream
     private readonly bool[] _prefixSeen = new bool[2];
     private ReadOnlyMemory<byte> _pending;
     private string? _error;
-    private readonly IDisposable? _owned;
+    private IDisposable? _owned;
+    private volatile bool _closed;
     private Task? _receiving;
     private bool _ended;
 
@@ -42,6 +43,20 @@ public sealed class PortForwardStream : Stream
         var path = string.Create(CultureInfo.InvariantCulture, $"/api/v1/namespaces/{@namespace}/pods/{pod}/portforward?ports={port}");
         var socket = await api.ConnectWebSocketAsync(path, Protocol, cancellationToken).ConfigureAwait(false);
         return new PortForwardStream(socket, port, ownsClient ? api : null);
+    }
+
+    /// <summary>
+    /// Makes the stream dispose <paramref name="owned"/> (its API client) when it is disposed, once it has turned out to
+    /// be the one that carries the session; attempts before it share the client and its cached credentials.
+    /// </summary>
+    public void DisposeWith(IDisposable owned)
+    {
+        ArgumentNullException.ThrowIfNull(owned);
+        _owned = owned;
+        if (_closed)
+        {
+            owned.Dispose(); // closed meanwhile: nothing else will
+        }
     }
 
     /// <inheritdoc />
@@ -161,6 +176,7 @@ public sealed class PortForwardStream : Stream
             }
         }
 
+        _closed = true;
         _socket.Dispose();
         _sendGate.Dispose();
         _owned?.Dispose();
@@ -172,6 +188,7 @@ public sealed class PortForwardStream : Stream
     {
         if (disposing)
         {
+            _closed = true;
             _socket.Dispose();
             _owned?.Dispose();
         }

@@ -28,19 +28,19 @@ internal static class KubeConnector
             var deadline = DateTimeOffset.UtcNow + ListenGrace;
             while (true)
             {
-                var stream = await PortForwardStream.OpenAsync(api, resolved.Namespace, resolved.Pod, started.Port, cancellationToken, ownsClient: true).ConfigureAwait(false);
+                var stream = await PortForwardStream.OpenAsync(api, resolved.Namespace, resolved.Pod, started.Port, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     var agent = await AgentClient.ConnectAsync(stream, started.Token, $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}",
                         loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    stream.DisposeWith(api); // the session's transport ends the client's life
                     owned = true;
                     return (agent, description);
                 }
                 catch (IOException) when (DateTimeOffset.UtcNow < deadline)
                 {
-                    // The container runs but the agent may not listen yet: try again shortly.
+                    // The container runs but the agent may not listen yet: try again shortly, with the same client.
                     await stream.DisposeAsync().ConfigureAwait(false);
-                    api = new KubeApiClient(endpoint);
                     await Task.Delay(200, cancellationToken).ConfigureAwait(false);
                 }
             }
