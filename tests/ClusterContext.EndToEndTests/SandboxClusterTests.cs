@@ -70,6 +70,7 @@ public sealed partial class SandboxClusterTests
             Assert.Matches(@"service/redis\s+ClusterIP\s+10\.241\.\d+\.20\s+<none>\s+6379/TCP", all);
             Assert.Matches(@"deployment.apps/orders\s+1/1", all);
             Assert.Matches(@"replicaset.apps/orders-7d9f8\s+1\s+1\s+1", all);
+            Assert.Matches($@"orders-7d9f8-abcde\s+1/1\s+Running\s+0\s+\w+\s+10\.240\.{index}\.2\s+sandbox-node", await KubectlAsync(kubeconfig, "get", "pods", "-o", "wide"));
 
             // An unmodified app, DOTNET_STARTUP_HOOKS and the target only: the pod's env, files, cluster services, and the app container itself.
             var run = await AppRun.RunAsync(new Dictionary<string, string?>

@@ -44,7 +44,7 @@ internal static class Tables
                 ["type"] = type,
                 ["format"] = name == "Name" ? "name" : "",
                 ["description"] = name,
-                ["priority"] = 0,
+                ["priority"] = name is "IP" or "Node" ? 1 : 0, // shown by "-o wide" only
             });
         }
 
@@ -60,7 +60,7 @@ internal static class Tables
 
     private static (string Name, string Type)[] Columns(string resource) => resource switch
     {
-        "pods" => [("Name", "string"), ("Ready", "string"), ("Status", "string"), ("Restarts", "string"), ("Age", "string")],
+        "pods" => [("Name", "string"), ("Ready", "string"), ("Status", "string"), ("Restarts", "string"), ("Age", "string"), ("IP", "string"), ("Node", "string")],
         "deployments" => [("Name", "string"), ("Ready", "string"), ("Up-to-date", "integer"), ("Available", "integer"), ("Age", "string")],
         "replicasets" => [("Name", "string"), ("Desired", "integer"), ("Current", "integer"), ("Ready", "integer"), ("Age", "string")],
         "services" => [("Name", "string"), ("Type", "string"), ("Cluster-IP", "string"), ("External-IP", "string"), ("Port(s)", "string"), ("Age", "string")],
@@ -80,7 +80,8 @@ internal static class Tables
                 var statuses = status?["containerStatuses"]?.AsArray() ?? [];
                 var ready = statuses.Count(s => (bool?)s?["ready"] == true);
                 var restarts = statuses.Sum(s => (int?)s?["restartCount"] ?? 0);
-                return [name, $"{ready}/{containers}", (string?)status?["phase"] ?? "Pending", restarts.ToString(CultureInfo.InvariantCulture), age];
+                return [name, $"{ready}/{containers}", (string?)status?["phase"] ?? "Pending", restarts.ToString(CultureInfo.InvariantCulture), age,
+                    (string?)status?["podIP"] ?? "<none>", (string?)value["spec"]?["nodeName"] ?? "<none>"];
             case "deployments":
                 var desired = (int?)value["spec"]?["replicas"] ?? 1;
                 return [name, $"{(int?)status?["readyReplicas"] ?? 0}/{desired}", (int?)status?["updatedReplicas"] ?? 0, (int?)status?["availableReplicas"] ?? 0, age];

@@ -67,6 +67,7 @@ public sealed class SandboxKubelet : IAsyncDisposable
                         .Select(e => (JsonNode)new JsonObject { ["name"] = e.Key, ["value"] = e.Value })]),
                 }),
                 ["serviceAccountName"] = "default",
+                ["nodeName"] = "sandbox-node",
                 ["hostname"] = sandbox.PodName,
             },
             ["status"] = new JsonObject
