@@ -67,6 +67,9 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
                 LocalCertificateSelectionCallback = (_, _, _, _, _) => _clientCertificate!,
             },
         };
+        // The client's connections are never the app's: inside a hooked process (reconnecting a session) the API
+        // server's name and address must not be resolved or reached through the pod.
+        handler.ConnectCallback = ConnectAsync;
         if (endpoint.ProxyUrl is { } proxy)
         {
             handler.Proxy = new WebProxy(proxy);
@@ -228,6 +231,22 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
     /// </summary>
     private Uri Resolve(string path) =>
         new(Endpoint.Server.GetLeftPart(UriPartial.Authority) + Endpoint.Server.AbsolutePath.TrimEnd('/') + path);
+
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        using var bypass = Hooks.HookBypass.Enter();
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()

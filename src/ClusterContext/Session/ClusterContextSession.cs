@@ -19,14 +19,14 @@ public sealed class ClusterContextSession : IAsyncDisposable
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static ClusterContextSession? s_current;
 
-    private readonly AgentClient? _agent;
+    private readonly RemoteCalls? _remote;
     private readonly RemoteFileCache? _cache;
     private readonly ILogger _logger;
 
-    private ClusterContextSession(ClusterContextOptions options, AgentClient? agent, RemoteFileCache? cache, IReadOnlyDictionary<string, string> environment, ILogger logger)
+    private ClusterContextSession(ClusterContextOptions options, RemoteCalls? remote, RemoteFileCache? cache, IReadOnlyDictionary<string, string> environment, ILogger logger)
     {
         Options = options;
-        _agent = agent;
+        _remote = remote;
         _cache = cache;
         ImportedEnvironment = environment;
         _logger = logger;
@@ -39,7 +39,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
     public ClusterContextOptions Options { get; }
 
     /// <summary>false when the cluster was unreachable and <see cref="ClusterContextOptions.Required"/> was false: everything runs locally.</summary>
-    public bool IsConnected => _agent is not null;
+    public bool IsConnected => _remote is not null;
 
     /// <summary>The variables taken from the pod.</summary>
     public IReadOnlyDictionary<string, string> ImportedEnvironment { get; }
@@ -121,7 +121,17 @@ public sealed class ClusterContextSession : IAsyncDisposable
             return new ClusterContextSession(options, null, null, new Dictionary<string, string>(), logger);
         }
 
-        var remote = new RemoteCalls(agent, options.Timeout, address);
+        // A lost session is set up again in the background: through the API (a new agent) or to the same agent address.
+        Func<CancellationToken, Task<AgentClient>> reconnect = options.Agent.Address is { } agentAddress
+            ? async ct =>
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(options.Timeout);
+                return await AgentClient.ConnectAsync(await ResolveAsync(agentAddress).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
+                    $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false);
+            }
+            : async ct => (await KubeConnector.ConnectAsync(options, loggerFactory, logger, ct).ConfigureAwait(false)).Agent;
+        var remote = new RemoteCalls(agent, options.Timeout, address, reconnect, message => SessionLog.Reconnect(logger, message));
         var environment = EnvironmentImport.Apply(options.Env, await agent.GetEnvironmentAsync(cancellationToken).ConfigureAwait(false));
         var mounts = await agent.GetMountsAsync(cancellationToken).ConfigureAwait(false);
         var cache = new RemoteFileCache(remote, message => SessionLog.WriteRefused(logger, message));
@@ -141,7 +151,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
         ConnectHooks.Install(patcher, remote, destinations);
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
-        return new ClusterContextSession(options, agent, cache, environment, logger);
+        return new ClusterContextSession(options, remote, cache, environment, logger);
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string address)
@@ -190,11 +200,12 @@ public sealed class ClusterContextSession : IAsyncDisposable
             FileHooks.Uninstall(patcher);
             DnsHooks.Uninstall(patcher);
             ConnectHooks.Uninstall(patcher);
-            if (_agent is not null)
+            if (_remote is not null)
             {
+                _remote.Close();
                 try
                 {
-                    await _agent.DisposeAsync().ConfigureAwait(false);
+                    await _remote.Agent.DisposeAsync().ConfigureAwait(false);
                 }
                 catch (IOException)
                 {

@@ -1,31 +1,67 @@
+using ClusterContext.Hooks;
 using ClusterContext.Protocol;
 
 namespace ClusterContext.Session;
 
 /// <summary>
 /// Runs agent operations for hooks, which are synchronous: each waits at most the configured timeout, and a lost
-/// session is an <see cref="IOException"/> that says so; never a hang.
+/// session is an <see cref="IOException"/> that says so; never a hang. When the session is lost and a way to
+/// reconnect was given, a new session is set up in the background (at most one attempt at a time, and not more often
+/// than every few seconds); operations meanwhile wait for it, within their timeout.
 /// </summary>
 internal sealed class RemoteCalls
 {
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
+
     private readonly TimeSpan _timeout;
     private readonly string _agentName;
+    private readonly Func<CancellationToken, Task<AgentClient>>? _reconnect;
+    private readonly Action<string>? _report;
+    private readonly Lock _gate = new();
+    private volatile AgentClient _agent;
     private volatile Exception? _lost;
+    private Task? _reconnecting;
+    private long _lastAttempt;
+    private bool _closed;
 
-    public RemoteCalls(AgentClient agent, TimeSpan timeout, string agentName)
+    public RemoteCalls(AgentClient agent, TimeSpan timeout, string agentName, Func<CancellationToken, Task<AgentClient>>? reconnect = null, Action<string>? report = null)
     {
-        Agent = agent;
+        _agent = agent;
         _timeout = timeout;
         _agentName = agentName;
-        _ = agent.Completion.ContinueWith(
-            t => _lost = t.Exception?.InnerException ?? new SessionLostException("the agent closed the connection"), TaskScheduler.Default);
+        _reconnect = reconnect;
+        _report = report;
+        Follow(agent);
     }
 
-    public AgentClient Agent { get; }
+    /// <summary>The agent of the current session (a new one after a reconnection).</summary>
+    public AgentClient Agent => _agent;
 
-    /// <summary>Fails at once, as every remote operation would, once the session has ended.</summary>
+    /// <summary>Raised after a lost session was replaced by a new one (on a background thread).</summary>
+    public event Action? Reconnected;
+
+    /// <summary>Stops reconnecting: the session is being ended on purpose.</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+        }
+    }
+
+    /// <summary>Fails at once, as every remote operation would, once the session has ended (after waiting for a reconnection under way).</summary>
     public void ThrowIfLost(string what)
     {
+        if (_lost is null)
+        {
+            return;
+        }
+
+        if (StartReconnecting() is { } reconnecting && !HookBypass.Active)
+        {
+            reconnecting.Wait(_timeout);
+        }
+
         if (_lost is { } lost)
         {
             throw LostError(what, lost);
@@ -49,6 +85,99 @@ internal sealed class RemoteCalls
         catch (Exception ex) when (ex is SessionLostException or OperationCanceledException)
         {
             throw Translate(ex, what);
+        }
+    }
+
+    private void Follow(AgentClient agent) =>
+        _ = agent.Completion.ContinueWith(
+            t => OnLost(agent, t.Exception?.InnerException ?? new SessionLostException("the agent closed the connection")), TaskScheduler.Default);
+
+    private void OnLost(AgentClient agent, Exception reason)
+    {
+        lock (_gate)
+        {
+            if (agent != _agent || _closed)
+            {
+                return;
+            }
+
+            _lost = reason;
+        }
+
+        if (_reconnect is not null)
+        {
+            _report?.Invoke($"The session with the agent at {_agentName} was lost ({reason.Message}); reconnecting.");
+            StartReconnecting();
+        }
+    }
+
+    /// <summary>The reconnection under way, or a new one if none ran in the last few seconds; null when there is none to wait for.</summary>
+    private Task? StartReconnecting()
+    {
+        lock (_gate)
+        {
+            if (_reconnect is null || _closed || _lost is null)
+            {
+                return null;
+            }
+
+            if (_reconnecting is null && TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastAttempt) >= RetryAfter)
+            {
+                _lastAttempt = Environment.TickCount64;
+                _reconnecting = ReconnectAsync();
+            }
+
+            return _reconnecting;
+        }
+    }
+
+    private async Task ReconnectAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            AgentClient fresh;
+            using (HookBypass.Enter())
+            {
+                fresh = await _reconnect!(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            AgentClient old;
+            lock (_gate)
+            {
+                if (_closed)
+                {
+                    _reconnecting = null;
+                    _ = fresh.DisposeAsync().AsTask();
+                    return;
+                }
+
+                old = _agent;
+                _agent = fresh;
+                _lost = null;
+                _reconnecting = null;
+            }
+
+            Follow(fresh);
+            _report?.Invoke($"Reconnected: {_agentName}.");
+            Reconnected?.Invoke();
+            try
+            {
+                await old.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // The old transport is broken: that is why a new session was needed.
+            }
+        }
+        catch (Exception ex)
+        {
+            lock (_gate)
+            {
+                _reconnecting = null;
+            }
+
+            _report?.Invoke($"Reconnecting to {_agentName} failed: {ex.Message} Remote operations fail until a later attempt succeeds.");
         }
     }
 

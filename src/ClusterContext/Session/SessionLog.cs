@@ -15,4 +15,7 @@ internal static partial class SessionLog
 
     [LoggerMessage(4, LogLevel.Information, "{Message}", EventName = "Progress")]
     public static partial void Progress(ILogger logger, string message);
+
+    [LoggerMessage(5, LogLevel.Warning, "{Message}", EventName = "Reconnect")]
+    public static partial void Reconnect(ILogger logger, string message);
 }

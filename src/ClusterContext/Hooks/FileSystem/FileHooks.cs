@@ -43,7 +43,7 @@ internal static unsafe class FileHooks
         UnixFileMode openPermissions, out long fileLength, out UnixFileMode filePermissions, bool failForSymlink, out bool wasSymlink, object? createOpenException)
     {
         var path = fullPath;
-        if (s_rules is { } rules && s_cache is { } cache)
+        if (s_rules is { } rules && s_cache is { } cache && !HookBypass.Active)
         {
             var disposition = rules.Classify(fullPath);
             switch (disposition)
@@ -108,7 +108,7 @@ internal static unsafe class FileHooks
     /// <summary>The local stand-in for a path the pod serves; null for a local path.</summary>
     private static string? Redirect(ReadOnlySpan<char> fullPath)
     {
-        if (s_rules is not { } rules || s_cache is not { } cache || fullPath.IsEmpty || fullPath[0] != '/')
+        if (s_rules is not { } rules || s_cache is not { } cache || fullPath.IsEmpty || fullPath[0] != '/' || HookBypass.Active)
         {
             return null;
         }

@@ -19,7 +19,7 @@ internal sealed class RemoteFileCache : IDisposable
     public static readonly TimeSpan FreshFor = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, bool> _watched = new(StringComparer.Ordinal);
-    private readonly Task<RemoteWatch?> _watch;
+    private volatile Task<RemoteWatch?> _watch;
 
     private readonly ConcurrentDictionary<string, FileStat> _fetched = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (long CheckedAt, string Local)> _checked = new(StringComparer.Ordinal);
@@ -37,6 +37,7 @@ internal sealed class RemoteFileCache : IDisposable
         Root = Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName;
         _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
         _watch = StartWatchAsync();
+        remote.Reconnected += OnReconnected;
     }
 
     public string Root { get; }
@@ -94,21 +95,44 @@ internal sealed class RemoteFileCache : IDisposable
         }
     }
 
+    /// <summary>
+    /// A new session: its agent watches the same directories (reporting each once when in place, so copies changed in
+    /// the pod meanwhile are checked again).
+    /// </summary>
+    private void OnReconnected()
+    {
+        _watch = StartWatchAsync();
+        foreach (var directory in _watched.Keys)
+        {
+            AddWatch(directory);
+        }
+    }
+
     private void Watch(string remoteDirectory)
     {
         if (_watched.TryAdd(remoteDirectory, true))
         {
-            _ = _watch.ContinueWith(
-                async t =>
+            AddWatch(remoteDirectory);
+        }
+    }
+
+    private void AddWatch(string remoteDirectory) =>
+        _ = _watch.ContinueWith(
+            async t =>
+            {
+                if (t.Result is { } watch)
                 {
-                    if (t.Result is { } watch)
+                    try
                     {
                         await watch.AddAsync(remoteDirectory).ConfigureAwait(false);
                     }
-                },
-                CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
-        }
-    }
+                    catch (IOException)
+                    {
+                        // That session is gone; a new one watches again.
+                    }
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
 
     private async Task ReceiveChangesAsync(RemoteWatch watch)
     {

@@ -76,7 +76,7 @@ internal static unsafe class ConnectHooks
     private static IPEndPoint? Relay(Socket socket, EndPoint endPoint)
     {
         if (s_remote is not { } remote || s_destinations is not { } destinations || endPoint is not IPEndPoint destination
-            || socket.SocketType != SocketType.Dgram || !destinations.IsRemote(destination, ProtocolType.Udp))
+            || socket.SocketType != SocketType.Dgram || HookBypass.Active || !destinations.IsRemote(destination, ProtocolType.Udp))
         {
             return null;
         }
@@ -108,7 +108,7 @@ internal static unsafe class ConnectHooks
         }
 
         if (s_remote is not { } remote || s_destinations is not { } destinations || endPoint is not IPEndPoint destination
-            || socket.SocketType != SocketType.Stream || !destinations.IsRemote(destination, ProtocolType.Tcp))
+            || socket.SocketType != SocketType.Stream || HookBypass.Active || !destinations.IsRemote(destination, ProtocolType.Tcp))
         {
             return null;
         }

@@ -38,7 +38,7 @@ internal static unsafe class DnsHooks
 
     public static SocketError TryGetAddrInfo(string name, bool justAddresses, AddressFamily family, out string? hostName, out string[] aliases, out IPAddress[] addresses, out int nativeErrorCode)
     {
-        if (s_remote is { } remote && ShouldAskPod(name) && Resolve(remote, name, family) is { } answer)
+        if (s_remote is { } remote && !HookBypass.Active && ShouldAskPod(name) && Resolve(remote, name, family) is { } answer)
         {
             s_destinations?.Learn(name, answer.Addresses);
             hostName = answer.CanonicalName;
