@@ -46,15 +46,29 @@ public sealed class KubeTargetTests(PodFixture pod)
         Assert.Equal(appContainerRoot, Directory.GetFileSystemEntries($"/proc/{pod.Sandbox.AppPid}/root/").Order().ToList());
     }
 
-    [Fact]
-    public async Task A_session_lost_mid_run_is_set_up_again_with_a_new_agent_and_the_app_goes_on()
+    /// <summary>
+    /// With <paramref name="apiServerRoutedToPod"/>, the API server listens on an address the app's configuration sends
+    /// through the pod: reconnecting must reach it directly, not through the session it is restoring.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_session_lost_mid_run_is_set_up_again_with_a_new_agent_and_the_app_goes_on(bool apiServerRoutedToPod)
     {
-        await using var server = await KubeApiServer.StartAsync();
+        await using var server = await KubeApiServer.StartAsync(listenAddress: apiServerRoutedToPod ? pod.Sandbox.HostIP : null);
         server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
         server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, pod.Sandbox.PodName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
         await using var kubelet = new SandboxKubelet(server, pod.Sandbox, pod.Sandbox.PodName);
-        var kubeconfig = server.WriteKubeconfig(Path.Combine(pod.Sandbox.TempPath, $"kubeconfig-{Guid.NewGuid():N}"), "dev-token");
-        var resume = Path.Combine(Path.GetTempPath(), $"clustercontext-e2e-reconnect-{Guid.NewGuid():N}");
+        var folder = Directory.CreateTempSubdirectory("clustercontext-e2e-reconnect-").FullName;
+        var kubeconfig = server.WriteKubeconfig(Path.Combine(folder, "kubeconfig"), "dev-token");
+        var resume = Path.Combine(folder, "resume");
+        if (apiServerRoutedToPod)
+        {
+            // The server's certificate names "kubernetes", not this address.
+            File.WriteAllText(kubeconfig, File.ReadAllText(kubeconfig).Replace("    server: ", "    tls-server-name: kubernetes\n    server: ", StringComparison.Ordinal));
+            File.WriteAllText(Path.Combine(folder, "clustercontext.json"), $$"""{ "network": { "outgoing": { "remote": ["{{pod.Sandbox.HostIP}}/32"] } } }""");
+        }
+
         try
         {
             var app = AppRun.StartAsync(new Dictionary<string, string?>
@@ -62,7 +76,7 @@ public sealed class KubeTargetTests(PodFixture pod)
                 ["KUBECONFIG"] = kubeconfig,
                 ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
                 ["CLUSTERCONTEXT_REQUIRED"] = "true",
-            }, null, $"redis:{pod.Sandbox.RedisHostName}", $"pause:{resume}", $"redis:{pod.Sandbox.RedisHostName}");
+            }, folder, $"redis:{pod.Sandbox.RedisHostName}", $"pause:{resume}", $"redis:{pod.Sandbox.RedisHostName}");
             Assert.Equal($"redis:{pod.Sandbox.RedisHostName}\t+PONG", await app.NextLineAsync());
 
             // The agent goes away (its pod-side end of the port-forward closes); the hook starts another one.
@@ -78,7 +92,7 @@ public sealed class KubeTargetTests(PodFixture pod)
         }
         finally
         {
-            File.Delete(resume);
+            Directory.Delete(folder, recursive: true);
         }
     }
 

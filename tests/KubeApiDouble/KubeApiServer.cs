@@ -81,15 +81,16 @@ public sealed class KubeApiServer : IAsyncDisposable
     public ConcurrentDictionary<string, Func<HttpContext, string, string, string, Task>> Subresources { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Starts a server on a free loopback port; with <paramref name="pathBase"/> (e.g. <c>/k8s/clusters/c-1</c>, as a
+    /// Starts a server on a free port of <paramref name="listenAddress"/> (default loopback); with <paramref name="pathBase"/> (e.g. <c>/k8s/clusters/c-1</c>, as a
     /// management plane proxies clusters) every API path must start with it and <see cref="Address"/> includes it.
     /// </summary>
-    public static async Task<KubeApiServer> StartAsync(TestPki? pki = null, string? pathBase = null)
+    public static async Task<KubeApiServer> StartAsync(TestPki? pki = null, string? pathBase = null, IPAddress? listenAddress = null)
     {
+        listenAddress ??= IPAddress.Loopback;
         pki ??= new TestPki();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(https =>
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(listenAddress, 0, listen => listen.UseHttps(https =>
         {
             https.ServerCertificate = pki.Server;
             https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
@@ -102,7 +103,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         app.Run(server.HandleSafelyAsync);
         await app.StartAsync().ConfigureAwait(false);
         var address = new Uri(app.Urls.First());
-        server.Address = new Uri($"https://127.0.0.1:{address.Port}{server._pathBase}");
+        server.Address = new Uri($"https://{listenAddress}:{address.Port}{server._pathBase}");
         return server;
     }
 
