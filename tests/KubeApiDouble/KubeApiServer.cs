@@ -135,7 +135,7 @@ public sealed class KubeApiServer : IAsyncDisposable
     private string WriteKubeconfigCore(string path, string @namespace, string user, string credentials)
     {
         File.WriteAllText(path, $"""
-            {KubeconfigMarker} valid while the server at {Address} runs.
+            {KubeconfigMarker} valid while the server at {Address} runs (process {Environment.ProcessId}).
             apiVersion: v1
             kind: Config
             current-context: sandbox

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 using System.Runtime.InteropServices;
 using ClusterContext.Testing.Cluster;
 using ClusterContext.Testing.Kube;
@@ -44,10 +46,19 @@ if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
     return 1;
 }
 
-// Never overwrite a kubeconfig that is not one of ours: it may be the user's own ~/.kube/config.
-if (File.Exists(kubeconfig) && !File.ReadLines(kubeconfig).FirstOrDefault("").StartsWith(KubeApiServer.KubeconfigMarker, StringComparison.Ordinal))
+// Never overwrite a kubeconfig that is not one of ours (it may be the user's own ~/.kube/config), nor one another
+// sandbox cluster still serves.
+var firstLine = File.Exists(kubeconfig) ? File.ReadLines(kubeconfig).FirstOrDefault("") : null;
+if (firstLine is not null && !firstLine.StartsWith(KubeApiServer.KubeconfigMarker, StringComparison.Ordinal))
 {
     Console.Error.WriteLine($"{kubeconfig} exists and was not written by the sandbox cluster; it is left alone. Pass a new path to --kubeconfig.");
+    return 2;
+}
+
+if (firstLine is not null && OwnerProcess().Match(firstLine) is { Success: true } owner && int.Parse(owner.Groups[1].Value, CultureInfo.InvariantCulture) is var pid
+    && pid != Environment.ProcessId && Directory.Exists($"/proc/{pid}"))
+{
+    Console.Error.WriteLine($"{kubeconfig} belongs to a sandbox cluster that is still running (process {pid}); stop it first, or pass another path to --kubeconfig.");
     return 2;
 }
 
@@ -89,7 +100,12 @@ await using (cluster)
     Say("Stopping: agents, API server, services, pod sandbox...");
 }
 
-File.Delete(kubeconfig);
+// Only our own: another process may have written the path since (after this one's start failed, say).
+if (File.Exists(kubeconfig) && File.ReadLines(kubeconfig).FirstOrDefault("").EndsWith($"(process {Environment.ProcessId}).", StringComparison.Ordinal))
+{
+    File.Delete(kubeconfig);
+}
+
 Say($"Stopped. Removed the pod's namespaces, mounts, processes and routes, and {kubeconfig}.");
 return 0;
 
@@ -97,4 +113,10 @@ void Stop(PosixSignalContext context)
 {
     context.Cancel = true;
     stop.TrySetResult();
+}
+
+internal static partial class Program
+{
+    [GeneratedRegex(@"\(process (\d+)\)\.$")]
+    private static partial Regex OwnerProcess();
 }
