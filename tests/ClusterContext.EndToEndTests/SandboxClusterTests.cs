@@ -60,6 +60,19 @@ public sealed partial class SandboxClusterTests
             Assert.True(ready.Task.IsCompleted, $"The sandbox cluster did not become ready:{Environment.NewLine}{Output()}");
             var index = int.Parse(PodAddress().Match(Output()).Groups[1].Value, CultureInfo.InvariantCulture);
 
+            // A second sandbox cluster may not take over the kubeconfig this one serves.
+            using (var second = Process.Start(new ProcessStartInfo("dotnet", [AppRun.BuildOutput("tests/SandboxCluster", "SandboxCluster.dll"), "--kubeconfig", kubeconfig])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!)
+            {
+                var refusal = await second.StandardError.ReadToEndAsync();
+                await second.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal(2, second.ExitCode);
+                Assert.Contains($"belongs to a sandbox cluster that is still running (process {cluster.Id})", refusal, StringComparison.Ordinal);
+            }
+
             // kubectl, with only the kubeconfig the cluster wrote (CA and client certificate).
             var deployment = JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "deploy", "orders", "-o", "json"))!;
             Assert.Equal(1, (int)deployment["status"]!["readyReplicas"]!);
