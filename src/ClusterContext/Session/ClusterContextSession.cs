@@ -132,8 +132,23 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
             : async ct => (await KubeConnector.ConnectAsync(options, loggerFactory, logger, ct).ConfigureAwait(false)).Agent;
         var remote = new RemoteCalls(agent, options.Timeout, address, reconnect, message => SessionLog.Reconnect(logger, message));
-        var environment = EnvironmentImport.Apply(options.Env, await agent.GetEnvironmentAsync(cancellationToken).ConfigureAwait(false));
-        var mounts = await agent.GetMountsAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyDictionary<string, string> environment;
+        IReadOnlyList<Protocol.Messages.MountEntry> mounts;
+        try
+        {
+            var podEnvironment = agent.GetEnvironmentAsync(cancellationToken);
+            var podMounts = agent.GetMountsAsync(cancellationToken);
+            environment = EnvironmentImport.Apply(options.Env, await podEnvironment.ConfigureAwait(false));
+            mounts = await podMounts.ConfigureAwait(false);
+        }
+        catch
+        {
+            // A session that did not get going leaves no connection behind.
+            remote.Close();
+            await agent.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         var cache = new RemoteFileCache(remote, message => SessionLog.WriteRefused(logger, message));
         var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
         var destinations = new RemoteDestinations(options.Network.Outgoing);
@@ -150,6 +165,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
 
         ConnectHooks.Install(patcher, remote, destinations);
+
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
         return new ClusterContextSession(options, remote, cache, environment, logger);
     }
