@@ -186,27 +186,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     public async Task Insecure_skip_tls_verify_talks_to_a_server_no_ca_vouches_for()
     {
         _server.AddToken("t", "kim");
-        var path = Path.Combine(_root, "insecure");
-        File.WriteAllText(path, $"""
-            apiVersion: v1
-            kind: Config
-            current-context: test
-            clusters:
-            - name: double
-              cluster:
-                server: {_server.Address}
-                insecure-skip-tls-verify: true
-            users:
-            - name: me
-              user:
-                token: t
-            contexts:
-            - name: test
-              context:
-                cluster: double
-                user: me
-                namespace: shop
-            """);
+        var path = WriteKubeconfig("token: t", _server.Address.ToString(), ca: null, serverName: null);
         using var client = new KubeApiClient(KubeConfigLoader.Load(kubeconfig: path));
 
         await Get(client, "/api/v1/namespaces/shop/pods/orders-1");
@@ -435,7 +415,8 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     private KubeApiClient Client(string credentials, string? server = null, string? ca = null, string? serverName = null) =>
         new(KubeConfigLoader.Load(kubeconfig: WriteKubeconfig(credentials, server ?? _server.Address.ToString(), ca ?? _server.Pki.AuthorityPem, serverName)));
 
-    private string WriteKubeconfig(string credentials, string server, string ca, string? serverName, string? proxyUrl = null)
+    /// <summary>A kubeconfig for <paramref name="server"/> trusting <paramref name="ca"/>, or with no CA and insecure-skip-tls-verify.</summary>
+    private string WriteKubeconfig(string credentials, string server, string? ca, string? serverName, string? proxyUrl = null)
     {
         var path = Path.Combine(_root, $"config-{Guid.NewGuid():N}");
         File.WriteAllText(path, $"""
@@ -446,7 +427,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
             - name: double
               cluster:
                 server: {server}
-                certificate-authority-data: {B64(ca)}
+            {(ca is null ? "    insecure-skip-tls-verify: true" : $"    certificate-authority-data: {B64(ca)}")}
             {(serverName is null ? "" : $"    tls-server-name: {serverName}")}
             {(proxyUrl is null ? "" : $"    proxy-url: {proxyUrl}")}
             users:
