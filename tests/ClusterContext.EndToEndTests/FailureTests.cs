@@ -91,6 +91,37 @@ public class FailureTests(PodFixture pod)
     }
 
     [Fact]
+    public async Task An_agent_that_comes_back_at_its_address_gets_the_session_again()
+    {
+        var agent = await pod.Sandbox.StartAgentAsync(7791, "--token", "t-7791");
+        var resume = Path.Combine(Path.GetTempPath(), $"clustercontext-e2e-resume-{Guid.NewGuid():N}");
+        try
+        {
+            var app = AppRun.StartAsync(new Dictionary<string, string?>
+            {
+                ["CLUSTERCONTEXT_AGENT_ADDRESS"] = $"{pod.Sandbox.PodIP}:7791",
+                ["CLUSTERCONTEXT_AGENT_TOKEN"] = "t-7791",
+            }, null, "read:/data/items/a.txt", $"pause:{resume}", "read:/data/items/b.txt");
+            Assert.EndsWith("\talpha", await app.NextLineAsync(), StringComparison.Ordinal);
+
+            // The agent restarts (a new pod container, say) at the same address.
+            await agent.DisposeAsync();
+            agent = await pod.Sandbox.StartAgentAsync(7791, "--token", "t-7791");
+            await File.WriteAllTextAsync(resume, "go");
+            var run = await app.CompleteAsync();
+
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.True(run["read:/data/items/b.txt"] == "bravo", run.Output);
+            Assert.Contains("Reconnected", run.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await agent.DisposeAsync();
+            File.Delete(resume);
+        }
+    }
+
+    [Fact]
     public async Task A_lost_agent_fails_remote_reads_within_the_timeout_while_local_reads_go_on()
     {
         await using var agent = await pod.Sandbox.StartAgentAsync(7790);

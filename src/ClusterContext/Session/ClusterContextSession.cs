@@ -131,7 +131,10 @@ public sealed class ClusterContextSession : IAsyncDisposable
                     $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false);
             }
             : async ct => (await KubeConnector.ConnectAsync(options, loggerFactory, logger, ct).ConfigureAwait(false)).Agent;
-        var remote = new RemoteCalls(agent, options.Timeout, address, reconnect, message => SessionLog.Reconnect(logger, message));
+        // Trying an agent address again costs a refused connection: every operation may; each try through the API adds
+        // a container to the pod: one every 5 s at most.
+        var retryAfter = options.Agent.Address is null ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
+        var remote = new RemoteCalls(agent, options.Timeout, address, reconnect, message => SessionLog.Reconnect(logger, message), retryAfter);
         IReadOnlyDictionary<string, string> environment;
         IReadOnlyList<Protocol.Messages.MountEntry> mounts;
         try

@@ -6,13 +6,12 @@ namespace ClusterContext.Session;
 /// <summary>
 /// Runs agent operations for hooks, which are synchronous: each waits at most the configured timeout, and a lost
 /// session is an <see cref="IOException"/> that says so; never a hang. When the session is lost and a way to
-/// reconnect was given, a new session is set up in the background (at most one attempt at a time, and not more often
-/// than every few seconds); operations meanwhile wait for it, within their timeout.
+/// reconnect was given, a new session is set up in the background (one attempt at a time; after a failed one, the next
+/// operation starts another once <c>retryAfter</c> has passed); operations meanwhile wait for it, within their timeout.
 /// </summary>
 internal sealed class RemoteCalls
 {
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
-
+    private readonly TimeSpan _retryAfter;
     private readonly TimeSpan _timeout;
     private readonly string _agentName;
     private readonly Func<CancellationToken, Task<AgentClient>>? _reconnect;
@@ -24,8 +23,9 @@ internal sealed class RemoteCalls
     private long _lastAttempt;
     private bool _closed;
 
-    public RemoteCalls(AgentClient agent, TimeSpan timeout, string agentName, Func<CancellationToken, Task<AgentClient>>? reconnect = null, Action<string>? report = null)
+    public RemoteCalls(AgentClient agent, TimeSpan timeout, string agentName, Func<CancellationToken, Task<AgentClient>>? reconnect = null, Action<string>? report = null, TimeSpan retryAfter = default)
     {
+        _retryAfter = retryAfter;
         _agent = agent;
         _timeout = timeout;
         _agentName = agentName;
@@ -111,7 +111,7 @@ internal sealed class RemoteCalls
         }
     }
 
-    /// <summary>The reconnection under way, or a new one if none ran in the last few seconds; null when there is none to wait for.</summary>
+    /// <summary>The reconnection under way, or a new one if the last ended long enough ago; null when there is none to wait for.</summary>
     private Task? StartReconnecting()
     {
         lock (_gate)
@@ -121,7 +121,7 @@ internal sealed class RemoteCalls
                 return null;
             }
 
-            if (_reconnecting is null && TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastAttempt) >= RetryAfter)
+            if (_reconnecting is null && TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastAttempt) >= _retryAfter)
             {
                 _lastAttempt = Environment.TickCount64;
                 _reconnecting = ReconnectAsync();
@@ -175,6 +175,7 @@ internal sealed class RemoteCalls
             lock (_gate)
             {
                 _reconnecting = null;
+                _lastAttempt = Environment.TickCount64; // the next one waits from the end of this one
             }
 
             _report?.Invoke($"Reconnecting to {_agentName} failed: {ex.Message} Remote operations fail until a later attempt succeeds.");
