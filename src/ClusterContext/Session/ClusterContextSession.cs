@@ -82,22 +82,25 @@ public sealed class ClusterContextSession : IAsyncDisposable
             throw new ConfigurationException("Nothing to connect to: set target (e.g. \"deployment/orders\") or agent.address (host:port of a running agent) in clustercontext.json, or CLUSTERCONTEXT_TARGET / CLUSTERCONTEXT_AGENT_ADDRESS.");
         }
 
+        // The same way in at the start and again when a session is lost: a new agent through the API, or the agent address.
+        async Task<(AgentClient Agent, string Address)> OpenAsync(CancellationToken ct)
+        {
+            if (options.Agent.Address is not { } direct)
+            {
+                return await KubeConnector.ConnectAsync(options, loggerFactory, logger, ct).ConfigureAwait(false);
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(options.Timeout);
+            return (await AgentClient.ConnectAsync(await ResolveAsync(direct).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
+                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false), direct);
+        }
+
         AgentClient agent;
         string address;
         try
         {
-            if (options.Agent.Address is { } direct)
-            {
-                address = direct;
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(options.Timeout);
-                agent = await AgentClient.ConnectAsync(await ResolveAsync(direct).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
-                    $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                (agent, address) = await KubeConnector.ConnectAsync(options, loggerFactory, logger, cancellationToken).ConfigureAwait(false);
-            }
+            (agent, address) = await OpenAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException
             && options.Agent.Address is { } direct)
@@ -121,20 +124,11 @@ public sealed class ClusterContextSession : IAsyncDisposable
             return new ClusterContextSession(options, null, null, new Dictionary<string, string>(), logger);
         }
 
-        // A lost session is set up again in the background: through the API (a new agent) or to the same agent address.
-        Func<CancellationToken, Task<AgentClient>> reconnect = options.Agent.Address is { } agentAddress
-            ? async ct =>
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(options.Timeout);
-                return await AgentClient.ConnectAsync(await ResolveAsync(agentAddress).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
-                    $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false);
-            }
-            : async ct => (await KubeConnector.ConnectAsync(options, loggerFactory, logger, ct).ConfigureAwait(false)).Agent;
-        // Trying an agent address again costs a refused connection: every operation may; each try through the API adds
-        // a container to the pod: one every 5 s at most.
+        // A lost session is opened again in the background. Trying an agent address again costs a refused connection:
+        // every operation may; each try through the API adds a container to the pod: one every 5 s at most.
         var retryAfter = options.Agent.Address is null ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
-        var remote = new RemoteCalls(agent, options.Timeout, address, reconnect, message => SessionLog.Reconnect(logger, message), retryAfter);
+        var remote = new RemoteCalls(agent, options.Timeout, address, async ct => (await OpenAsync(ct).ConfigureAwait(false)).Agent,
+            message => SessionLog.Reconnect(logger, message), retryAfter);
         IReadOnlyDictionary<string, string> environment;
         IReadOnlyList<Protocol.Messages.MountEntry> mounts;
         try
