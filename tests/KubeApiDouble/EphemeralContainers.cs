@@ -111,21 +111,6 @@ internal static class EphemeralContainers
             state = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "RunContainerError", ["message"] = ex.Message } };
         }
 
-        server.Update("pods", @namespace, pod, value =>
-        {
-            foreach (var entry in value["status"]?["ephemeralContainerStatuses"]?.AsArray() ?? [])
-            {
-                if ((string?)entry?["name"] == (string?)container["name"])
-                {
-                    entry!["state"] = state;
-                }
-            }
-        });
+        server.SetEphemeralContainerState(@namespace, pod, (string)container["name"]!, state);
     }
-
-    /// <summary>A running state, as the kubelet reports it.</summary>
-    public static JsonObject Running() => new()
-    {
-        ["running"] = new JsonObject { ["startedAt"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) },
-    };
 }

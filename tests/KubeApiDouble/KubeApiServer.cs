@@ -48,7 +48,7 @@ public sealed class KubeApiServer : IAsyncDisposable
     /// (running, or waiting with a reason such as ImagePullBackOff). By default it reports running at once.
     /// </summary>
     public Func<string, string, JsonObject, Task<JsonObject>> StartEphemeralContainer { get; set; } =
-        (_, _, _) => Task.FromResult(EphemeralContainers.Running());
+        (_, _, _) => Task.FromResult(ContainerStates.Running());
 
     /// <summary>Where a pod's port is reached from here: (namespace, pod, port) → endpoint, or null when nothing listens.</summary>
     public Func<string, string, int, EndPoint?> PortForwardTarget { get; set; } = (_, _, _) => null;
@@ -190,7 +190,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         value["kind"] = kind;
         metadata["namespace"] ??= "default";
         metadata["uid"] ??= Guid.NewGuid().ToString();
-        metadata["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        metadata["creationTimestamp"] ??= ContainerStates.Now();
         metadata["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var key = Key(resource, (string)metadata["namespace"]!, (string)metadata["name"]!);
         lock (_changes)
@@ -269,6 +269,19 @@ public sealed class KubeApiServer : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Records <paramref name="state"/> (running, waiting, terminated) for ephemeral container <paramref name="name"/> of a pod, as its kubelet would.</summary>
+    public void SetEphemeralContainerState(string @namespace, string pod, string name, JsonObject state) =>
+        Update("pods", @namespace, pod, value =>
+        {
+            foreach (var entry in value["status"]?["ephemeralContainerStatuses"]?.AsArray() ?? [])
+            {
+                if ((string?)entry?["name"] == name)
+                {
+                    entry!["state"] = state.DeepClone();
+                }
+            }
+        });
 
     /// <summary>Writes a JSON answer.</summary>
     public static async Task WriteJsonAsync(HttpContext context, JsonNode body, int code = 200)

@@ -46,7 +46,7 @@ public sealed class SandboxKubelet : IAsyncDisposable
     /// </summary>
     public static JsonObject PodObject(PodSandbox sandbox, string name, string container, string image, IReadOnlyDictionary<string, string> labels, params int[] ports)
     {
-        var started = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var started = ContainerStates.Now();
         return new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -121,7 +121,7 @@ public sealed class SandboxKubelet : IAsyncDisposable
                 _watches.Add(Task.Delay(ListenDelay).ContinueWith(_ => RunAsync(@namespace, pod, container), TaskScheduler.Default).Unwrap());
             }
 
-            return new JsonObject { ["running"] = new JsonObject { ["startedAt"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } };
+            return ContainerStates.Running();
         }
 
         return await RunAsync(@namespace, pod, container);
@@ -155,16 +155,7 @@ public sealed class SandboxKubelet : IAsyncDisposable
         catch (AgentStartException ex) when (ex.ExitCode is { } code)
         {
             // The container ran and ended: terminated, with its last log lines as the message (FallbackToLogsOnError).
-            return new JsonObject
-            {
-                ["terminated"] = new JsonObject
-                {
-                    ["exitCode"] = code,
-                    ["reason"] = "Error",
-                    ["message"] = string.Join("\n", ex.Log.TakeLast(5)),
-                    ["finishedAt"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                },
-            };
+            return ContainerStates.Terminated(code, string.Join("\n", ex.Log.TakeLast(5)));
         }
 
         _agents.Enqueue(agent);
@@ -173,7 +164,7 @@ public sealed class SandboxKubelet : IAsyncDisposable
             _watches.Add(ReportExitAsync(@namespace, pod, (string)container["name"]!, agent));
         }
 
-        return new JsonObject { ["running"] = new JsonObject { ["startedAt"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } };
+        return ContainerStates.Running();
     }
 
     /// <summary>When the container's process ends, its status says so, as the kubelet's would.</summary>
@@ -189,19 +180,6 @@ public sealed class SandboxKubelet : IAsyncDisposable
             code = 137; // killed and disposed at teardown before the exit code was read
         }
 
-        var finished = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-        _server.Update("pods", @namespace, pod, value =>
-        {
-            foreach (var entry in value["status"]?["ephemeralContainerStatuses"]?.AsArray() ?? [])
-            {
-                if ((string?)entry?["name"] == name)
-                {
-                    entry!["state"] = new JsonObject
-                    {
-                        ["terminated"] = new JsonObject { ["exitCode"] = code, ["reason"] = code == 0 ? "Completed" : "Error", ["finishedAt"] = finished },
-                    };
-                }
-            }
-        });
+        _server.SetEphemeralContainerState(@namespace, pod, name, ContainerStates.Terminated(code));
     }
 }

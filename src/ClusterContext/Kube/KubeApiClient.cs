@@ -401,30 +401,21 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
     private string Advice(int code, string verb, string path) => code switch
     {
         401 => $" The credentials of context '{Endpoint.Context}' were rejected: log in again or refresh the token.",
-        403 => $" The user of context '{Endpoint.Context}' may not {verb} {Resource(path)}; ask a cluster admin to grant that RBAC permission.",
+        403 => $" The user of context '{Endpoint.Context}' may not {verb} {Target(path).Resource}; ask a cluster admin to grant that RBAC permission.",
         _ => "",
     };
 
     /// <summary>The RBAC verb of a GET: <c>watch</c>, <c>list</c> (a collection) or <c>get</c>.</summary>
-    private static string ReadVerb(string path)
-    {
-        if (path.Contains("watch=true", StringComparison.Ordinal))
-        {
-            return "watch";
-        }
+    private static string ReadVerb(string path) =>
+        path.Contains("watch=true", StringComparison.Ordinal) ? "watch" : Target(path).Collection ? "list" : "get";
 
-        var segments = path.Split('?')[0].Trim('/').Split('/');
-        var index = Array.IndexOf(segments, "namespaces");
-        return index >= 0 && segments.Length == index + 3 ? "list" : "get";
-    }
-
-    /// <summary>The RBAC resource a path names: <c>pods</c>, or <c>pods/portforward</c> for a subresource.</summary>
-    private static string Resource(string path)
+    /// <summary>The RBAC resource a path names (<c>pods</c>, or <c>pods/portforward</c> for a subresource), and whether it names the collection.</summary>
+    private static (string Resource, bool Collection) Target(string path)
     {
         var segments = path.Split('?')[0].Trim('/').Split('/');
         var index = Array.IndexOf(segments, "namespaces");
-        return index < 0 || segments.Length < index + 3 ? path
-            : segments.Length > index + 4 ? $"{segments[index + 2]}/{segments[index + 4]}"
-            : segments[index + 2];
+        return index < 0 || segments.Length < index + 3 ? (path, false)
+            : segments.Length > index + 4 ? ($"{segments[index + 2]}/{segments[index + 4]}", false)
+            : (segments[index + 2], segments.Length == index + 3);
     }
 }

@@ -29,20 +29,19 @@ public sealed class PortForwardStream : Stream
     private Task? _receiving;
     private bool _ended;
 
-    private PortForwardStream(WebSocket socket, int port, IDisposable? owned)
+    private PortForwardStream(WebSocket socket, int port)
     {
         _socket = socket;
         _port = port;
-        _owned = owned;
     }
 
-    /// <summary>Opens a connection to <paramref name="port"/> of pod <paramref name="pod"/>; with <paramref name="ownsClient"/> the stream disposes <paramref name="api"/> when it is disposed.</summary>
-    public static async Task<PortForwardStream> OpenAsync(KubeApiClient api, string @namespace, string pod, int port, CancellationToken cancellationToken, bool ownsClient = false)
+    /// <summary>Opens a connection to <paramref name="port"/> of pod <paramref name="pod"/> (see <see cref="DisposeWith"/> to hand it <paramref name="api"/>).</summary>
+    public static async Task<PortForwardStream> OpenAsync(KubeApiClient api, string @namespace, string pod, int port, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(api);
         var path = string.Create(CultureInfo.InvariantCulture, $"/api/v1/namespaces/{@namespace}/pods/{pod}/portforward?ports={port}");
         var socket = await api.ConnectWebSocketAsync(path, Protocol, cancellationToken).ConfigureAwait(false);
-        return new PortForwardStream(socket, port, ownsClient ? api : null);
+        return new PortForwardStream(socket, port);
     }
 
     /// <summary>

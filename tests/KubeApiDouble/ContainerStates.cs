@@ -1,0 +1,26 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace ClusterContext.Testing.Kube;
+
+/// <summary>Container states and timestamps as the kubelet reports them in a pod's status.</summary>
+public static class ContainerStates
+{
+    /// <summary>Now, as the API writes times (RFC 3339, seconds, UTC).</summary>
+    public static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    /// <summary>Running since now.</summary>
+    public static JsonObject Running() => new() { ["running"] = new JsonObject { ["startedAt"] = Now() } };
+
+    /// <summary>Ended now with <paramref name="exitCode"/>; <paramref name="message"/> is the termination message (or last log lines).</summary>
+    public static JsonObject Terminated(int exitCode, string? message = null)
+    {
+        var terminated = new JsonObject { ["exitCode"] = exitCode, ["reason"] = exitCode == 0 ? "Completed" : "Error", ["finishedAt"] = Now() };
+        if (message is not null)
+        {
+            terminated["message"] = message;
+        }
+
+        return new JsonObject { ["terminated"] = terminated };
+    }
+}
