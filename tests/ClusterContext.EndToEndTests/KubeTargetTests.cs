@@ -15,9 +15,8 @@ public sealed class KubeTargetTests(PodFixture pod)
     public async Task An_unmodified_app_runs_in_the_context_of_a_deployment_through_the_kubernetes_api()
     {
         await using var server = await KubeApiServer.StartAsync();
-        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
+        PutOrders(server);
         var podName = pod.Sandbox.PodName;
-        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, podName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
         await using var kubelet = new SandboxKubelet(server, pod.Sandbox, podName);
         var kubeconfig = server.WriteKubeconfig(Path.Combine(pod.Sandbox.TempPath, "kubeconfig"), "dev-token");
         var appContainerRoot = Directory.GetFileSystemEntries($"/proc/{pod.Sandbox.AppPid}/root/").Order().ToList();
@@ -56,8 +55,7 @@ public sealed class KubeTargetTests(PodFixture pod)
     public async Task A_session_lost_mid_run_is_set_up_again_with_a_new_agent_and_the_app_goes_on(bool apiServerRoutedToPod)
     {
         await using var server = await KubeApiServer.StartAsync(listenAddress: apiServerRoutedToPod ? pod.Sandbox.HostIP : null);
-        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
-        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, pod.Sandbox.PodName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
+        PutOrders(server);
         await using var kubelet = new SandboxKubelet(server, pod.Sandbox, pod.Sandbox.PodName);
         var folder = Directory.CreateTempSubdirectory("clustercontext-e2e-reconnect-").FullName;
         var kubeconfig = server.WriteKubeconfig(Path.Combine(folder, "kubeconfig"), "dev-token");
@@ -101,8 +99,7 @@ public sealed class KubeTargetTests(PodFixture pod)
     public async Task An_agent_that_listens_a_moment_after_its_container_runs_is_reached_by_retrying_with_the_same_credentials()
     {
         await using var server = await KubeApiServer.StartAsync();
-        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
-        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, pod.Sandbox.PodName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
+        PutOrders(server);
         await using var kubelet = new SandboxKubelet(server, pod.Sandbox, pod.Sandbox.PodName) { ListenDelay = TimeSpan.FromSeconds(1) };
         server.AddToken("from-plugin", "developer");
         var folder = Directory.CreateTempSubdirectory("clustercontext-e2e-exec-").FullName;
@@ -179,8 +176,7 @@ public sealed class KubeTargetTests(PodFixture pod)
     private async Task<AppRun> RunAsUserWithAsync(IReadOnlyList<RoleRule> rules)
     {
         await using var server = await KubeApiServer.StartAsync();
-        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
-        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, pod.Sandbox.PodName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
+        PutOrders(server);
         await using var kubelet = new SandboxKubelet(server, pod.Sandbox, pod.Sandbox.PodName);
         server.Bind("developer", rules);
         var kubeconfig = server.WriteKubeconfig(Path.Combine(pod.Sandbox.TempPath, $"kubeconfig-{Guid.NewGuid():N}"), "dev-token");
@@ -203,6 +199,13 @@ public sealed class KubeTargetTests(PodFixture pod)
             [.. ((YamlDotNet.RepresentationModel.YamlSequenceNode)rule[key]).Children.Select(c => c.ToString())];
         return [.. ((YamlDotNet.RepresentationModel.YamlSequenceNode)role["rules"]).Children
             .Select(r => new RoleRule(Strings(r, "apiGroups"), Strings(r, "resources"), Strings(r, "verbs")))];
+    }
+
+    /// <summary>Deployment orders and its one pod, the fixture's sandbox.</summary>
+    private void PutOrders(KubeApiServer server)
+    {
+        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"orders"}}}}""")!);
+        server.Put("pods", SandboxKubelet.PodObject(pod.Sandbox, pod.Sandbox.PodName, "app", "orders:1", new Dictionary<string, string> { ["app"] = "orders" }, 8080));
     }
 
     private static async Task WaitForAsync(Func<bool> condition)
