@@ -19,6 +19,11 @@ if (args.Length > 0 && args[0] == "coverage")
     return await Coverage.RunAsync();
 }
 
+if (args.Length > 0 && args[0] == "stress")
+{
+    return Stress.Run(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "single")
 {
     return SingleMethod.Run();

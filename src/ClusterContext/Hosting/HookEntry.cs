@@ -7,6 +7,9 @@ internal static class HookEntry
     {
         try
         {
+            // First of all, before this hook's own start-up calls them: the JIT hook goes in and no method compiled from
+            // now on inlines a choke point (a copy inlined into a caller is out of reach of any patch).
+            ClusterContextSession.ReserveChokePoints();
             var options = ClusterContextSession.LoadOptions();
             var session = ClusterContextSession.Start(options, new StderrLoggerFactory());
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(session);

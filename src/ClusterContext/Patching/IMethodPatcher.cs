@@ -16,6 +16,22 @@ public interface IMethodPatcher
     /// </summary>
     PatchHandle Patch(MethodBase target, MethodInfo replacement, string owner);
 
+    /// <summary>
+    /// Patches several methods in one install, as <see cref="Patch(MethodBase, MethodInfo, string)"/> does each: the
+    /// wait for running threads to be clear of the targets' first instructions is made once for all of them. Every
+    /// call that starts after it returns reaches the replacements. <paramref name="beforeActivation"/> gets the
+    /// handles before any call can reach a replacement: a replacement of a method other threads may be calling reads
+    /// its <see cref="PatchHandle.Original"/> from where this callback stored it.
+    /// </summary>
+    IReadOnlyList<PatchHandle> Patch(IReadOnlyList<(MethodBase Target, MethodInfo Replacement)> patches, string owner, Action<IReadOnlyList<PatchHandle>>? beforeActivation = null);
+
+    /// <summary>
+    /// Prepares to patch <paramref name="targets"/> later, as early in the process as possible: from now on no newly
+    /// compiled method inlines them (a copy inlined into a caller is out of reach of any patch), and compilations
+    /// already under way are waited out by the next install. Callers compiled before this keep what they inlined.
+    /// </summary>
+    void Reserve(IEnumerable<MethodBase> targets);
+
     /// <summary>Removes one patch; calls run the original code again.</summary>
     void Remove(PatchHandle patch);
 

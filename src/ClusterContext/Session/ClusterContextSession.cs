@@ -48,6 +48,12 @@ public sealed class ClusterContextSession : IAsyncDisposable
     public static ClusterContextOptions LoadOptions() =>
         ConfigurationLoader.Load(Environment.CurrentDirectory, Environment.GetEnvironmentVariables());
 
+    /// <summary>
+    /// Puts the engine between the runtime and the JIT and keeps the BCL choke points from being inlined into code
+    /// compiled from now on; the earlier in the process, the better (the startup hook does it first of all).
+    /// </summary>
+    internal static void ReserveChokePoints() => MethodPatcher.Shared.Reserve(Hooks.BclChokePoints.All.Values);
+
     /// <summary>Starts (or joins) the session and blocks until the pod's context is in place.</summary>
     public static ClusterContextSession Start(ClusterContextOptions options, ILoggerFactory? loggerFactory = null) =>
         StartAsync(options, loggerFactory).GetAwaiter().GetResult();
@@ -56,6 +62,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
     public static async Task<ClusterContextSession> StartAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ReserveChokePoints();
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

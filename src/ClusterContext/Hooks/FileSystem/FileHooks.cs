@@ -24,12 +24,19 @@ internal static unsafe class FileHooks
     {
         s_rules = rules;
         s_cache = cache;
-        s_open = patcher.Patch(BclChokePoints.FileOpen, Method(nameof(Open)), Owner).Original;
-        s_exists = patcher.Patch(BclChokePoints.FileExists, Method(nameof(FileExists)), Owner).Original;
-        s_directoryExists = patcher.Patch(BclChokePoints.DirectoryExists, Method(nameof(DirectoryExists)), Owner).Original;
-        s_status = patcher.Patch(BclChokePoints.FileStatusRefresh, Method(nameof(RefreshStatus)), Owner).Original;
-        s_openDirectory = patcher.Patch(BclChokePoints.OpenDirectory, Method(nameof(OpenDirectory)), Owner).Original;
-        s_watch = patcher.Patch(BclChokePoints.FileWatch, Method(nameof(AddWatch)), Owner).Original;
+        // The originals are in place before any call can reach a replacement: other threads may be calling them.
+        patcher.Patch(
+            [
+                (BclChokePoints.FileOpen, Method(nameof(Open))),
+                (BclChokePoints.FileExists, Method(nameof(FileExists))),
+                (BclChokePoints.DirectoryExists, Method(nameof(DirectoryExists))),
+                (BclChokePoints.FileStatusRefresh, Method(nameof(RefreshStatus))),
+                (BclChokePoints.OpenDirectory, Method(nameof(OpenDirectory))),
+                (BclChokePoints.FileWatch, Method(nameof(AddWatch))),
+            ],
+            Owner,
+            patches => (s_open, s_exists, s_directoryExists, s_status, s_openDirectory, s_watch) =
+                (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original, patches[4].Original, patches[5].Original));
     }
 
     public static void Uninstall(IMethodPatcher patcher)

@@ -29,11 +29,18 @@ internal static unsafe class ConnectHooks
     {
         s_remote = remote;
         s_destinations = destinations;
-        s_connect = patcher.Patch(BclChokePoints.SocketConnect, typeof(ConnectHooks).GetMethod(nameof(Connect))!, Owner).Original;
-        s_connectAsync = patcher.Patch(BclChokePoints.SocketConnectAsync, typeof(ConnectHooks).GetMethod(nameof(ConnectAsync))!, Owner).Original;
-        s_sendTo = patcher.Patch(BclChokePoints.SocketSendTo, typeof(ConnectHooks).GetMethod(nameof(SendTo))!, Owner).Original;
-        s_sendToSpan = patcher.Patch(BclChokePoints.SocketSendToSpan, typeof(ConnectHooks).GetMethod(nameof(SendToSpan))!, Owner).Original;
-        s_sendToAsync = patcher.Patch(BclChokePoints.SocketSendToAsync, typeof(ConnectHooks).GetMethod(nameof(SendToAsync))!, Owner).Original;
+        // The originals are in place before any call can reach a replacement: other threads may be calling them.
+        patcher.Patch(
+            [
+                (BclChokePoints.SocketConnect, Method(nameof(Connect))),
+                (BclChokePoints.SocketConnectAsync, Method(nameof(ConnectAsync))),
+                (BclChokePoints.SocketSendTo, Method(nameof(SendTo))),
+                (BclChokePoints.SocketSendToSpan, Method(nameof(SendToSpan))),
+                (BclChokePoints.SocketSendToAsync, Method(nameof(SendToAsync))),
+            ],
+            Owner,
+            patches => (s_connect, s_connectAsync, s_sendTo, s_sendToSpan, s_sendToAsync) =
+                (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original, patches[4].Original));
     }
 
     public static void Uninstall(IMethodPatcher patcher)
@@ -132,4 +139,6 @@ internal static unsafe class ConnectHooks
 
         return TunnelListener.Start(connection, socket.AddressFamily);
     }
+
+    private static System.Reflection.MethodInfo Method(string name) => typeof(ConnectHooks).GetMethod(name)!;
 }

@@ -27,7 +27,7 @@ internal static unsafe class DnsHooks
     {
         s_remote = remote;
         s_destinations = destinations;
-        s_original = patcher.Patch(BclChokePoints.DnsResolve, typeof(DnsHooks).GetMethod(nameof(TryGetAddrInfo))!, Owner).Original;
+        patcher.Patch([(BclChokePoints.DnsResolve, typeof(DnsHooks).GetMethod(nameof(TryGetAddrInfo))!)], Owner, patches => s_original = patches[0].Original);
     }
 
     public static void Uninstall(IMethodPatcher patcher)

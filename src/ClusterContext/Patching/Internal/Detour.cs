@@ -63,9 +63,6 @@ internal sealed unsafe class Detour
     /// <summary>The precode target slot pointed at <see cref="EntryStub"/> at patch time (0 when none was).</summary>
     public nint RedirectedSlot { get; set; }
 
-    /// <summary>The body found at patch time while its jump waits (see DetourEngine.Patch); null once written.</summary>
-    public (nint Body, byte[] Original, long NotBefore)? PendingBody { get; set; }
-
     public IReadOnlyList<PatchedBody> Bodies
     {
         get

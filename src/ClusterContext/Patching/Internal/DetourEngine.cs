@@ -10,12 +10,14 @@ namespace ClusterContext.Patching.Internal;
 /// </summary>
 internal sealed unsafe class DetourEngine : IMethodPatcher
 {
-    /// <summary>
-    /// How long a body found running at patch time is left alone before its start is rewritten: long enough for a
-    /// thread that was preempted in its first instructions to have run on, short enough to be done before the
-    /// runtime's call counting (100 ms after start-up activity) can point callers back at the body.
-    /// </summary>
-    private static readonly TimeSpan BodySettleTime = TimeSpan.FromMilliseconds(50);
+    /// <summary>Longer than the tiering thread can stay idle before it exits (4 s), after which nothing can be in flight.</summary>
+    private static readonly TimeSpan BarrierTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an install waits for every thread to be clear of the bodies' first instructions.</summary>
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(2);
+
+    private static int s_unsettledWrites;
+    private static int s_sweepRepairs;
 
     private readonly Lock _gate = new();
     private readonly List<Detour> _detours = [];
@@ -33,68 +35,208 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         }
     }
 
-    public PatchHandle Patch(MethodBase target, MethodInfo replacement, string owner)
+    public PatchHandle Patch(MethodBase target, MethodInfo replacement, string owner) => Patch([(target, replacement)], owner)[0];
+
+    public void Reserve(IEnumerable<MethodBase> targets)
     {
-        ArgumentNullException.ThrowIfNull(target);
-        ArgumentNullException.ThrowIfNull(replacement);
-        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentNullException.ThrowIfNull(targets);
         lock (_gate)
         {
-            PatchValidation.Validate(target, replacement);
-            var existing = _detours.Find(d => d.Target.Equals(target));
-            if (existing is not null)
-            {
-                throw new PatchException($"Cannot patch {existing.Name}: it is already patched by '{existing.Handle.Owner}'.");
-            }
-
             JitHook.EnsureInstalled();
-            _worker ??= StartWorker();
-            foreach (var handle in PatchValidation.CompiledHandles(target))
+            foreach (var handle in targets.SelectMany(PatchValidation.CompiledHandles))
             {
                 JitHook.PreventInlining(handle);
             }
 
-            // A method with no code yet cannot be running on any thread: its body can be patched at once.
-            var hadCode = X64.FollowToBody(target.MethodHandle.GetFunctionPointer(), IsOurs) != 0;
-            PatchValidation.Prepare(target);
-            PatchValidation.Prepare(replacement);
+            JitHook.ApplyPendingMarks();
 
-            var detour = new Detour(target, replacement, owner, PatchValidation.CompiledHandles(target));
-            var body = FindBody(detour);
-            var original = OriginalBytesOf(body);
-            detour.SetOriginal(BuildTrampoline(detour, body, original, X64.AbsoluteJumpLength));
+            // Started once the marks hold: what the tiering thread compiles from then on inlines none of the targets.
+            TieringBarrier.Start();
+        }
+    }
 
-            // From here on every new body of the target is patched as it is compiled.
-            DetourTable.Add(detour);
+    public IReadOnlyList<PatchHandle> Patch(IReadOnlyList<(MethodBase Target, MethodInfo Replacement)> patches, string owner, Action<IReadOnlyList<PatchHandle>>? beforeActivation = null)
+    {
+        ArgumentNullException.ThrowIfNull(patches);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        lock (_gate)
+        {
+            foreach (var (target, replacement) in patches)
+            {
+                ArgumentNullException.ThrowIfNull(target);
+                ArgumentNullException.ThrowIfNull(replacement);
+                PatchValidation.Validate(target, replacement);
+                var existing = _detours.Find(d => d.Target.Equals(target));
+                if (existing is not null)
+                {
+                    throw new PatchException($"Cannot patch {existing.Name}: it is already patched by '{existing.Handle.Owner}'.");
+                }
+            }
+
+            if (patches.Select(p => p.Target).Distinct().Count() != patches.Count)
+            {
+                throw new PatchException("The same method is named twice in one install.");
+            }
+
+            JitHook.EnsureInstalled();
+            TieringBarrier.Start();
+            _worker ??= StartWorker();
+
+            // A compilation that began before the JIT hook was in place is the one kind of body the hook never sees.
+            TieringBarrier.Wait(BarrierTimeout);
+            var installs = patches.Select(p => Prepare(p.Target, p.Replacement, owner)).ToList();
+            beforeActivation?.Invoke([.. installs.Select(i => i.Detour.Handle)]);
+
+            // From here on every new body of the targets is patched as it leaves the JIT; bodies that left it before
+            // are in the compile log (read after this point, see CompileLog).
+            installs.ForEach(i => DetourTable.Add(i.Detour));
             try
             {
-                var slot = X64.PrecodeTargetSlot(detour.Target.MethodHandle.GetFunctionPointer());
-                if (hadCode && slot != 0 && CallersUseEntrySlot(target))
-                {
-                    // The method may be running. Every caller jumps through the precode's target slot: pointing it
-                    // at the replacement takes effect at once, in one store. The body's own jump waits until no
-                    // thread can still be in the middle of its first instructions (it would resume inside the jump).
-                    detour.RedirectedSlot = slot;
-                    detour.PendingBody = (body, original, Stopwatch.GetTimestamp() + (long)(BodySettleTime.TotalSeconds * Stopwatch.Frequency));
-                    Interlocked.Exchange(ref *(nint*)slot, detour.EntryStub);
-                    _worker!.HasPending = true;
-                }
-                else
-                {
-                    WriteJump(body, original, detour.EntryStub);
-                    detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
-                }
+                Install(installs);
             }
             catch
             {
-                DetourTable.Remove(detour);
+                installs.ForEach(i => DetourTable.Remove(i.Detour));
                 throw;
             }
 
-            _detours.Add(detour);
+            foreach (var install in installs)
+            {
+                _detours.Add(install.Detour);
+            }
+
             Interlocked.MemoryBarrierProcessWide();
-            Sweep(detour);
-            return detour.Handle;
+            return [.. installs.Select(i => i.Detour.Handle)];
+        }
+    }
+
+    private PendingInstall Prepare(MethodBase target, MethodInfo replacement, string owner)
+    {
+        foreach (var handle in PatchValidation.CompiledHandles(target))
+        {
+            JitHook.PreventInlining(handle);
+        }
+
+        // A method with no code yet cannot be running on any thread: its body can be patched at once.
+        var hadCode = X64.FollowToBody(target.MethodHandle.GetFunctionPointer(), IsOurs) != 0;
+        PatchValidation.Prepare(target);
+        PatchValidation.Prepare(replacement);
+
+        var detour = new Detour(target, replacement, owner, PatchValidation.CompiledHandles(target));
+        var body = FindBody(detour);
+        var original = OriginalBytesOf(body);
+        detour.SetOriginal(BuildTrampoline(detour, body, original, X64.AbsoluteJumpLength));
+        return new PendingInstall(detour, body, hadCode);
+    }
+
+    /// <summary>
+    /// Writes the jump into every body a call can reach: the current one and any the compile log holds. Returns once
+    /// the method's entry leads to a patched body, or throws.
+    /// </summary>
+    private void Install(List<PendingInstall> installs)
+    {
+        var waiting = new List<(Detour Detour, nint Body)>();
+        foreach (var install in installs)
+        {
+            var detour = install.Detour;
+            var bodies = new List<nint> { install.Body };
+            foreach (var logged in CompileLog.UnpatchedBodiesOf(detour.MethodHandles, out var lost))
+            {
+                if (logged.Start is null)
+                {
+                    Interlocked.Increment(ref JitHook.MissedCompilations);
+                    continue;
+                }
+
+                WaitForCopy(logged);
+                if (!bodies.Contains(logged.Address))
+                {
+                    bodies.Add(logged.Address);
+                }
+
+                _ = lost;
+            }
+
+            var slot = X64.PrecodeTargetSlot(detour.Target.MethodHandle.GetFunctionPointer());
+            if (install.HadCode && slot != 0 && CallersUseEntrySlot(detour.Target))
+            {
+                // The method may be running. Every caller jumps through the precode's target slot: pointing it at the
+                // replacement takes effect at once, in one store. The bodies' own jumps wait until no thread can still
+                // be part-way through their first instructions (it would resume inside the jump).
+                detour.RedirectedSlot = slot;
+                Interlocked.Exchange(ref *(nint*)slot, detour.EntryStub);
+                waiting.AddRange(bodies.Select(b => (detour, b)));
+            }
+            else
+            {
+                bodies.ForEach(b => PatchBody(detour, b));
+            }
+        }
+
+        if (waiting.Count > 0)
+        {
+            Interlocked.MemoryBarrierProcessWide();
+            if (!ThreadSettle.WaitUntilClear([.. waiting.Select(w => (w.Body, X64.AtomicStoreLength))], SettleTimeout))
+            {
+                Interlocked.Increment(ref s_unsettledWrites);
+            }
+
+            waiting.ForEach(w => PatchBody(w.Detour, w.Body));
+        }
+
+        Interlocked.MemoryBarrierProcessWide();
+        foreach (var install in installs)
+        {
+            EnsureEntryPatched(install.Detour);
+        }
+    }
+
+    /// <summary>The runtime may have moved the entry on meanwhile (call counting, a tier published): it must lead to a patched body.</summary>
+    private void EnsureEntryPatched(Detour detour)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var body = X64.FollowToBody(detour.Target.MethodHandle.GetFunctionPointer(), IsOursOrInstalling(detour));
+            if (body == 0 || detour.Contains(body) || body == detour.EntryStub)
+            {
+                return;
+            }
+
+            // A body that reached the entry without passing the hook: only one the hook could not see does.
+            Interlocked.Increment(ref JitHook.MissedCompilations);
+            PatchBody(detour, body);
+        }
+
+        throw new PatchException($"Cannot patch {detour.Name}: its entry kept moving to bodies that were not patched.");
+    }
+
+    private Func<nint, bool> IsOursOrInstalling(Detour detour) => address => IsOurs(address) || detour.Contains(address) || detour.EntryStub == address;
+
+    private void PatchBody(Detour detour, nint body)
+    {
+        if (detour.Contains(body))
+        {
+            return;
+        }
+
+        var original = OriginalBytesOf(body);
+        WriteJump(body, original, detour.EntryStub);
+        detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
+    }
+
+    /// <summary>A logged body is patched where it runs, once the runtime has copied it there from the JIT's buffer.</summary>
+    private static void WaitForCopy(CompiledBody body)
+    {
+        var spin = new SpinWait();
+        var deadline = Stopwatch.StartNew();
+        while (!new ReadOnlySpan<byte>((void*)body.Address, CompileLog.StartLength).SequenceEqual(body.Start))
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new PatchException($"A body at 0x{body.Address:x} compiled just before the install never reached its place.");
+            }
+
+            spin.SpinOnce();
         }
     }
 
@@ -127,14 +269,13 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         // Every patched body first leads to the original code, then gets its bytes back where one store can do it.
         detour.RedirectEntryStub(detour.OriginalStub);
         var bodies = detour.Bodies;
-        var firstBody = detour.PendingBody?.Body ?? (bodies.Count > 0 ? bodies[0].Address : 0);
+        var firstBody = bodies.Count > 0 ? bodies[0].Address : 0;
         if (detour.RedirectedSlot != 0 && firstBody != 0)
         {
             // Back to code that exists for good (a stub the slot held before may be gone by now).
             Interlocked.CompareExchange(ref *(nint*)detour.RedirectedSlot, firstBody, detour.EntryStub);
         }
 
-        detour.PendingBody = null;
         Interlocked.MemoryBarrierProcessWide();
         foreach (var body in bodies)
         {
@@ -292,31 +433,60 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             {
                 Sweep(detour);
             }
-
-            _worker!.HasPending = _detours.Exists(d => d.PendingBody is not null);
         }
     }
 
-    /// <summary>Patches the method's current body if it reached the method without passing the JIT hook.</summary>
+    /// <summary>
+    /// A safety net, not a part of the design: patches the method's current body if it reached the method without
+    /// the JIT hook or the install seeing it, and counts it (<see cref="SweepRepairs"/>; the stress tests expect 0).
+    /// </summary>
     private void Sweep(Detour detour)
     {
-        if (detour.PendingBody is { } pending && Stopwatch.GetTimestamp() >= pending.NotBefore)
-        {
-            WriteJump(pending.Body, pending.Original, detour.EntryStub);
-            detour.AddBody(new PatchedBody(pending.Body, pending.Original, X64.AbsoluteJumpLength));
-            detour.PendingBody = null;
-            Interlocked.MemoryBarrierProcessWide();
-        }
-
         var body = X64.FollowToBody(detour.Target.MethodHandle.GetFunctionPointer(), IsOurs);
-        if (body == 0 || IsOurs(body) || body == detour.PendingBody?.Body)
+        if (body == 0 || IsOurs(body))
         {
             return;
         }
 
-        var original = OriginalBytesOf(body);
-        WriteJump(body, original, detour.EntryStub);
-        detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
+        Interlocked.Increment(ref s_sweepRepairs);
+        PatchBody(detour, body);
         Interlocked.MemoryBarrierProcessWide();
     }
+
+    /// <summary>Bodies the sweep found unpatched: each one is a window the design failed to close.</summary>
+    public static int SweepRepairs => Volatile.Read(ref s_sweepRepairs);
+
+    /// <summary>Installs that wrote a jump before every thread was seen clear of the body's start (after 2 s).</summary>
+    public static int UnsettledWrites => Volatile.Read(ref s_unsettledWrites);
+
+    /// <summary>How many bodies each patch covers now (more than one once the runtime re-compiled the target).</summary>
+    public IReadOnlyDictionary<string, int> BodyCounts
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _detours.ToDictionary(d => d.Name, d => d.Bodies.Count);
+            }
+        }
+    }
+
+    /// <summary>Each patch's entry chain and bodies, for diagnosing a patch that does not hold.</summary>
+    public string DescribeChains()
+    {
+        lock (_gate)
+        {
+            var text = new System.Text.StringBuilder();
+            foreach (var detour in _detours)
+            {
+                var entry = detour.Target.MethodHandle.GetFunctionPointer();
+                var slot = X64.PrecodeTargetSlot(entry);
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{detour.Name}: entry=0x{entry:x} slot->0x{(slot == 0 ? 0 : *(nint*)slot):x} stub=0x{detour.EntryStub:x} body=0x{X64.FollowToBody(entry, IsOurs):x} bodies=[{string.Join(",", detour.Bodies.Select(b => $"0x{b.Address:x}:{*(byte*)b.Address:x2}"))}]\n");
+            }
+
+            return text.ToString();
+        }
+    }
+
+    private sealed record PendingInstall(Detour Detour, nint Body, bool HadCode);
 }

@@ -39,8 +39,15 @@ internal static unsafe class JitHook
     private static int s_shadowFilling;
     private static readonly nint[] s_pendingNoInline = new nint[MaxPendingNoInline];
     private static int s_pendingNoInlineCount;
+    private static delegate* unmanaged[SuppressGCTransition]<int> s_getTid;
+    private static delegate* unmanaged<int> s_yield;
+    private static int s_watchedThread;
+    private static int s_watchedThreadCompiled;
 
-    /// <summary>Bodies compiled for patched methods while no compilation slot was free (they carry no patch; the sweep catches them).</summary>
+    /// <summary>
+    /// Bodies compiled for patched methods whose writable copy the hook did not know (more than 64 compilations at
+    /// once, or an ICorJitInfo of another kind): they carry no patch until the sweep finds them. Never seen so far.
+    /// </summary>
     public static int MissedCompilations;
 
     /// <summary>Called for each body that got a patch; the engine finishes the work off the JIT's thread.</summary>
@@ -78,6 +85,9 @@ internal static unsafe class JitHook
             var compile = (delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int>)&CompileMethod;
             var allocMem = (delegate* unmanaged<void*, void*, void>)&AllocMem;
             s_preallocatedShadow = (nint*)NativeMemory.Alloc(JitInfoVtableLength, (nuint)sizeof(nint));
+            var libc = NativeLibrary.Load("libc.so.6");
+            s_getTid = (delegate* unmanaged[SuppressGCTransition]<int>)NativeLibrary.GetExport(libc, "gettid");
+            s_yield = (delegate* unmanaged<int>)NativeLibrary.GetExport(libc, "sched_yield");
             compile(null, null, null, 0, null, null);
             allocMem(null, null);
             PatchNewBodyWarmUp();
@@ -118,6 +128,7 @@ internal static unsafe class JitHook
         // Everything the hook runs is compiled and initialised now: compiling it from inside the hook would call
         // the hook again before it could finish.
         _ = DetourTable.Find(0);
+        CompileLog.WarmUp();
         const System.Reflection.BindingFlags all = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Instance;
         foreach (var (type, name) in new[]
         {
@@ -153,45 +164,84 @@ internal static unsafe class JitHook
             MarkPendingNotInlinable(comp);
         }
 
-        var detour = DetourTable.Find(*(nint*)info);
-        if (detour is null || detour.Removed || IsOnStackReplacement(comp))
+        var watched = Volatile.Read(ref s_watchedThread);
+        if (watched != 0 && s_getTid() == watched)
         {
-            return original(jit, comp, info, flags, nativeEntry, nativeSize);
+            Volatile.Write(ref s_watchedThreadCompiled, 1);
         }
 
+        // Every compilation runs with the stand-in allocMem, so that whichever method it turns out to be, the hook
+        // knows the JIT's writable copy of the body when it decides, after the JIT has finished.
+        var method = *(nint*)info;
         var vtable = *(nint*)comp;
         var shadow = ShadowVtableFor(vtable);
         var slot = shadow == null ? -1 : ClaimFlight(comp);
+        int result;
+        nint executable = 0, writable = 0;
         if (slot < 0)
         {
-            Interlocked.Increment(ref MissedCompilations);
-            return original(jit, comp, info, flags, nativeEntry, nativeSize);
+            result = original(jit, comp, info, flags, nativeEntry, nativeSize);
+        }
+        else
+        {
+            *(nint**)comp = shadow;
+            result = original(jit, comp, info, flags, nativeEntry, nativeSize);
+            *(nint*)comp = vtable;
+            executable = s_flightExecutable[slot];
+            writable = s_flightWritable[slot];
+            s_flightExecutable[slot] = 0;
+            s_flightWritable[slot] = 0;
+            Volatile.Write(ref s_flightComp[slot], 0);
         }
 
-        *(nint**)comp = shadow;
-        var result = original(jit, comp, info, flags, nativeEntry, nativeSize);
-        *(nint*)comp = vtable;
-
-        var executable = s_flightExecutable[slot];
-        var writable = s_flightWritable[slot];
-        s_flightExecutable[slot] = 0;
-        s_flightWritable[slot] = 0;
-        Volatile.Write(ref s_flightComp[slot], 0);
-        if (result == 0 && executable != 0 && writable != 0 && executable == (nint)(*nativeEntry) && !detour.Removed)
+        if (result != 0)
         {
-            var body = detour.PatchNewBody(executable, writable, *nativeSize);
-            if (body >= 0)
-            {
-                OnBodyPatched(detour, body);
-            }
+            return result;
         }
-        else if (result == 0)
+
+        // Record first, then look the method up (CompileLog explains why the order matters).
+        var code = (nint)(*nativeEntry);
+        var known = writable != 0 && executable == code;
+        var record = CompileLog.Begin(method, code);
+        var detour = DetourTable.Find(method);
+        if (detour is null || detour.Removed)
+        {
+            CompileLog.Complete(record, known ? CompiledBodyState.Unpatched : CompiledBodyState.UnpatchedNoCopy, known ? writable : 0);
+            return result;
+        }
+
+        if (IsOnStackReplacement(comp))
+        {
+            CompileLog.Complete(record, CompiledBodyState.Ignored, 0);
+            return result;
+        }
+
+        if (!known)
         {
             Interlocked.Increment(ref MissedCompilations);
+            CompileLog.Complete(record, CompiledBodyState.UnpatchedNoCopy, 0);
+            return result;
+        }
+
+        var body = detour.PatchNewBody(executable, writable, *nativeSize);
+        CompileLog.Complete(record, CompiledBodyState.Patched, 0);
+        if (body >= 0)
+        {
+            OnBodyPatched(detour, body);
         }
 
         return result;
     }
+
+    /// <summary>Makes the hook note when <paramref name="thread"/> (an OS thread id; 0 for none) next compiles.</summary>
+    public static void WatchThread(int thread)
+    {
+        Volatile.Write(ref s_watchedThreadCompiled, 0);
+        Volatile.Write(ref s_watchedThread, thread);
+    }
+
+    /// <summary>Whether the watched thread has entered the JIT through the hook since <see cref="WatchThread"/>.</summary>
+    public static bool WatchedThreadCompiled => Volatile.Read(ref s_watchedThreadCompiled) == 1;
 
     /// <summary>
     /// Asks that no method compiled from now on inline <paramref name="methodHandle"/>, the way the runtime marks
@@ -212,6 +262,24 @@ internal static unsafe class JitHook
             }
 
             Volatile.Write(ref s_pendingNoInline[index], methodHandle);
+        }
+    }
+
+    /// <summary>
+    /// Makes the marks asked for so far take effect now: compiles a method of its own, which passes the hook, and
+    /// waits until the queue is empty (a compilation on another thread may have taken them first).
+    /// </summary>
+    public static void ApplyPendingMarks()
+    {
+        var marker = new System.Reflection.Emit.DynamicMethod("ClusterContext.ApplyMarks", typeof(int), [typeof(int)], typeof(JitHook).Module, skipVisibility: true);
+        var il = marker.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldarg_0);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        ((Func<int, int>)marker.CreateDelegate(typeof(Func<int, int>)))(0);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref s_pendingNoInlineCount) > 0)
+        {
+            spin.SpinOnce();
         }
     }
 
@@ -309,10 +377,15 @@ internal static unsafe class JitHook
             return null;
         }
 
-        // One compilation fills the copy; any other arriving meanwhile goes unpatched (the sweep patches its body).
+        // One compilation fills the copy; any other arriving meanwhile waits for it (a copy of 0xB0 pointers).
         if (Interlocked.CompareExchange(ref s_shadowFilling, 1, 0) != 0)
         {
-            return null;
+            while (Volatile.Read(ref s_jitInfoVtable) == 0)
+            {
+                s_yield();
+            }
+
+            return Volatile.Read(ref s_jitInfoVtable) == vtable ? s_shadowVtable : null;
         }
 
         var shadow = s_preallocatedShadow;

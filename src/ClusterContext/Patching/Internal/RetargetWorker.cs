@@ -5,14 +5,13 @@ namespace ClusterContext.Patching.Internal;
 /// <summary>
 /// Finishes what the JIT hook starts, on a thread of its own where allocating and locking are fine: once a newly
 /// patched body is published, it builds a trampoline for it so that the original is called at its newest tier.
-/// It also sweeps the patched methods now and then, and patches any body that reached the method some other way.
+/// It also sweeps the patched methods now and then as a safety net, and counts any body it has to patch.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One per process, for the life of the process.")]
 internal sealed unsafe class RetargetWorker
 {
     private const int QueueLength = 1024;
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan PendingSweepInterval = TimeSpan.FromMilliseconds(10);
 
     private readonly Detour?[] _queuedDetour = new Detour?[QueueLength];
     private readonly int[] _queuedBody = new int[QueueLength];
@@ -21,9 +20,6 @@ internal sealed unsafe class RetargetWorker
     private readonly Action _sweep;
     private long _written;
     private long _read;
-
-    /// <summary>Set while a body waits for its jump, so that the sweep comes round often enough to write it on time.</summary>
-    public volatile bool HasPending;
 
     public RetargetWorker(Action<Detour, nint, byte[], int> retarget, Action sweep)
     {
@@ -48,7 +44,7 @@ internal sealed unsafe class RetargetWorker
     {
         while (true)
         {
-            _wake.WaitOne(HasPending ? PendingSweepInterval : SweepInterval);
+            _wake.WaitOne(SweepInterval);
             while (_read < Volatile.Read(ref _written))
             {
                 var index = (int)(_read % QueueLength);

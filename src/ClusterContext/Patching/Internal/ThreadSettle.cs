@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace ClusterContext.Patching.Internal;
+
+/// <summary>
+/// Waits until no thread can be part-way through the first instructions of a body about to get its jump. Callers
+/// no longer enter those bodies (their entry was redirected first), so a thread is clear of them once it has run
+/// on a CPU for a while since the redirect (a few instructions take nanoseconds; 10 µs is thousands of instructions), or once it is
+/// blocked with its instruction pointer elsewhere. A thread preempted inside a prologue, however long, is waited for.
+/// </summary>
+internal static class ThreadSettle
+{
+    private const long EnoughRunTimeNanoseconds = 10_000;
+
+    /// <summary>Returns false when some thread was still not clear after <paramref name="timeout"/>.</summary>
+    public static bool WaitUntilClear(IReadOnlyList<(nint Start, int Length)> ranges, TimeSpan timeout)
+    {
+        var self = LibC.GetTid();
+        var pending = new Dictionary<int, long>();
+        foreach (var thread in ProcFs.Threads())
+        {
+            if (thread != self)
+            {
+                pending[thread] = ProcFs.RunTime(thread);
+            }
+        }
+
+        var deadline = Stopwatch.StartNew();
+        var round = 0;
+        while (true)
+        {
+            foreach (var (thread, runTimeAtStart) in pending.ToList())
+            {
+                if (IsClear(thread, runTimeAtStart, ranges))
+                {
+                    pending.Remove(thread);
+                }
+            }
+
+            if (pending.Count == 0)
+            {
+                return true;
+            }
+
+            if (deadline.Elapsed > timeout)
+            {
+                return false;
+            }
+
+            // Backing off: waking up often would itself keep the threads waited for off the CPU.
+            Thread.Sleep(Math.Min(1 << Math.Min(round++, 3), 8));
+        }
+    }
+
+    private static bool IsClear(int thread, long runTimeAtStart, IReadOnlyList<(nint Start, int Length)> ranges)
+    {
+        var runTime = ProcFs.RunTime(thread);
+        if (runTime < 0 || runTimeAtStart < 0 || runTime - runTimeAtStart >= EnoughRunTimeNanoseconds)
+        {
+            return true;
+        }
+
+        // Blocked (in a system call, stopped, waiting on a page): where it will resume is known.
+        if (ProcFs.Blocked(thread) is { } blocked)
+        {
+            var at = blocked.InstructionPointer;
+            return !ranges.Any(r => at > r.Start && at < r.Start + r.Length);
+        }
+
+        return false;
+    }
+}
