@@ -56,8 +56,49 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "time-read" => TimeEach(argument, path => File.ReadAllText(path)),
     "time-http" => await TimeHttpAsync(argument),
     "stress" => Stress(int.Parse(argument, System.Globalization.CultureInfo.InvariantCulture)),
+    "exists-count" => ExistsCount(argument),
     _ => throw new ArgumentException($"unknown command {verb}"),
 };
+
+static string ExistsCount(string argument)
+{
+    // exists-count:PATH|N: File.Exists(PATH) N times from two threads; how many said true, and the first call that did not.
+    var (path, count) = (argument[..argument.IndexOf('|', StringComparison.Ordinal)], int.Parse(argument[(argument.IndexOf('|', StringComparison.Ordinal) + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    var found = 0;
+    var firstMiss = int.MaxValue;
+    var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+    {
+        for (var i = t; i < count; i += 2)
+        {
+            if (File.Exists(path))
+            {
+                Interlocked.Increment(ref found);
+            }
+            else
+            {
+                InterlockedMin(ref firstMiss, i);
+            }
+        }
+    })).ToList();
+    threads.ForEach(t => t.Start());
+    threads.ForEach(t => t.Join());
+    return $"{found}/{count} first-miss={(firstMiss == int.MaxValue ? "none" : firstMiss.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
+}
+
+static void InterlockedMin(ref int location, int value)
+{
+    var current = Volatile.Read(ref location);
+    while (value < current)
+    {
+        var seen = Interlocked.CompareExchange(ref location, value, current);
+        if (seen == current)
+        {
+            return;
+        }
+
+        current = seen;
+    }
+}
 
 static string ReadWithHandle(string path)
 {
