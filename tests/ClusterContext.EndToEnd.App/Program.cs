@@ -234,11 +234,13 @@ static async Task<string> HttpParallelAsync(string argument)
         }
         catch (Exception ex)
         {
-            failures.Enqueue($"{ex.GetType().Name}: {ex.Message}" + (ex.InnerException is { } inner ? $" ({inner.GetType().Name}: {inner.Message})" : ""));
+            var inner = ex.InnerException;
+            failures.Enqueue($"{ex.GetType().Name}: {ex.Message}" + (inner is null ? "" : $" ({inner.GetType().Name}: {inner.Message}{(inner.InnerException is { } root ? $" ({root.GetType().Name}: {root.Message})" : "")})"));
         }
     });
 
-    return $"{succeeded} of {count} succeeded" + (failures.TryPeek(out var first) ? $"; {failures.Count} failed, first: {first}" : "");
+    var kinds = string.Join("; ", failures.GroupBy(f => f).Select(g => $"{g.Count()} x {g.Key}"));
+    return $"{succeeded} of {count} succeeded" + (failures.IsEmpty ? "" : $"; {failures.Count} failed: {kinds}");
 }
 
 static async Task<string> UdpDnsQueryAsync(string argument)

@@ -28,7 +28,7 @@ public sealed class ClosingServerTests(PodFixture pod) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Two_hundred_GETs_twenty_at_a_time_to_python_http_server_all_succeed()
+    public async Task Two_hundred_GETs_twenty_at_a_time_on_one_HttpClient_to_a_closing_http_server_all_succeed()
     {
         // The directory listing is one small write before the close; the file is many.
         var listing = $"http-parallel:200:20:http://{_server!.HostName}:{_server.Port}/";
@@ -40,8 +40,8 @@ public sealed class ClosingServerTests(PodFixture pod) : IAsyncLifetime
         }, null, listing, file);
 
         Assert.True(run.ExitCode == 0, run.Output);
-        var both = $"listing: {run[listing]}; file: {run[file]}";
-        Assert.True(run[listing] == "200 of 200 succeeded", both);
-        Assert.True(run[file] == "200 of 200 succeeded", both);
+        var all = $"listing: {run[listing]}; file: {run[file]}";
+        Assert.True(run[listing] == "200 of 200 succeeded", all);
+        Assert.True(run[file] == "200 of 200 succeeded", all);
     }
 }
