@@ -26,4 +26,25 @@ public class TunnelStressTests(SandboxAgentFixture fixture)
         Assert.True(failure is null, failure);
         await serving.WaitAsync(timeout.Token);
     }
+
+    [Fact]
+    public async Task Udp_datagrams_through_the_agent_keep_their_boundaries_and_none_is_duplicated()
+    {
+        var stress = new UdpTunnelStress(Environment.TickCount, datagrams: 3000, window: 8);
+        using var echo = fixture.Sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var echoing = stress.EchoAsync(echo, timeout.Token);
+        await using var client = await fixture.ConnectAsync();
+        var socket = await client.OpenUdpAsync(cancellationToken: timeout.Token);
+        await using (socket)
+        {
+            var failure = await stress.RunAsync(socket, (IPEndPoint)echo.LocalEndPoint!, timeout.Token);
+
+            Assert.True(failure is null, failure);
+        }
+
+        await timeout.CancelAsync();
+        await echoing;
+    }
 }

@@ -28,17 +28,45 @@ public sealed class PortForwardTunnelStressTests(PodFixture pod)
         var serving = stress.ServeAsync(listener, timeout.Token);
 
         await using var server = await KubeApiServer.StartAsync();
-        server.AddToken("t", "tester");
-        server.Put("pods", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders-1","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"a"}]}}""")!);
-        server.PortForwardTarget = (ns, name, target) => (ns, name, target) == ("shop", "orders-1", PodFixture.AgentPort) ? new IPEndPoint(pod.Sandbox.PodIP, PodFixture.AgentPort) : null;
-        var api = new KubeApiClient(new KubeEndpoint("test", server.Address, "shop", server.Pki.AuthorityPem, false, null, null, new KubeCredentials(Token: "t")));
-        var transport = await PortForwardStream.OpenAsync(api, "shop", "orders-1", PodFixture.AgentPort, timeout.Token);
-        transport.DisposeWith(api);
-        await using var client = await AgentClient.ConnectAsync(transport, PodFixture.Token, "port-forward stress", cancellationToken: timeout.Token);
+        await using var client = await ConnectThroughPortForwardAsync(server, timeout.Token);
 
         var failure = await stress.RunAsync(async ct => (await client.ConnectTcpAsync("127.0.0.1", port, cancellationToken: ct)).Stream, parallel: 32, timeout.Token);
 
         Assert.True(failure is null, failure);
         await serving.WaitAsync(timeout.Token);
+    }
+
+    [Fact]
+    public async Task Udp_datagrams_over_a_port_forwarded_session_keep_their_boundaries_and_none_is_duplicated()
+    {
+        var stress = new UdpTunnelStress(Environment.TickCount, datagrams: 2000, window: 8);
+        using var echo = pod.Sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var echoing = stress.EchoAsync(echo, timeout.Token);
+        await using var server = await KubeApiServer.StartAsync();
+        await using var client = await ConnectThroughPortForwardAsync(server, timeout.Token);
+        var socket = await client.OpenUdpAsync(cancellationToken: timeout.Token);
+        await using (socket)
+        {
+            var failure = await stress.RunAsync(socket, (IPEndPoint)echo.LocalEndPoint!, timeout.Token);
+
+            Assert.True(failure is null, failure);
+        }
+
+        await timeout.CancelAsync();
+        await echoing;
+    }
+
+    /// <summary>A session with the fixture's agent over a port-forward to the pod's agent port through <paramref name="server"/>.</summary>
+    private async Task<AgentClient> ConnectThroughPortForwardAsync(KubeApiServer server, CancellationToken cancellationToken)
+    {
+        server.AddToken("t", "tester");
+        server.Put("pods", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders-1","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"a"}]}}""")!);
+        server.PortForwardTarget = (ns, name, target) => (ns, name, target) == ("shop", "orders-1", PodFixture.AgentPort) ? new IPEndPoint(pod.Sandbox.PodIP, PodFixture.AgentPort) : null;
+        var api = new KubeApiClient(new KubeEndpoint("test", server.Address, "shop", server.Pki.AuthorityPem, false, null, null, new KubeCredentials(Token: "t")));
+        var transport = await PortForwardStream.OpenAsync(api, "shop", "orders-1", PodFixture.AgentPort, cancellationToken);
+        transport.DisposeWith(api);
+        return await AgentClient.ConnectAsync(transport, PodFixture.Token, "port-forward stress", cancellationToken: cancellationToken);
     }
 }
