@@ -55,6 +55,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "time-open" => TimeEach(argument, path => File.OpenHandle(path).Dispose()),
     "time-read" => TimeEach(argument, path => File.ReadAllText(path)),
     "time-http" => await TimeHttpAsync(argument),
+    "http-parallel" => await HttpParallelAsync(argument),
     "stress" => Stress(int.Parse(argument, System.Globalization.CultureInfo.InvariantCulture)),
     "exists-count" => ExistsCount(argument),
     _ => throw new ArgumentException($"unknown command {verb}"),
@@ -251,6 +252,36 @@ static async Task<string> TimeHttpAsync(string argument)
     }
 
     return (clock.Elapsed.TotalMicroseconds / count).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+static async Task<string> HttpParallelAsync(string argument)
+{
+    // http-parallel:<count>:<parallel>:<url>: GETs on one HttpClient, so many at a time; how many succeeded, and the first failure.
+    var parts = argument.Split(':', 3);
+    var count = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+    var parallel = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+    var url = new Uri(parts[2]);
+    using var client = new HttpClient();
+    var succeeded = 0;
+    var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+    await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (_, ct) =>
+    {
+        try
+        {
+            using var response = await client.GetAsync(url, ct);
+            await response.Content.ReadAsByteArrayAsync(ct);
+            response.EnsureSuccessStatusCode();
+            Interlocked.Increment(ref succeeded);
+        }
+        catch (Exception ex)
+        {
+            var inner = ex.InnerException;
+            failures.Enqueue($"{ex.GetType().Name}: {ex.Message}" + (inner is null ? "" : $" ({inner.GetType().Name}: {inner.Message}{(inner.InnerException is { } root ? $" ({root.GetType().Name}: {root.Message})" : "")})"));
+        }
+    });
+
+    var kinds = string.Join("; ", failures.GroupBy(f => f).Select(g => $"{g.Count()} x {g.Key}"));
+    return $"{succeeded} of {count} succeeded" + (failures.IsEmpty ? "" : $"; {failures.Count} failed: {kinds}");
 }
 
 static async Task<string> UdpDnsQueryAsync(string argument)

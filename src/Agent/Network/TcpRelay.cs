@@ -91,17 +91,19 @@ internal static class TcpRelay
         {
             var result = await stream.ReadBufferAsync(ct).ConfigureAwait(false);
             var buffer = result.Buffer;
+            if (result.IsCompleted)
+            {
+                await TcpEnd.SendLastAsync(socket, buffer, ct).ConfigureAwait(false);
+                stream.AdvanceBuffer(buffer, buffer.Length);
+                return;
+            }
+
             foreach (var segment in buffer)
             {
                 await socket.SendAsync(segment, SocketFlags.None, ct).ConfigureAwait(false);
             }
 
             stream.AdvanceBuffer(buffer, buffer.Length);
-            if (result.IsCompleted && buffer.IsEmpty)
-            {
-                socket.Shutdown(SocketShutdown.Send);
-                return;
-            }
         }
     }
 
@@ -125,6 +127,13 @@ internal static class TcpRelay
             {
                 ArrayPool<byte>.Shared.Return(buffer);
                 stream.CompleteWrites();
+                return;
+            }
+
+            // A server that closes right after its response: its end goes with the last bytes, in one frame write.
+            if (TcpEnd.IsPending(socket))
+            {
+                await stream.WritePooledAsync(buffer, read, ct, complete: true).ConfigureAwait(false);
                 return;
             }
 

@@ -25,6 +25,8 @@ public sealed partial class MuxConnection
                         goodbye = Dispatch(header, payload);
                     }
 
+                    PublishReceived();
+
                     if (!goodbye && result.IsCompleted && !buffer.IsEmpty)
                     {
                         throw new ProtocolException(ErrorCode.ProtocolError, $"The connection ended in the middle of a frame ({buffer.Length} bytes left over).");
@@ -129,10 +131,20 @@ public sealed partial class MuxConnection
         }
 
         // Bytes for a stream this side already closed are dropped: the peer may have sent them before it saw the close.
-        if (_streams.TryGetValue(id, out var stream))
+        if (_streams.TryGetValue(id, out var stream) && stream.OnData(payload))
         {
-            stream.OnData(payload);
+            _received.Add(stream);
         }
+    }
+
+    private void PublishReceived()
+    {
+        foreach (var stream in _received)
+        {
+            stream.PublishInbound();
+        }
+
+        _received.Clear();
     }
 
     private void OnCredit(uint id, in ReadOnlySequence<byte> payload)

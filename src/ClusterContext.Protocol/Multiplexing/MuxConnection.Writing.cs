@@ -23,18 +23,26 @@ public sealed partial class MuxConnection
                 {
                     try
                     {
-                        if (frame.Length < DirectWriteThreshold)
+                        // A frame the stream's end follows is copied, so that a direct write's flush cannot send it
+                        // ahead of the end.
+                        if (frame.Length < DirectWriteThreshold || frame.EndsStream)
                         {
                             FrameWriter.Write(output, frame.Type, frame.Id, frame.PayloadSpan);
-                            continue;
+                        }
+                        else
+                        {
+                            // Large payloads go to the transport as they are (a stream-backed writer sends them
+                            // without copying them into its buffer); only the header is buffered.
+                            new FrameHeader(frame.Length, frame.Type, 0, frame.Id).Write(output.GetSpan(FrameHeader.Size));
+                            output.Advance(FrameHeader.Size);
+                            var result = await output.WriteAsync(frame.Payload.AsMemory(0, frame.Length)).ConfigureAwait(false);
+                            ended = result.IsCompleted || result.IsCanceled;
                         }
 
-                        // Large payloads go to the transport as they are (a stream-backed writer sends them
-                        // without copying them into its buffer); only the header is buffered.
-                        new FrameHeader(frame.Length, frame.Type, 0, frame.Id).Write(output.GetSpan(FrameHeader.Size));
-                        output.Advance(FrameHeader.Size);
-                        var result = await output.WriteAsync(frame.Payload.AsMemory(0, frame.Length)).ConfigureAwait(false);
-                        ended = result.IsCompleted || result.IsCanceled;
+                        if (frame.EndsStream && !ended)
+                        {
+                            FrameWriter.Write(output, FrameType.End, frame.Id, default);
+                        }
                     }
                     finally
                     {
@@ -121,8 +129,11 @@ public sealed partial class MuxConnection
         }
     }
 
-    /// <summary>Queues a data frame whose payload is a pooled array that the write loop returns once written.</summary>
-    internal async ValueTask SendPooledDataAsync(uint id, byte[] pooled, int length, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues a data frame whose payload is a pooled array that the write loop returns once written; with
+    /// <paramref name="endsStream"/>, the stream's End frame goes out right behind it.
+    /// </summary>
+    internal async ValueTask SendPooledDataAsync(uint id, byte[] pooled, int length, CancellationToken cancellationToken, bool endsStream = false)
     {
         try
         {
@@ -137,7 +148,7 @@ public sealed partial class MuxConnection
             throw;
         }
 
-        if (!TryEnqueue(new OutgoingFrame(FrameType.Data, id, pooled, length, Rented: true, Budgeted: true)))
+        if (!TryEnqueue(new OutgoingFrame(FrameType.Data, id, pooled, length, Rented: true, Budgeted: true, endsStream)))
         {
             _outgoingBudget.Release();
             throw Lost();

@@ -23,6 +23,7 @@ public sealed partial class MuxConnection : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, PendingRequest> _pending = new();
     private readonly ConcurrentDictionary<uint, MuxStream> _streams = new();
     private readonly ConcurrentDictionary<uint, IncomingRequest> _incoming = new();
+    private readonly List<MuxStream> _received = [];
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Func<IncomingRequest, Task>? _handler;

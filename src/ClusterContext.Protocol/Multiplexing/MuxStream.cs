@@ -25,6 +25,7 @@ public sealed class MuxStream : Stream
     private bool _localEnded;
     private bool _remoteEnded;
     private bool _inboundClosed;
+    private bool _pendingPublish;
     private int _disposed;
 
     internal MuxStream(MuxConnection connection, uint id)
@@ -102,8 +103,12 @@ public sealed class MuxStream : Stream
         }
     }
 
-    /// <summary>Sends a pooled buffer the caller gives up (it is returned to the pool once written): no copy.</summary>
-    internal async ValueTask WritePooledAsync(byte[] pooled, int length, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a pooled buffer the caller gives up (it is returned to the pool once written): no copy. With
+    /// <paramref name="complete"/> these are the last bytes, and the end goes out in the same transport write when
+    /// they fit one frame, so the peer sees the end together with them.
+    /// </summary>
+    internal async ValueTask WritePooledAsync(byte[] pooled, int length, CancellationToken cancellationToken, bool complete = false)
     {
         var sent = 0;
         try
@@ -115,7 +120,17 @@ public sealed class MuxStream : Stream
                 {
                     var handedOver = pooled;
                     pooled = null!;
-                    await _connection.SendPooledDataAsync(Id, handedOver, length, cancellationToken).ConfigureAwait(false);
+                    var endsStream = complete && TryEndLocally();
+                    await _connection.SendPooledDataAsync(Id, handedOver, length, cancellationToken, endsStream).ConfigureAwait(false);
+                    if (endsStream)
+                    {
+                        RemoveIfDone();
+                    }
+                    else if (complete)
+                    {
+                        CompleteWrites();
+                    }
+
                     return;
                 }
 
@@ -123,6 +138,10 @@ public sealed class MuxStream : Stream
             }
 
             await WriteAsync(pooled.AsMemory(sent, length - sent), cancellationToken).ConfigureAwait(false);
+            if (complete)
+            {
+                CompleteWrites();
+            }
         }
         finally
         {
@@ -181,18 +200,26 @@ public sealed class MuxStream : Stream
     /// <summary>Tells the peer that no more bytes will come from this side (half close); reading goes on.</summary>
     public void CompleteWrites()
     {
+        if (TryEndLocally())
+        {
+            _connection.SendControl(FrameType.End, Id);
+            RemoveIfDone();
+        }
+    }
+
+    /// <summary>Marks this side ended, once; the caller then sends the End frame.</summary>
+    private bool TryEndLocally()
+    {
         lock (_gate)
         {
             if (_localEnded || _sendError is not null)
             {
-                return;
+                return false;
             }
 
             _localEnded = true;
+            return true;
         }
-
-        _connection.SendControl(FrameType.End, Id);
-        RemoveIfDone();
     }
 
     /// <summary>Aborts the stream in both directions and tells the peer why.</summary>
@@ -229,7 +256,8 @@ public sealed class MuxStream : Stream
         base.Dispose(disposing);
     }
 
-    internal void OnData(in ReadOnlySequence<byte> payload)
+    /// <summary>Buffers received bytes; true when the stream needs a <see cref="PublishInbound"/> after this transport read.</summary>
+    internal bool OnData(in ReadOnlySequence<byte> payload)
     {
         lock (_gate)
         {
@@ -241,7 +269,7 @@ public sealed class MuxStream : Stream
             if (_inboundClosed)
             {
                 // Closed on this side; the peer sent these bytes before it learnt of it.
-                return;
+                return false;
             }
 
             if (payload.Length > Volatile.Read(ref _receiveAllowance))
@@ -254,6 +282,23 @@ public sealed class MuxStream : Stream
             foreach (var segment in payload)
             {
                 _inbound.Writer.Write(segment.Span);
+            }
+
+            // Published by PublishInbound once the whole transport read is dispatched, so that an end (or more
+            // bytes) in the same read reaches the reader together with these bytes, not one wake-up later.
+            return !_pendingPublish && (_pendingPublish = true);
+        }
+    }
+
+    /// <summary>Makes the bytes written by <see cref="OnData"/> readable (an end completes the pipe, which publishes them too).</summary>
+    internal void PublishInbound()
+    {
+        lock (_gate)
+        {
+            _pendingPublish = false;
+            if (_inboundClosed)
+            {
+                return;
             }
 
             // The pipe never pauses (the window bounds it), so the flush completes at once.

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using ClusterContext.Protocol.Multiplexing;
 using ClusterContext.Session;
 
 namespace ClusterContext.Hooks.Network;
@@ -48,12 +49,13 @@ internal static class TunnelListener
         }
 
         local.NoDelay = true;
+        var mux = (MuxStream)tunnel.Stream;
         await using (tunnel.ConfigureAwait(false))
         using (local)
         await using (var stream = new NetworkStream(local, ownsSocket: false))
         {
-            var toPod = CopyAsync(stream, tunnel.Stream, shutdown: () => ((Protocol.Multiplexing.MuxStream)tunnel.Stream).CompleteWrites());
-            var fromPod = CopyAsync(tunnel.Stream, stream, shutdown: () => local.Shutdown(SocketShutdown.Send));
+            var toPod = ToPodAsync(stream, mux);
+            var fromPod = FromPodAsync(mux, local);
             try
             {
                 var first = await Task.WhenAny(toPod, fromPod).ConfigureAwait(false);
@@ -71,9 +73,33 @@ internal static class TunnelListener
         }
     }
 
-    private static async Task CopyAsync(Stream from, Stream to, Action shutdown)
+    private static async Task ToPodAsync(NetworkStream app, MuxStream pod)
     {
-        await from.CopyToAsync(to, 64 * 1024).ConfigureAwait(false);
-        shutdown();
+        await app.CopyToAsync(pod, 64 * 1024).ConfigureAwait(false);
+        pod.CompleteWrites();
+    }
+
+    // The pod's end reaches the app with the last bytes before it, not one wake-up later: a client that finds the
+    // connection still open in between (HttpClient's pool after an HTTP/1.0 response) would send its next request on it.
+    private static async Task FromPodAsync(MuxStream pod, Socket app)
+    {
+        while (true)
+        {
+            var result = await pod.ReadBufferAsync(CancellationToken.None).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (result.IsCompleted)
+            {
+                await TcpEnd.SendLastAsync(app, buffer, CancellationToken.None).ConfigureAwait(false);
+                pod.AdvanceBuffer(buffer, buffer.Length);
+                return;
+            }
+
+            foreach (var segment in buffer)
+            {
+                await app.SendAsync(segment, SocketFlags.None).ConfigureAwait(false);
+            }
+
+            pod.AdvanceBuffer(buffer, buffer.Length);
+        }
     }
 }
