@@ -7,6 +7,7 @@ namespace ClusterContext.EndToEndTests;
 /// (where this was seen to fail in 3 of 20 runs) gets 12 runs, the other configurations 3 each.
 /// </summary>
 [Collection(PodGroup.Name)]
+[Trait("Category", "Load")]
 public class UnderLoadTests(PodFixture pod)
 {
     private const string ImmediateCallCounting = "DOTNET_TC_CallCountingDelayMs=0";

@@ -136,7 +136,13 @@ internal static class Stress
 
         // Run until every choke point has been called enough after the install, for long enough (or for at most 20 s).
         var run = Stopwatch.StartNew();
-        while (run.Elapsed < TimeSpan.FromSeconds(20) && (run.Elapsed < minimumRun || points.Min(p => StressHooks.Seen[p.Index] - seenAtInstall[p.Index]) < minimumCalls) && failures.All(f => f is null))
+        // Under tiering, also until the runtime has re-compiled some target while it was patched (at most 3 s): a run
+        // that never reaches a tier-up would not test what it is for.
+        var tiered = Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") != "0";
+        var engine = (DetourEngine)MethodPatcher.Shared;
+        while (run.Elapsed < TimeSpan.FromSeconds(20) && failures.All(f => f is null)
+            && (run.Elapsed < minimumRun || points.Min(p => StressHooks.Seen[p.Index] - seenAtInstall[p.Index]) < minimumCalls
+                || (tiered && run.Elapsed < TimeSpan.FromSeconds(3) && engine.BodyCounts.Values.All(b => b < 2))))
         {
             Thread.Sleep(10);
         }

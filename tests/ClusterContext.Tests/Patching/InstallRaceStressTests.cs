@@ -12,6 +12,7 @@ namespace ClusterContext.Tests.Patching;
 /// would show with a probability above 99.9 % (1 - (7/8)^52). The other configurations get 12 each (a 1-in-4
 /// window would show with 97 %), which keeps the suite within its time on two cores.
 /// </summary>
+[Trait("Category", "Load")]
 public class InstallRaceStressTests
 {
     private const string ImmediateCallCounting = "DOTNET_TC_CallCountingDelayMs=0";
