@@ -54,15 +54,16 @@ internal static unsafe class CompileLog
 
     /// <summary>
     /// The bodies of <paramref name="methods"/> recorded so far that the hook let through unpatched, read after the
-    /// methods were marked as patched (the caller's full fence). Waits for records still being decided.
+    /// methods were marked as patched (the caller's full fence). Waits for records still being decided. The oldest
+    /// records may be written over meanwhile: thousands of compilations ago, their bodies were published long since,
+    /// and the one that is the method's entry is found by following the entry.
     /// </summary>
-    public static List<CompiledBody> UnpatchedBodiesOf(IReadOnlyList<nint> methods, out int lost)
+    public static List<CompiledBody> UnpatchedBodiesOf(IReadOnlyList<nint> methods)
     {
         Interlocked.MemoryBarrier();
         var end = Volatile.Read(ref s_written);
         var found = new List<CompiledBody>();
-        lost = 0;
-        for (var sequence = Math.Max(0, end - Capacity); sequence < end; sequence++)
+        for (var sequence = end - 1; sequence >= Math.Max(0, end - Capacity); sequence--)
         {
             var index = (int)(sequence & (Capacity - 1));
             var spin = new SpinWait();
@@ -71,8 +72,7 @@ internal static unsafe class CompileLog
                 var tag = Volatile.Read(ref Tags[index]);
                 if (tag > sequence + 1)
                 {
-                    // Written over by a newer compilation while this one was read: too old to be waiting for its publication.
-                    lost++;
+                    // Written over by a newer compilation while the log was read.
                     break;
                 }
 

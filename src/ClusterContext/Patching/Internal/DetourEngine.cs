@@ -140,21 +140,17 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         {
             var detour = install.Detour;
             var bodies = new List<nint> { install.Body };
-            foreach (var logged in CompileLog.UnpatchedBodiesOf(detour.MethodHandles, out var lost))
+            var logged = CompileLog.UnpatchedBodiesOf(detour.MethodHandles);
+
+            // A body whose writable copy was unknown cannot be told apart from its not-yet-copied place: not vouched for.
+            Interlocked.Add(ref JitHook.MissedCompilations, logged.Count(b => b.Start is null));
+            foreach (var body in logged.Where(b => b.Start is not null))
             {
-                if (logged.Start is null)
+                WaitForCopy(body);
+                if (!bodies.Contains(body.Address))
                 {
-                    Interlocked.Increment(ref JitHook.MissedCompilations);
-                    continue;
+                    bodies.Add(body.Address);
                 }
-
-                WaitForCopy(logged);
-                if (!bodies.Contains(logged.Address))
-                {
-                    bodies.Add(logged.Address);
-                }
-
-                _ = lost;
             }
 
             var slot = X64.PrecodeTargetSlot(detour.Target.MethodHandle.GetFunctionPointer());
