@@ -24,6 +24,11 @@ if (args.Length > 0 && args[0] == "stress")
     return Stress.Run(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "code-pages")
+{
+    return CodePages.Run();
+}
+
 if (args.Length > 0 && args[0] == "single")
 {
     return SingleMethod.Run();

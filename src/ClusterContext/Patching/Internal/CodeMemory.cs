@@ -154,8 +154,18 @@ internal static unsafe class CodeMemory
         public int Used { get; set; }
     }
 
+    /// <summary>
+    /// What the runtime's code pages are between writes. With W^X off (DOTNET_EnableWriteXorExecute=0) the runtime
+    /// writes new code straight into its executable pages, so they stay writable: making one read-execute after a
+    /// patch would crash the next method the JIT places on that page.
+    /// </summary>
+    private static readonly int CodeProtection = Environment.GetEnvironmentVariable("DOTNET_EnableWriteXorExecute") == "0"
+        || Environment.GetEnvironmentVariable("COMPlus_EnableWriteXorExecute") == "0"
+            ? LibC.ProtRead | LibC.ProtWrite | LibC.ProtExec
+            : LibC.ProtRead | LibC.ProtExec;
+
     internal readonly struct WritableScope(nint start, nint length) : IDisposable
     {
-        public void Dispose() => LibC.Mprotect((void*)start, (nuint)length, LibC.ProtRead | LibC.ProtExec);
+        public void Dispose() => LibC.Mprotect((void*)start, (nuint)length, CodeProtection);
     }
 }

@@ -467,6 +467,15 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         }
     }
 
+    /// <summary>Where the bodies of one patch are.</summary>
+    public IReadOnlyList<nint> BodiesOf(PatchHandle patch)
+    {
+        lock (_gate)
+        {
+            return [.. _detours.Single(d => d.Handle == patch).Bodies.Select(b => b.Address)];
+        }
+    }
+
     /// <summary>Each patch's entry chain and bodies, for diagnosing a patch that does not hold.</summary>
     public string DescribeChains()
     {
