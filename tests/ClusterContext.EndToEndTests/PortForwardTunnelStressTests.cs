@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using ClusterContext.Kube;
 using ClusterContext.Session;
@@ -18,44 +17,23 @@ public sealed class PortForwardTunnelStressTests(PodFixture pod)
     [Fact]
     public async Task Parallel_tcp_connections_over_a_port_forwarded_session_keep_every_byte_both_ways()
     {
-        var seed = Environment.TickCount;
-        var stress = new TcpTunnelStress(seed, connections: 200, maxBytes: 2 * 1024 * 1024);
-        using var listener = pod.Sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(512);
-        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var serving = stress.ServeAsync(listener, timeout.Token);
-
+        var stress = new TcpTunnelStress(Environment.TickCount, connections: 200, maxBytes: 2 * 1024 * 1024);
         await using var server = await KubeApiServer.StartAsync();
-        await using var client = await ConnectThroughPortForwardAsync(server, timeout.Token);
 
-        var failure = await stress.RunAsync(async ct => (await client.ConnectTcpAsync("127.0.0.1", port, cancellationToken: ct)).Stream, parallel: 32, timeout.Token);
+        var failure = await stress.RunInPodAsync(pod.Sandbox, ct => ConnectThroughPortForwardAsync(server, ct), TimeSpan.FromSeconds(120));
 
         Assert.True(failure is null, failure);
-        await serving.WaitAsync(timeout.Token);
     }
 
     [Fact]
     public async Task Udp_datagrams_over_a_port_forwarded_session_keep_their_boundaries_and_none_is_duplicated()
     {
         var stress = new UdpTunnelStress(Environment.TickCount, datagrams: 2000, window: 8);
-        using var echo = pod.Sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        var echoing = stress.EchoAsync(echo, timeout.Token);
         await using var server = await KubeApiServer.StartAsync();
-        await using var client = await ConnectThroughPortForwardAsync(server, timeout.Token);
-        var socket = await client.OpenUdpAsync(cancellationToken: timeout.Token);
-        await using (socket)
-        {
-            var failure = await stress.RunAsync(socket, (IPEndPoint)echo.LocalEndPoint!, timeout.Token);
 
-            Assert.True(failure is null, failure);
-        }
+        var failure = await stress.RunInPodAsync(pod.Sandbox, ct => ConnectThroughPortForwardAsync(server, ct), TimeSpan.FromSeconds(90));
 
-        await timeout.CancelAsync();
-        await echoing;
+        Assert.True(failure is null, failure);
     }
 
     /// <summary>A session with the fixture's agent over a port-forward to the pod's agent port through <paramref name="server"/>.</summary>

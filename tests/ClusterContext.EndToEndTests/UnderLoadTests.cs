@@ -1,3 +1,5 @@
+using ClusterContext.Testing;
+
 namespace ClusterContext.EndToEndTests;
 
 /// <summary>
@@ -10,16 +12,8 @@ namespace ClusterContext.EndToEndTests;
 [Trait("Category", "Load")]
 public class UnderLoadTests(PodFixture pod)
 {
-    private const string ImmediateCallCounting = "DOTNET_TC_CallCountingDelayMs=0";
-
     [Theory]
-    [InlineData("default")]
-    [InlineData("DOTNET_TieredCompilation=0")]
-    [InlineData(ImmediateCallCounting)]
-    [InlineData("DOTNET_TieredPGO=0")]
-    [InlineData("DOTNET_ReadyToRun=0")]
-    [InlineData("DOTNET_TC_OnStackReplacement_InitialCounter=1 DOTNET_OSR_HitLimit=1")]
-    [InlineData("DOTNET_EnableWriteXorExecute=0")]
+    [MemberData(nameof(RuntimeConfigurations.All), MemberType = typeof(RuntimeConfigurations))]
     public async Task A_pod_file_exists_from_the_apps_first_call_on(string configuration)
     {
         Assert.False(File.Exists(PodFixture.ConfigFile), "the pod-only file must not exist on this machine");
@@ -32,13 +26,13 @@ public class UnderLoadTests(PodFixture pod)
                 ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
                 ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
             };
-            foreach (var setting in configuration.Split(' ').Where(s => s.Contains('=', StringComparison.Ordinal)))
+            foreach (var (name, value) in RuntimeConfigurations.Variables(configuration))
             {
-                environment[setting[..setting.IndexOf('=', StringComparison.Ordinal)]] = setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..];
+                environment[name] = value;
             }
 
             var command = $"exists-count:{PodFixture.ConfigFile}|200000";
-            var runs = configuration == ImmediateCallCounting ? 12 : 3;
+            var runs = configuration == RuntimeConfigurations.ImmediateCallCounting ? 12 : 3;
             var failures = new List<string>();
             using (new CpuLoad())
             {

@@ -35,6 +35,28 @@ public sealed class TcpTunnelStress
 
     public int Seed => _seed;
 
+    /// <summary>
+    /// The whole run against a server in the sandbox's pod: it listens there, and each connection is opened through
+    /// the session <paramref name="connect"/> opens; null when every byte arrived both ways.
+    /// </summary>
+    public async Task<string?> RunInPodAsync(ClusterContext.Testing.Sandbox.PodSandbox sandbox, Func<CancellationToken, Task<ClusterContext.Session.AgentClient>> connect, TimeSpan timeout)
+    {
+        using var listener = sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(512);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        using var limit = new CancellationTokenSource(timeout);
+        var serving = ServeAsync(listener, limit.Token);
+        await using var client = await connect(limit.Token);
+        var failure = await RunAsync(async ct => (await client.ConnectTcpAsync("127.0.0.1", port, cancellationToken: ct)).Stream, parallel: 32, limit.Token);
+        if (failure is null)
+        {
+            await serving.WaitAsync(limit.Token);
+        }
+
+        return failure;
+    }
+
     /// <summary>Runs the server on <paramref name="listener"/> (bound and listening) until every connection is served.</summary>
     public async Task ServeAsync(Socket listener, CancellationToken cancellationToken)
     {

@@ -19,6 +19,28 @@ public sealed class UdpTunnelStress(int seed, int datagrams, int window)
 
     public int Seed => seed;
 
+    /// <summary>The whole run against an echo server in the sandbox's pod, through the session <paramref name="connect"/> opens; null when all is well.</summary>
+    public async Task<string?> RunInPodAsync(ClusterContext.Testing.Sandbox.PodSandbox sandbox, Func<CancellationToken, Task<AgentClient>> connect, TimeSpan timeout)
+    {
+        using var echo = sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var limit = new CancellationTokenSource(timeout);
+        var echoing = EchoAsync(echo, limit.Token);
+        string? failure;
+        await using (var client = await connect(limit.Token))
+        {
+            var socket = await client.OpenUdpAsync(cancellationToken: limit.Token);
+            await using (socket)
+            {
+                failure = await RunAsync(socket, (IPEndPoint)echo.LocalEndPoint!, limit.Token);
+            }
+        }
+
+        await limit.CancelAsync();
+        await echoing;
+        return failure;
+    }
+
     /// <summary>Echoes every datagram <paramref name="socket"/> receives, counting ids, until cancelled.</summary>
     public async Task EchoAsync(Socket socket, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClusterContext.Testing;
 
 namespace ClusterContext.Tests.Patching;
 
@@ -15,25 +16,15 @@ namespace ClusterContext.Tests.Patching;
 [Trait("Category", "Load")]
 public class InstallRaceStressTests
 {
-    private const string ImmediateCallCounting = "DOTNET_TC_CallCountingDelayMs=0";
-
     [Theory]
-    [InlineData("default")]
-    [InlineData("DOTNET_TieredCompilation=0")]
-    [InlineData(ImmediateCallCounting)]
-    [InlineData("DOTNET_TieredPGO=0")]
-    [InlineData("DOTNET_ReadyToRun=0")]
-    [InlineData("DOTNET_TC_OnStackReplacement_InitialCounter=1 DOTNET_OSR_HitLimit=1")]
-    [InlineData("DOTNET_EnableWriteXorExecute=0")]
+    [MemberData(nameof(RuntimeConfigurations.All), MemberType = typeof(RuntimeConfigurations))]
     public async Task Every_call_after_the_install_reaches_the_replacement(string configuration)
     {
-        var environment = configuration.Split(' ')
-            .Where(s => s.Contains('=', StringComparison.Ordinal))
-            .ToDictionary(s => s[..s.IndexOf('=', StringComparison.Ordinal)], s => s[(s.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        var environment = RuntimeConfigurations.Variables(configuration);
         var failures = new List<string>();
         var reachedRecompilation = 0;
         var stopwatch = Stopwatch.StartNew();
-        var runs = configuration == ImmediateCallCounting ? 52 : 12;
+        var runs = configuration == RuntimeConfigurations.ImmediateCallCounting ? 52 : 12;
         for (var run = 0; run < runs; run++)
         {
             var seed = (configuration.GetHashCode(StringComparison.Ordinal) & 0xFFFF) * 1000 + run;

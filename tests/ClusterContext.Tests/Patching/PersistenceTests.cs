@@ -1,3 +1,5 @@
+using ClusterContext.Testing;
+
 namespace ClusterContext.Tests.Patching;
 
 /// <summary>
@@ -8,18 +10,10 @@ namespace ClusterContext.Tests.Patching;
 public class PersistenceTests
 {
     [Theory]
-    [InlineData("default")]
-    [InlineData("DOTNET_TieredCompilation=0")]
-    [InlineData("DOTNET_TC_CallCountingDelayMs=0")]
-    [InlineData("DOTNET_TieredPGO=0")]
-    [InlineData("DOTNET_ReadyToRun=0")]
-    [InlineData("DOTNET_TC_OnStackReplacement_InitialCounter=1 DOTNET_OSR_HitLimit=1")]
-    [InlineData("DOTNET_EnableWriteXorExecute=0")]
+    [MemberData(nameof(RuntimeConfigurations.All), MemberType = typeof(RuntimeConfigurations))]
     public async Task Every_call_reaches_the_replacement(string configuration)
     {
-        var environment = configuration.Split(' ')
-            .Where(s => s.Contains('=', StringComparison.Ordinal))
-            .ToDictionary(s => s[..s.IndexOf('=', StringComparison.Ordinal)], s => s[(s.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        var environment = RuntimeConfigurations.Variables(configuration);
         var (exitCode, text) = await ProbeProcess.RunAsync(["3", "500000"], environment);
 
         Assert.True(exitCode == 0, $"{configuration}: exit code {exitCode}{Environment.NewLine}{text}");
