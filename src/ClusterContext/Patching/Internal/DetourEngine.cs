@@ -22,6 +22,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     private readonly Lock _gate = new();
     private readonly List<Detour> _detours = [];
     private readonly Dictionary<nint, byte[]> _originalBytes = [];
+    private readonly HashSet<nint> _reserved = [];
     private RetargetWorker? _worker;
 
     public IReadOnlyList<PatchHandle> Patches
@@ -43,12 +44,20 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         lock (_gate)
         {
             JitHook.EnsureInstalled();
+            var added = false;
             foreach (var handle in targets.SelectMany(PatchValidation.CompiledHandles))
             {
-                JitHook.PreventInlining(handle);
+                if (_reserved.Add(handle))
+                {
+                    JitHook.PreventInlining(handle);
+                    added = true;
+                }
             }
 
-            JitHook.ApplyPendingMarks();
+            if (added)
+            {
+                JitHook.ApplyPendingMarks();
+            }
 
             // Started once the marks hold: what the tiering thread compiles from then on inlines none of the targets.
             TieringBarrier.Start();

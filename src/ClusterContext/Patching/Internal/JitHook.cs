@@ -43,6 +43,7 @@ internal static unsafe class JitHook
     private static delegate* unmanaged<int> s_yield;
     private static int s_watchedThread;
     private static int s_watchedThreadCompiled;
+    private static int s_markerCompiled;
 
     /// <summary>
     /// Bodies compiled for patched methods whose writable copy the hook did not know (more than 64 compilations at
@@ -271,17 +272,30 @@ internal static unsafe class JitHook
     /// </summary>
     public static void ApplyPendingMarks()
     {
-        var marker = new System.Reflection.Emit.DynamicMethod("ClusterContext.ApplyMarks", typeof(int), [typeof(int)], typeof(JitHook).Module, skipVisibility: true);
-        var il = marker.GetILGenerator();
-        il.Emit(System.Reflection.Emit.OpCodes.Ldarg_0);
-        il.Emit(System.Reflection.Emit.OpCodes.Ret);
-        ((Func<int, int>)marker.CreateDelegate(typeof(Func<int, int>)))(0);
+        // Any compilation takes the marks: the first time, a method of this class that nothing else calls (cheap);
+        // afterwards one made for the purpose.
+        if (Interlocked.Exchange(ref s_markerCompiled, 1) == 0)
+        {
+            RuntimeHelpers.PrepareMethod(typeof(JitHook).GetMethod(nameof(Marker), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MethodHandle);
+        }
+        else
+        {
+            var marker = new System.Reflection.Emit.DynamicMethod("ClusterContext.ApplyMarks", typeof(int), [typeof(int)], typeof(JitHook).Module, skipVisibility: true);
+            var il = marker.GetILGenerator();
+            il.Emit(System.Reflection.Emit.OpCodes.Ldarg_0);
+            il.Emit(System.Reflection.Emit.OpCodes.Ret);
+            ((Func<int, int>)marker.CreateDelegate(typeof(Func<int, int>)))(0);
+        }
+
         var spin = new SpinWait();
         while (Volatile.Read(ref s_pendingNoInlineCount) > 0)
         {
             spin.SpinOnce();
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Marker(int value) => value + 1;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MarkPendingNotInlinable(void* comp)

@@ -65,10 +65,19 @@ internal static unsafe class ProcFs
     public static string? ThreadName(int thread) => Read($"/proc/self/task/{thread}/comm")?.TrimEnd('\n');
 
     /// <summary>Nanoseconds the thread has run on a CPU; -1 when it is gone.</summary>
-    public static long RunTime(int thread)
+    public static long RunTime(int thread) => Schedule(thread).RunTime;
+
+    /// <summary>Nanoseconds the thread has run on a CPU and how many times it was given one; (-1, -1) when it is gone.</summary>
+    public static (long RunTime, long TimesRun) Schedule(int thread)
     {
         var text = Read($"/proc/self/task/{thread}/schedstat");
-        return text is null ? -1 : long.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+        if (text is null)
+        {
+            return (-1, -1);
+        }
+
+        var fields = text.Split(' ');
+        return (long.Parse(fields[0], CultureInfo.InvariantCulture), long.Parse(fields[2], CultureInfo.InvariantCulture));
     }
 
     /// <summary>

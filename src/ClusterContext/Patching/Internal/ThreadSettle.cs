@@ -16,12 +16,12 @@ internal static class ThreadSettle
     public static bool WaitUntilClear(IReadOnlyList<(nint Start, int Length)> ranges, TimeSpan timeout)
     {
         var self = LibC.GetTid();
-        var pending = new Dictionary<int, long>();
+        var pending = new Dictionary<int, (long RunTime, long TimesRun)>();
         foreach (var thread in ProcFs.Threads())
         {
             if (thread != self)
             {
-                pending[thread] = ProcFs.RunTime(thread);
+                pending[thread] = ProcFs.Schedule(thread);
             }
         }
 
@@ -29,9 +29,9 @@ internal static class ThreadSettle
         var round = 0;
         while (true)
         {
-            foreach (var (thread, runTimeAtStart) in pending.ToList())
+            foreach (var (thread, atStart) in pending.ToList())
             {
-                if (IsClear(thread, runTimeAtStart, ranges))
+                if (IsClear(thread, atStart, ranges))
                 {
                     pending.Remove(thread);
                 }
@@ -48,14 +48,14 @@ internal static class ThreadSettle
             }
 
             // Backing off: waking up often would itself keep the threads waited for off the CPU.
-            Thread.Sleep(Math.Min(1 << Math.Min(round++, 3), 8));
+            Thread.Sleep(round++ == 0 ? 0 : Math.Min(1 << Math.Min(round, 3), 8));
         }
     }
 
-    private static bool IsClear(int thread, long runTimeAtStart, IReadOnlyList<(nint Start, int Length)> ranges)
+    private static bool IsClear(int thread, (long RunTime, long TimesRun) atStart, IReadOnlyList<(nint Start, int Length)> ranges)
     {
-        var runTime = ProcFs.RunTime(thread);
-        if (runTime < 0 || runTimeAtStart < 0 || runTime - runTimeAtStart >= EnoughRunTimeNanoseconds)
+        var now = ProcFs.Schedule(thread);
+        if (now.RunTime < 0 || atStart.RunTime < 0 || now.RunTime - atStart.RunTime >= EnoughRunTimeNanoseconds || now.TimesRun > atStart.TimesRun)
         {
             return true;
         }
