@@ -11,6 +11,11 @@ internal static class StartupHook
 {
     public static void Initialize()
     {
+        if (ClusterContext.Hosting.ToolingProcess.IsCurrent())
+        {
+            return;
+        }
+
         var folder = Path.GetDirectoryName(typeof(StartupHook).Assembly.Location)!;
         var context = new ClusterContext.Hosting.HookLoadContext(folder);
         var hook = context.LoadFromAssemblyPath(typeof(StartupHook).Assembly.Location);

@@ -117,6 +117,23 @@ public sealed partial class SandboxClusterTests
             Assert.Contains("Cannot listen on 0.0.0.0:8080", taken.Output, StringComparison.Ordinal);
             Assert.Contains("Port 8080 (agent.port) is taken in the pod", taken.Output, StringComparison.Ordinal);
 
+            // DOTNET_STARTUP_HOOKS set for the SDK reaches its own processes too: `dotnet build` starts no agent (and
+            // builds), `dotnet run` exactly one, for the app it runs.
+            async Task<int> AgentContainersAsync() =>
+                JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "pod", (string)pod["metadata"]!["name"]!, "-o", "json"))!["spec"]!["ephemeralContainers"]!.AsArray().Count;
+            var sdkEnvironment = new Dictionary<string, string?>(environment) { ["DOTNET_STARTUP_HOOKS"] = AppRun.HookPath, ["ORDERS_MODE"] = null };
+            var sample = Path.Combine(AppRun.RepositoryRoot, "samples", "OrdersConsole");
+            var agentsBefore = await AgentContainersAsync();
+            var build = await DotnetAsync(sdkEnvironment, "build", sample, "--no-restore", "-nologo", "-v", "q", "--disable-build-servers");
+            Assert.True(build.ExitCode == 0, build.Output);
+            Assert.DoesNotContain("clustercontext:", build.Output, StringComparison.Ordinal);
+            Assert.Equal(agentsBefore, await AgentContainersAsync());
+            var dotnetRun = await DotnetAsync(sdkEnvironment, "run", "--no-build", "--project", sample);
+            Assert.True(dotnetRun.ExitCode == 0, dotnetRun.Output);
+            Assert.Matches(@"ORDERS_MODE\s+= sandbox", dotnetRun.Output);
+            Assert.Single(Regex.Matches(dotnetRun.Output, "clustercontext: Starting agent container"));
+            Assert.Equal(agentsBefore + 1, await AgentContainersAsync());
+
             // An app killed outright mid-session: its agent notices the port-forward close and leaves; every agent
             // container started so far ends, as the pod's status shows.
             var killed = AppRun.StartAsync(environment, null, "env:ORDERS_MODE", $"pause:{Path.Combine(directory, "never")}");
@@ -130,7 +147,7 @@ public sealed partial class SandboxClusterTests
                 statuses = JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "pod", (string)pod["metadata"]!["name"]!, "-o", "json"))!["status"]!["ephemeralContainerStatuses"]!.AsArray();
             }
             while (statuses.Any(s => s!["state"]!["terminated"] is null) && DateTime.UtcNow < deadline);
-            Assert.Equal(5, statuses.Count);
+            Assert.Equal(agentsBefore + 2, statuses.Count); // the one dotnet run added, and the killed app's
             Assert.All(statuses, s => Assert.NotNull(s!["state"]!["terminated"]));
 
             // Every process in the pod's and the services' network namespaces (app, agent, DNS, redis, web) must end.
@@ -168,6 +185,29 @@ public sealed partial class SandboxClusterTests
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', arguments)} failed: {await errors}");
         return text;
+    }
+
+    /// <summary>The dotnet CLI with <paramref name="environment"/> (null removes a variable): its exit code and all it printed.</summary>
+    private static async Task<(int ExitCode, string Output)> DotnetAsync(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet", arguments) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppRun.RepositoryRoot };
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        using var process = Process.Start(info)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        return (process.ExitCode, output + await errors);
     }
 
     /// <summary>
