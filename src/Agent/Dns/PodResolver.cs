@@ -71,10 +71,12 @@ internal sealed partial class PodResolver
     private async Task<DnsAnswer> SearchAsync(string name, AddressFamilyFilter family, ResolverConfig config, CancellationToken ct)
     {
         var asIsFirst = SearchList.TriesAsIsFirst(name, config);
+        var candidates = SearchList.Candidates(name, config);
         var tried = new List<string>();
         var outcome = LookupStatus.Found;
-        foreach (var candidate in SearchList.Candidates(name, config))
+        for (var i = 0; i < candidates.Count; i++)
         {
+            var candidate = candidates[i];
             tried.Add(candidate);
             var (status, answer) = await LookupAsync(candidate, family, config, ct).ConfigureAwait(false);
             if (answer is not null)
@@ -83,10 +85,24 @@ internal sealed partial class PodResolver
             }
 
             outcome = (LookupStatus)Math.Max((int)outcome, (int)status);
-
-            // Like glibc: servers that do not answer or refuse end the search, except for a first try of the name as it is.
             if (status >= LookupStatus.Refused && !(asIsFirst && tried.Count == 1))
             {
+                // As glibc's res_search does: an answer other than NXDOMAIN, NODATA or SERVFAIL for a search domain ends
+                // the search list, but the name as it is is still tried (it may be fully qualified). Servers that did
+                // not answer at all end it outright.
+                var asIs = candidates[^1];
+                if (status == LookupStatus.Refused && !asIsFirst && i < candidates.Count - 1 && string.Equals(asIs, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    tried.Add(asIs);
+                    (status, answer) = await LookupAsync(asIs, family, config, ct).ConfigureAwait(false);
+                    if (answer is not null)
+                    {
+                        return answer;
+                    }
+
+                    outcome = (LookupStatus)Math.Max((int)outcome, (int)status);
+                }
+
                 break;
             }
         }

@@ -8,7 +8,7 @@ namespace ClusterContext.Agent.Tests.Dns;
 
 /// <summary>
 /// A recursive name server on a loopback address, UDP and TCP on the same ephemeral port, answering from a
-/// dictionary: unknown names get NXDOMAIN, CNAMEs are followed, chosen names get TC=1 over UDP or SERVFAIL.
+/// dictionary: unknown names get NXDOMAIN, CNAMEs are followed, chosen names get TC=1 over UDP, SERVFAIL or REFUSED.
 /// </summary>
 internal sealed class FakeDnsServer : IAsyncDisposable
 {
@@ -34,6 +34,9 @@ internal sealed class FakeDnsServer : IAsyncDisposable
     public HashSet<string> TruncatedOverUdp { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     public HashSet<string> Failing { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Names answered REFUSED, as a server answers for zones it does not serve (dnsmasq, node-local caches).</summary>
+    public HashSet<string> Refusing { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     public IReadOnlyList<FakeQuery> Queries => [.. _queries];
 
@@ -78,6 +81,11 @@ internal sealed class FakeDnsServer : IAsyncDisposable
         if (Failing.Contains(query.Name))
         {
             return DnsResponseBuilder.Build(query.Id, query.Name, (ushort)query.Type, [], DnsResponseCode.ServerFailure);
+        }
+
+        if (Refusing.Contains(query.Name))
+        {
+            return DnsResponseBuilder.Build(query.Id, query.Name, (ushort)query.Type, [], DnsResponseCode.Refused);
         }
 
         if (!overTcp && TruncatedOverUdp.Contains(query.Name))

@@ -214,6 +214,32 @@ public sealed class PodResolverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_search_candidate_refused_ends_the_search_list_but_the_name_is_still_tried_as_it_is()
+    {
+        // glibc (res_search): REFUSED for a candidate stops the search domains, then the name itself is queried.
+        _server.Refusing.Add("db.internal.shop.svc.cluster.local");
+        _server.Add("db.internal.svc.cluster.local", DnsRecordType.A, "10.96.0.99");
+        _server.Add("db.internal", DnsRecordType.A, "192.0.2.50");
+
+        var answer = await Resolver().ResolveAsync("db.internal", AddressFamilyFilter.IPv4, default);
+
+        Assert.Equal([IPAddress.Parse("192.0.2.50")], answer.Addresses);
+        Assert.Equal(["db.internal.shop.svc.cluster.local", "db.internal"], QueriedNames());
+    }
+
+    [Fact]
+    public async Task A_name_refused_everywhere_fails_saying_so_after_trying_it_as_it_is()
+    {
+        _server.Refusing.Add("gone.shop.svc.cluster.local");
+        _server.Refusing.Add("gone");
+
+        var ex = await Assert.ThrowsAsync<RemoteException>(() => Resolver().ResolveAsync("gone", AddressFamilyFilter.IPv4, default));
+
+        Assert.Equal(ErrorCode.NameResolutionFailed, ex.Code);
+        Assert.Equal("Cannot resolve 'gone': name servers 127.0.0.1 refused the query (tried gone.shop.svc.cluster.local, gone).", ex.Message);
+    }
+
+    [Fact]
     public async Task A_refusing_name_server_is_skipped_for_the_next()
     {
         // 127.0.0.2 has nothing on the port: the ICMP error fails the first server at once.
