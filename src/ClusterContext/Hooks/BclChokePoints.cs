@@ -8,24 +8,25 @@ namespace ClusterContext.Hooks;
 /// <summary>
 /// The BCL methods that every public file, DNS and socket API passes through on .NET 10 for Linux, each large enough
 /// not to be inlined and taking only parameter types a replacement can declare. The call paths are in
-/// docs/patching-choke-points.md and are checked by the choke-point coverage test.
+/// docs/patching-choke-points.md and are checked by the choke-point coverage test. Looked up once: the startup hook
+/// reserves them first of all and installs the hooks later.
 /// </summary>
 internal static class BclChokePoints
 {
     private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
 
-    public static MethodBase FileOpen => typeof(SafeFileHandle).GetMethods(Everything).Single(m => m.Name == "Open" && m.GetParameters().Length == 12);
+    public static MethodBase FileOpen { get; } = typeof(SafeFileHandle).GetMethods(Everything).Single(m => m.Name == "Open" && m.GetParameters().Length == 12);
 
-    public static MethodBase FileExists => Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
+    public static MethodBase FileExists { get; } = Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
         .Single(m => m.Name == "FileExists" && m.GetParameters().Length == 2);
 
-    public static MethodBase DirectoryExists => Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
+    public static MethodBase DirectoryExists { get; } = Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
         .Single(m => m.Name == "DirectoryExists" && m.GetParameters().Length == 2);
 
-    public static MethodBase FileStatusRefresh => Type("System.IO.FileStatus", typeof(File).Assembly).GetMethods(Everything)
+    public static MethodBase FileStatusRefresh { get; } = Type("System.IO.FileStatus", typeof(File).Assembly).GetMethods(Everything)
         .Single(m => m.Name == "RefreshCaches" && m.GetParameters().Length == 2);
 
-    public static MethodBase FileWatch => Type("Interop+Sys", typeof(FileSystemWatcher).Assembly).GetMethods(Everything)
+    public static MethodBase FileWatch { get; } = Type("Interop+Sys", typeof(FileSystemWatcher).Assembly).GetMethods(Everything)
         .Single(m => m.Name == "INotifyAddWatch");
 
     /// <summary>Every choke point by a short name.</summary>
@@ -48,32 +49,32 @@ internal static class BclChokePoints
         ["listen"] = SocketListen,
     };
 
-    public static MethodBase OpenDirectory => Type("Interop+Sys", typeof(File).Assembly).GetMethods(Everything)
+    public static MethodBase OpenDirectory { get; } = Type("Interop+Sys", typeof(File).Assembly).GetMethods(Everything)
         .Single(m => m.Name == "OpenDir" && m.GetParameters().Length == 1);
 
-    public static MethodBase DnsResolve => Type("System.Net.NameResolutionPal", typeof(Dns).Assembly).GetMethods(Everything)
+    public static MethodBase DnsResolve { get; } = Type("System.Net.NameResolutionPal", typeof(Dns).Assembly).GetMethods(Everything)
         .Single(m => m.Name == "TryGetAddrInfo");
 
-    public static MethodBase DnsResolveAsync => typeof(Dns).GetMethods(Everything)
+    public static MethodBase DnsResolveAsync { get; } = typeof(Dns).GetMethods(Everything)
         .Single(m => m.Name == "GetHostEntryOrAddressesCoreAsync" && m.GetParameters()[0].ParameterType == typeof(string));
 
-    public static MethodBase SocketConnect => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoConnect");
+    public static MethodBase SocketConnect { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoConnect");
 
-    public static MethodBase SocketConnectAsync => typeof(Socket).GetMethods(Everything)
+    public static MethodBase SocketConnectAsync { get; } = typeof(Socket).GetMethods(Everything)
         .Single(m => m.Name == "ConnectAsync" && m.GetParameters().Length == 4 && m.GetParameters()[0].ParameterType == typeof(SocketAsyncEventArgs));
 
-    public static MethodBase SocketSendTo => typeof(Socket).GetMethods(Everything)
+    public static MethodBase SocketSendTo { get; } = typeof(Socket).GetMethods(Everything)
         .Single(m => m.Name == "SendTo" && m.GetParameters().Length == 5);
 
-    public static MethodBase SocketSendToSpan => typeof(Socket).GetMethods(Everything)
+    public static MethodBase SocketSendToSpan { get; } = typeof(Socket).GetMethods(Everything)
         .Single(m => m.Name == "SendTo" && m.GetParameters() is [{ ParameterType.Name: "ReadOnlySpan`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }]);
 
-    public static MethodBase SocketSendToAsync => typeof(Socket).GetMethods(Everything)
+    public static MethodBase SocketSendToAsync { get; } = typeof(Socket).GetMethods(Everything)
         .Single(m => m.Name == "SendToAsync" && m.GetParameters() is [{ ParameterType.Name: "ReadOnlyMemory`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }, _]);
 
-    public static MethodBase SocketBind => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoBind");
+    public static MethodBase SocketBind { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoBind");
 
-    public static MethodBase SocketListen => typeof(Socket).GetMethods(Everything).Single(m => m.Name == "Listen" && m.GetParameters().Length == 1);
+    public static MethodBase SocketListen { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "Listen" && m.GetParameters().Length == 1);
 
     private static Type Type(string name, Assembly assembly) => assembly.GetType(name) ?? throw new InvalidOperationException($"{name} is not in {assembly.GetName().Name}.");
 }

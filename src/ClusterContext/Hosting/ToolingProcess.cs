@@ -19,17 +19,20 @@ internal static class ToolingProcess
     public static bool IsCurrent()
     {
         var entry = Assembly.GetEntryAssembly()?.Location is { Length: > 0 } location ? location : Environment.GetCommandLineArgs().FirstOrDefault() ?? "";
-        return Is(entry, DotnetRoot());
+        return Is(entry, DotnetRoot);
     }
 
     internal static bool Is(string entryAssembly, string dotnetRoot) =>
         entryAssembly.StartsWith(Path.Combine(dotnetRoot, "sdk") + Path.DirectorySeparatorChar, StringComparison.Ordinal)
         || KnownTools.Contains(Path.GetFileNameWithoutExtension(entryAssembly));
 
-    private static string DotnetRoot()
+    /// <summary>The .NET installation this process runs from: <c>.../dotnet/shared/Microsoft.NETCore.App/&lt;version&gt;/</c> → <c>.../dotnet</c>.</summary>
+    public static string DotnetRoot
     {
-        // .../dotnet/shared/Microsoft.NETCore.App/<version>/ -> .../dotnet
-        var runtime = new DirectoryInfo(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd(Path.DirectorySeparatorChar));
-        return runtime.Parent?.Parent?.Parent?.FullName ?? "/usr/share/dotnet";
+        get
+        {
+            var runtime = new DirectoryInfo(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd(Path.DirectorySeparatorChar));
+            return runtime.Parent?.Parent?.Parent?.FullName ?? "/usr/share/dotnet";
+        }
     }
 }

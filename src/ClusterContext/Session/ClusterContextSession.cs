@@ -18,6 +18,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static ClusterContextSession? s_current;
+    private static int s_reserved;
 
     private readonly RemoteCalls? _remote;
     private readonly RemoteFileCache? _cache;
@@ -52,7 +53,25 @@ public sealed class ClusterContextSession : IAsyncDisposable
     /// Puts the engine between the runtime and the JIT and keeps the BCL choke points from being inlined into code
     /// compiled from now on; the earlier in the process, the better (the startup hook does it first of all).
     /// </summary>
-    internal static void ReserveChokePoints() => MethodPatcher.Shared.Reserve(Hooks.BclChokePoints.All.Values);
+    internal static void ReserveChokePoints()
+    {
+        // Once per process: the startup hook reserves before anything else, and its session start comes here again.
+        if (Volatile.Read(ref s_reserved) == 0)
+        {
+            IEnumerable<System.Reflection.MethodBase> chokePoints;
+            try
+            {
+                chokePoints = Hooks.BclChokePoints.All.Values;
+            }
+            catch (TypeInitializationException ex)
+            {
+                throw new PatchException($"This runtime ({System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}) lacks a BCL method ClusterContext patches ({ex.InnerException?.Message}); run the app on .NET 10. Nothing was patched.", ex);
+            }
+
+            MethodPatcher.Shared.Reserve(chokePoints);
+            Volatile.Write(ref s_reserved, 1);
+        }
+    }
 
     /// <summary>Starts (or joins) the session and blocks until the pod's context is in place.</summary>
     public static ClusterContextSession Start(ClusterContextOptions options, ILoggerFactory? loggerFactory = null) =>
@@ -194,7 +213,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
     private static IEnumerable<string> LocalRoots(string cacheRoot) =>
     [
         AppContext.BaseDirectory,
-        Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/')))) ?? "/usr/share/dotnet",
+        Hosting.ToolingProcess.DotnetRoot,
         Path.GetTempPath(),
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
         Environment.CurrentDirectory,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.InteropServices;
 
 namespace ClusterContext.Patching.Internal;
 
@@ -82,9 +83,9 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
                 }
             }
 
-            if (patches.Select(p => p.Target).Distinct().Count() != patches.Count)
+            if (patches.GroupBy(p => p.Target).FirstOrDefault(g => g.Count() > 1) is { } twice)
             {
-                throw new PatchException("The same method is named twice in one install.");
+                throw new PatchException($"Cannot patch {twice.Key.DeclaringType?.FullName}.{twice.Key.Name}: it is named twice in one install; name each method once.");
             }
 
             JitHook.EnsureInstalled();
@@ -155,7 +156,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             Interlocked.Add(ref JitHook.MissedCompilations, logged.Count(b => b.Start is null));
             foreach (var body in logged.Where(b => b.Start is not null))
             {
-                WaitForCopy(body);
+                WaitForCopy(detour, body);
                 if (!bodies.Contains(body.Address))
                 {
                     bodies.Add(body.Address);
@@ -212,7 +213,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             PatchBody(detour, body);
         }
 
-        throw new PatchException($"Cannot patch {detour.Name}: its entry kept moving to bodies that were not patched.");
+        throw new PatchException($"Cannot patch {detour.Name}: the runtime kept publishing code for it that did not pass the JIT hook, three times over. Nothing else was changed; run with DOTNET_TieredCompilation=0 to work around it, and report the runtime version ({RuntimeInformation.FrameworkDescription}).");
     }
 
     private Func<nint, bool> IsOursOrInstalling(Detour detour) => address => IsOurs(address) || detour.Contains(address) || detour.EntryStub == address;
@@ -230,7 +231,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     }
 
     /// <summary>A logged body is patched where it runs, once the runtime has copied it there from the JIT's buffer.</summary>
-    private static void WaitForCopy(CompiledBody body)
+    private static void WaitForCopy(Detour detour, CompiledBody body)
     {
         var spin = new SpinWait();
         var deadline = Stopwatch.StartNew();
@@ -238,7 +239,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         {
             if (deadline.Elapsed > TimeSpan.FromSeconds(10))
             {
-                throw new PatchException($"A body at 0x{body.Address:x} compiled just before the install never reached its place.");
+                throw new PatchException($"Cannot patch {detour.Name}: code the JIT compiled for it just before the install never reached its place at 0x{body.Address:x} within 10 s (the runtime may have abandoned it). Try again; DOTNET_TieredCompilation=0 avoids re-compilation altogether.");
             }
 
             spin.SpinOnce();

@@ -46,8 +46,6 @@ internal static class TieringBarrier
         }
     }
 
-    public static bool HasPassed => Passed.IsSet;
-
     private static void Run()
     {
         var round = 0;
