@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
@@ -39,7 +40,8 @@ public sealed class KubeApiServer : IAsyncDisposable
     {
         _app = app;
         Pki = pki;
-        Subresources["portforward"] = (context, @namespace, _, pod) => PortForwarder.HandleAsync(context, @namespace, pod, PortForwardTarget);
+        PortForwardConnect = ConnectToTargetAsync;
+        Subresources["portforward"] = (context, @namespace, _, pod) => PortForwarder.HandleAsync(context, @namespace, pod, PortForwardConnect);
         Subresources["ephemeralcontainers"] = (context, @namespace, _, pod) => EphemeralContainers.HandleAsync(this, context, @namespace, pod);
     }
 
@@ -52,6 +54,29 @@ public sealed class KubeApiServer : IAsyncDisposable
 
     /// <summary>Where a pod's port is reached from here: (namespace, pod, port) → endpoint, or null when nothing listens.</summary>
     public Func<string, string, int, EndPoint?> PortForwardTarget { get; set; } = (_, _, _) => null;
+
+    /// <summary>
+    /// Opens the connection a port-forward carries: (namespace, pod, port) → a connected socket, or a
+    /// <see cref="SocketException"/> when nothing listens. The kubelet connects to localhost:port
+    /// inside the pod's network namespace; by default this connects to <see cref="PortForwardTarget"/>.
+    /// </summary>
+    public Func<string, string, int, CancellationToken, Task<Socket>> PortForwardConnect { get; set; }
+
+    private async Task<Socket> ConnectToTargetAsync(string @namespace, string pod, int port, CancellationToken cancellationToken)
+    {
+        var endpoint = PortForwardTarget(@namespace, pod, port) ?? throw new SocketException((int)SocketError.ConnectionRefused);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>The resources served: plural name → (API group version path, kind, namespaced).</summary>
     public static IReadOnlyDictionary<string, (string GroupVersion, string Kind)> Resources { get; } = new Dictionary<string, (string, string)>

@@ -10,14 +10,14 @@ namespace ClusterContext.Testing.Kube;
 
 /// <summary>
 /// The kubelet's side of <c>pods/portforward</c> over WebSocket <c>v4.channel.k8s.io</c>: one TCP connection per
-/// requested port to wherever <see cref="KubeApiServer.PortForwardTarget"/> says the pod's port is; data on channel
+/// requested port, opened by <see cref="KubeApiServer.PortForwardConnect"/>; data on channel
 /// 2i, errors on 2i+1, each channel opened with the port as 2 bytes little-endian.
 /// </summary>
 internal static class PortForwarder
 {
     private const string V4 = "v4.channel.k8s.io";
 
-    public static async Task HandleAsync(HttpContext context, string @namespace, string pod, Func<string, string, int, EndPoint?> target)
+    public static async Task HandleAsync(HttpContext context, string @namespace, string pod, Func<string, string, int, CancellationToken, Task<Socket>> connect)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -44,11 +44,10 @@ internal static class PortForwarder
         BinaryPrimitives.WriteUInt16LittleEndian(prefix, port);
         await SendAsync(socket, 0, prefix, context.RequestAborted).ConfigureAwait(false);
         await SendAsync(socket, 1, prefix, context.RequestAborted).ConfigureAwait(false);
-        using var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        Socket tcp;
         try
         {
-            var endpoint = target(@namespace, pod, port) ?? throw new SocketException((int)SocketError.ConnectionRefused);
-            await tcp.ConnectAsync(endpoint, context.RequestAborted).ConfigureAwait(false);
+            tcp = await connect(@namespace, pod, port, context.RequestAborted).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {
@@ -58,6 +57,8 @@ internal static class PortForwarder
             await DrainAsync(socket).ConfigureAwait(false);
             return;
         }
+
+        using var connection = tcp;
 
         // Neither pump is ever cancelled: cancelling a WebSocket operation aborts the socket, dropping data not yet
         // flushed. When one side ends the other is ended in order, as the kubelet does it (no half-close).

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using ClusterContext.Testing.Kube;
 using ClusterContext.Testing.Sandbox;
@@ -12,7 +13,7 @@ namespace ClusterContext.Testing;
 /// The kubelet's part for one pod sandbox behind the API double: an ephemeral container added to the pod is run in
 /// the sandbox (the real agent, in the pod's network namespace, with the container's arguments and environment), its
 /// state is reported back to the pod's status (running, then terminated when it exits), an image other than the
-/// agent's fails to pull, and port-forwards to the pod reach the pod's address.
+/// agent's fails to pull, and port-forwards reach the pod's ports on its loopback, from inside its network namespace.
 /// </summary>
 public sealed class SandboxKubelet : IAsyncDisposable
 {
@@ -28,7 +29,39 @@ public sealed class SandboxKubelet : IAsyncDisposable
         _server = server;
         _sandbox = sandbox;
         server.StartEphemeralContainer = StartAsync;
-        server.PortForwardTarget = (ns, name, port) => (ns, name) == (sandbox.Namespace, podName) ? new IPEndPoint(sandbox.PodIP, port) : null;
+        server.PortForwardConnect = (ns, name, port, cancellationToken) => (ns, name) == (sandbox.Namespace, podName)
+            ? ConnectInPodAsync(port, cancellationToken)
+            : throw new SocketException((int)SocketError.ConnectionRefused);
+    }
+
+    /// <summary>
+    /// Connects to localhost:<paramref name="port"/> inside the pod's network namespace, as the kubelet's port-forward
+    /// does (IPv4 loopback first, then IPv6): a port-forward reaches what listens on the pod's loopback only.
+    /// </summary>
+    private async Task<Socket> ConnectInPodAsync(int port, CancellationToken cancellationToken)
+    {
+        SocketException? refused = null;
+        foreach (var (family, address) in new[] { (AddressFamily.InterNetwork, IPAddress.Loopback), (AddressFamily.InterNetworkV6, IPAddress.IPv6Loopback) })
+        {
+            var socket = _sandbox.CreatePodSocket(family, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
+                return socket;
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                refused ??= ex;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        throw refused!;
     }
 
     /// <summary>The images this node can pull; others end in <c>ImagePullBackOff</c>. Default: the agent's image repository.</summary>
