@@ -21,7 +21,7 @@ namespace ClusterContext.Testing.Kube;
 /// server shapes them. Behaviour beyond storage (ephemeral containers, port-forward) plugs in through
 /// <see cref="Subresources"/>.
 /// </summary>
-public sealed class KubeApiServer : IAsyncDisposable
+public sealed partial class KubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
@@ -43,6 +43,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         PortForwardConnect = ConnectToTargetAsync;
         Subresources["portforward"] = (context, @namespace, _, pod) => PortForwarder.HandleAsync(context, @namespace, pod, PortForwardConnect);
         Subresources["ephemeralcontainers"] = (context, @namespace, _, pod) => EphemeralContainers.HandleAsync(this, context, @namespace, pod);
+        AddStreamingSubresources();
     }
 
     /// <summary>
@@ -420,8 +421,8 @@ public sealed class KubeApiServer : IAsyncDisposable
         var checkedResource = subresource is null ? resource : $"{resource}/{subresource}";
         var group = groupVersion.Contains('/', StringComparison.Ordinal) ? groupVersion.Split('/')[0] : "";
 
-        // A WebSocket port-forward is a GET, and the server also asks for "create", the verb of the SPDY POST.
-        if (subresource == "portforward" && verb == "get" && !Allowed(user, group, checkedResource, "create"))
+        // A WebSocket port-forward or exec is a GET, and the server also asks for "create", the verb of the SPDY POST.
+        if (subresource is "portforward" or "exec" && verb == "get" && !Allowed(user, group, checkedResource, "create"))
         {
             verb = "create";
         }
@@ -722,6 +723,8 @@ public sealed class KubeApiServer : IAsyncDisposable
             {
                 resources.Add(new JsonObject { ["name"] = "pods/ephemeralcontainers", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "Pod", ["verbs"] = new JsonArray("get", "patch", "update") });
                 resources.Add(new JsonObject { ["name"] = "pods/portforward", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "PodPortForwardOptions", ["verbs"] = new JsonArray("create", "get") });
+                resources.Add(new JsonObject { ["name"] = "pods/log", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "Pod", ["verbs"] = new JsonArray("get") });
+                resources.Add(new JsonObject { ["name"] = "pods/exec", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "PodExecOptions", ["verbs"] = new JsonArray("create", "get") });
             }
         }
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
+using ClusterContext.Testing.Kube.Streaming.Spdy;
 using Microsoft.AspNetCore.Http;
 
 namespace ClusterContext.Testing.Kube;
@@ -19,6 +20,13 @@ internal static class PortForwarder
 
     public static async Task HandleAsync(HttpContext context, string @namespace, string pod, Func<string, string, int, CancellationToken, Task<Socket>> connect)
     {
+        // kubectl speaks SPDY: tunnelled in a WebSocket (1.31+), or as an HTTP upgrade (older, and its fallback).
+        if (SpdyUpgrade.TunnelRequested(context, SpdyPortForward.Protocol) is not null || SpdyUpgrade.IsRequested(context))
+        {
+            await SpdyPortForward.ServeAsync(context, @namespace, pod, connect).ConfigureAwait(false);
+            return;
+        }
+
         if (!context.WebSockets.IsWebSocketRequest)
         {
             await KubeApiServer.WriteStatusAsync(context, 400, "BadRequest", "Upgrade request required").ConfigureAwait(false);

@@ -39,6 +39,7 @@ public sealed partial class PodSandbox
         _step = "start the app container";
         var app = StartApp([.. mounts, .. _volumes.Mounts]);
         AppPid = app.Pid;
+        AppOutput = app.Lines;
 
         _step = "wait for readiness";
         using var readiness = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -96,6 +96,9 @@ public sealed partial class PodSandbox : IAsyncDisposable
     /// <summary>The pid of the app container's process; <c>/proc/&lt;pid&gt;/root</c> is the container's root.</summary>
     public int AppPid { get; private set; }
 
+    /// <summary>What the app container writes to stdout and stderr, line by line with times (as <c>kubectl logs</c> shows it).</summary>
+    public ContainerOutput AppOutput { get; private set; } = new();
+
     /// <summary>The sandbox's temp directory on the host; everything the sandbox writes is in it.</summary>
     public string TempPath { get; private set; } = "";
 

@@ -39,6 +39,7 @@ internal static class Prerequisites
             Chroot: Need("chroot", "coreutils"),
             Env: Need("env", "coreutils"),
             Shell: Need("sh", "dash"),
+            Setsid: Need("setsid", "util-linux"),
             Dnsmasq: Need("dnsmasq", "dnsmasq-base"),
             RedisServer: Need("redis-server", "redis-server"));
 

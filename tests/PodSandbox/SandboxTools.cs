@@ -9,5 +9,6 @@ internal sealed record SandboxTools(
     string Chroot,
     string Env,
     string Shell,
+    string Setsid,
     string Dnsmasq,
     string RedisServer);

@@ -91,8 +91,11 @@ public sealed class SandboxCluster : IAsyncDisposable
         options.Files[SecretPath] = Encoding.UTF8.GetBytes(SecretText);
         options.AppCommand.Clear();
 
-        // The app container serves HTTP on 8080; socat answers each connection from a file in the container's root.
+        // The app container serves HTTP on 8080; socat answers each connection from a file in the container's root,
+        // and logs (-d -d: notices on stderr) that it listens and each connection it accepts, for kubectl logs.
         options.AppCommand.Add("/usr/bin/socat");
+        options.AppCommand.Add("-d");
+        options.AppCommand.Add("-d");
         options.AppCommand.Add($"TCP-LISTEN:{AppPort},reuseaddr,fork");
         options.AppCommand.Add($"SYSTEM:cat {ResponseFile}");
 

@@ -14,11 +14,11 @@ public sealed partial class AgentProcess : IAsyncDisposable
     private readonly List<string> _log = [];
     private readonly TaskCompletionSource<IPEndPoint> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private AgentProcess(Process process)
+    private AgentProcess(Process process, Action<bool, string>? output)
     {
         _process = process;
-        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data, isError: false, output);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data, isError: true, output);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
@@ -61,15 +61,17 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// <summary>
     /// Starts the agent with <paramref name="arguments"/>. <paramref name="start"/> runs a command line
     /// (defaults to running it on this host; a pod sandbox passes its own to run it inside the pod's network namespace).
+    /// <paramref name="output"/> sees every line as it comes (whether on stderr, the line), e.g. for a container's log.
     /// </summary>
-    public static async Task<AgentProcess> StartAsync(IEnumerable<string> arguments, Func<string, IReadOnlyList<string>, ProcessStartInfo>? start = null, TimeSpan? timeout = null)
+    public static async Task<AgentProcess> StartAsync(
+        IEnumerable<string> arguments, Func<string, IReadOnlyList<string>, ProcessStartInfo>? start = null, TimeSpan? timeout = null, Action<bool, string>? output = null)
     {
         string[] commandLine = [AgentAssembly, .. arguments];
         var info = start?.Invoke(DotnetHost, commandLine) ?? new ProcessStartInfo(DotnetHost, commandLine);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.UseShellExecute = false;
-        var agent = new AgentProcess(Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName}."));
+        var agent = new AgentProcess(Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName}."), output);
         try
         {
             var exited = agent._process.WaitForExitAsync();
@@ -130,12 +132,14 @@ public sealed partial class AgentProcess : IAsyncDisposable
 
     private static string DotnetHost => Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
 
-    private void OnLine(string? line)
+    private void OnLine(string? line, bool isError, Action<bool, string>? output)
     {
         if (line is null)
         {
             return;
         }
+
+        output?.Invoke(isError, line);
 
         lock (_log)
         {

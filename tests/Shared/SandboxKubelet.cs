@@ -22,13 +22,20 @@ public sealed class SandboxKubelet : IAsyncDisposable
     private readonly PodSandbox _sandbox;
     private readonly ConcurrentQueue<AgentProcess> _agents = new();
     private readonly List<Task> _watches = [];
+    private readonly string _podName;
+    private readonly ContainerLog _appLog = new();
+    private readonly ConcurrentDictionary<string, ContainerLog> _ephemeralLogs = new(StringComparer.Ordinal);
 
     /// <summary>Serves the pod named <paramref name="podName"/> in the sandbox's namespace from <paramref name="sandbox"/>.</summary>
     public SandboxKubelet(KubeApiServer server, PodSandbox sandbox, string podName)
     {
         _server = server;
         _sandbox = sandbox;
+        _podName = podName;
         server.StartEphemeralContainer = StartAsync;
+        server.ContainerLogs = Log;
+        server.Exec = ExecAsync;
+        sandbox.AppOutput.Watch((time, isError, text) => _appLog.Append(time, isError ? "stderr" : "stdout", text));
         server.PortForwardConnect = (ns, name, port, cancellationToken) => (ns, name) == (sandbox.Namespace, podName)
             ? ConnectInPodAsync(port, cancellationToken)
             : throw new SocketException((int)SocketError.ConnectionRefused);
@@ -171,10 +178,11 @@ public sealed class SandboxKubelet : IAsyncDisposable
         }
 
         var environment = container["env"]?.AsArray().ToDictionary(e => (string)e!["name"]!, e => (string?)e!["value"] ?? "") ?? [];
+        var log = _ephemeralLogs.GetOrAdd((string)container["name"]!, _ => new ContainerLog());
         AgentProcess agent;
         try
         {
-            agent = await AgentProcess.StartAsync(arguments, (file, args) =>
+            agent = await AgentProcess.StartAsync(arguments, start: (file, args) =>
             {
                 var info = new ProcessStartInfo("ip", ["netns", "exec", _sandbox.PodNetworkNamespace, file, .. args]);
                 foreach (var (name, value) in environment)
@@ -183,11 +191,12 @@ public sealed class SandboxKubelet : IAsyncDisposable
                 }
 
                 return info;
-            });
+            }, output: (isError, line) => log.Append(isError ? "stderr" : "stdout", line));
         }
         catch (AgentStartException ex) when (ex.ExitCode is { } code)
         {
             // The container ran and ended: terminated, with its last log lines as the message (FallbackToLogsOnError).
+            log.Complete();
             return ContainerStates.Terminated(code, string.Join("\n", ex.Log.TakeLast(5)));
         }
 
@@ -213,6 +222,106 @@ public sealed class SandboxKubelet : IAsyncDisposable
             code = 137; // killed and disposed at teardown before the exit code was read
         }
 
+        _ephemeralLogs.GetValueOrDefault(name)?.Complete();
         _server.SetEphemeralContainerState(@namespace, pod, name, ContainerStates.Terminated(code));
+    }
+
+    /// <summary>The log of a container of this pod: the app's, or an ephemeral container's once started.</summary>
+    private ContainerLog? Log(string @namespace, string pod, string container) =>
+        (@namespace, pod) != (_sandbox.Namespace, _podName) ? null
+        : container == AppContainer() ? _appLog
+        : _ephemeralLogs.GetValueOrDefault(container);
+
+    /// <summary>The pod's (first) app container, as the API server has it.</summary>
+    private string? AppContainer() => (string?)_server.Get("pods", _sandbox.Namespace, _podName)?["spec"]?["containers"]?[0]?["name"];
+
+    /// <summary>
+    /// Runs an exec in the app container as the container runtime does (its namespaces, root, environment, a
+    /// terminal when asked), copying the client's streams until the command ends; the client leaving kills it.
+    /// </summary>
+    private async Task<int> ExecAsync(ExecRequest request, CancellationToken cancellationToken)
+    {
+        if ((request.Namespace, request.Pod) != (_sandbox.Namespace, _podName) || request.Container != AppContainer())
+        {
+            throw new InvalidOperationException($"container \"{request.Container}\" of pod \"{request.Pod}\" runs no commands on this node: only the app container does");
+        }
+
+        // A client with a terminal sends its size first thing; the command starts with it (briefly awaited).
+        var size = default(TerminalSize);
+        if (request.Tty)
+        {
+            using var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            first.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                size = await request.TerminalSizes.ReadAsync(first.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException && !cancellationToken.IsCancellationRequested)
+            {
+                // A client that sends no size: the terminal keeps its default.
+            }
+        }
+
+        await using var process = _sandbox.StartInAppContainer(request.Command, request.Tty, size.Width, size.Height);
+        var outputs = new List<Task> { CopyAsync(process.Output, request.Stdout) };
+        if (process.Error is { } error)
+        {
+            outputs.Add(CopyAsync(error, request.Stderr));
+        }
+
+        if (request.Stdin is { } stdin)
+        {
+            _ = CopyInputAsync(stdin, process);
+        }
+        else if (!request.Tty)
+        {
+            process.CloseInput();
+        }
+
+        _ = ResizeAsync(request, process);
+        var code = await process.WaitForExitAsync(cancellationToken);
+        await Task.WhenAll(outputs).WaitAsync(cancellationToken);
+        return code;
+    }
+
+    private static async Task CopyAsync(Stream from, Stream? to)
+    {
+        try
+        {
+            await from.CopyToAsync(to ?? Stream.Null);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        {
+            // The client left; the command is killed with the exec.
+        }
+    }
+
+    private static async Task CopyInputAsync(Stream stdin, ContainerExec process)
+    {
+        try
+        {
+            await stdin.CopyToAsync(process.Input);
+            await process.Input.FlushAsync();
+            process.CloseInput();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The command ended first, or the client left.
+        }
+    }
+
+    private static async Task ResizeAsync(ExecRequest request, ContainerExec process)
+    {
+        try
+        {
+            await foreach (var size in request.TerminalSizes.ReadAllAsync())
+            {
+                process.Resize(size.Width, size.Height);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The exec ended.
+        }
     }
 }

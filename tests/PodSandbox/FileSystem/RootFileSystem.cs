@@ -10,7 +10,7 @@ internal static class RootFileSystem
 {
     // On merged-/usr systems these are symlinks into usr; copying the links keeps programs' interpreter paths valid.
     private static readonly string[] s_usrAliases = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
-    private static readonly string[] s_devices = ["null", "zero", "full", "random", "urandom"];
+    private static readonly string[] s_devices = ["null", "zero", "full", "random", "urandom", "tty"];
     private static readonly string[] s_directories = ["usr", "proc", "dev", "tmp", "etc", "root", "var/run/secrets/kubernetes.io"];
 
     /// <summary>Creates the root file system and returns the mounts it needs, in mount order.</summary>
@@ -48,6 +48,11 @@ internal static class RootFileSystem
             await File.WriteAllBytesAsync(inRoot, [], cancellationToken).ConfigureAwait(false);
             mounts.Add(new BindMount("/dev/" + device, inRoot, ReadOnly: false));
         }
+
+        // The terminals an exec with a TTY gets (its slave is /dev/pts/N, which tty(1) and shells look up there).
+        var pts = Path.Combine(rootFs, "dev", "pts");
+        Directory.CreateDirectory(pts);
+        mounts.Add(new BindMount("/dev/pts", pts, ReadOnly: false));
 
         var etc = Path.Combine(rootFs, "etc");
         await File.WriteAllTextAsync(Path.Combine(etc, "hostname"), podName + "\n", cancellationToken).ConfigureAwait(false);

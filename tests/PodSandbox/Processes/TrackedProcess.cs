@@ -30,6 +30,9 @@ internal sealed class TrackedProcess : IDisposable
     /// <summary>What the process printed, when the sandbox captures its output.</summary>
     public OutputTail Output { get; } = new();
 
+    /// <summary>What the process printed, line by line with times and streams, when the sandbox captures its output.</summary>
+    public ContainerOutput Lines { get; } = new();
+
     public bool HasExited => !ProcFs.IsRunning(Pid, StartTime);
 
     /// <summary>Starts a process for a caller, who handles its output (or not) as <paramref name="info"/> says.</summary>
@@ -43,8 +46,16 @@ internal sealed class TrackedProcess : IDisposable
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         var tracked = Start(name, info, ownedByCaller: false);
-        tracked.Process.OutputDataReceived += (_, e) => tracked.Output.Append(e.Data);
-        tracked.Process.ErrorDataReceived += (_, e) => tracked.Output.Append(e.Data);
+        tracked.Process.OutputDataReceived += (_, e) =>
+        {
+            tracked.Output.Append(e.Data);
+            tracked.Lines.Append(isError: false, e.Data);
+        };
+        tracked.Process.ErrorDataReceived += (_, e) =>
+        {
+            tracked.Output.Append(e.Data);
+            tracked.Lines.Append(isError: true, e.Data);
+        };
         tracked.Process.BeginOutputReadLine();
         tracked.Process.BeginErrorReadLine();
         tracked.Process.StandardInput.Close();
