@@ -8,7 +8,7 @@ namespace ClusterContext.Testing.Kube.Streaming.Spdy;
 /// One direction's SPDY header compression context: every header block of a connection is part of one zlib
 /// stream, flushed at each block's end. Reading inflates with SPDY's preset dictionary (which raw deflate cannot be
 /// given, so the window is primed with a stored block of it, whose output is dropped); writing sends stored
-/// blocks, which any inflater accepts with or without the dictionary.
+/// blocks ended by a sync flush, which any inflater accepts with or without the dictionary.
 /// </summary>
 internal sealed class SpdyHeaderBlocks : IDisposable
 {
@@ -93,6 +93,9 @@ internal sealed class SpdyHeaderBlocks : IDisposable
             output.AddRange(plain.GetRange(offset, length));
         }
 
+        // The sync flush's empty stored block: an inflater (Go's) hands out the block's data only when it sees it,
+        // without reading on into the next frame.
+        output.AddRange([0, 0, 0, 0xFF, 0xFF]);
         return [.. output];
     }
 

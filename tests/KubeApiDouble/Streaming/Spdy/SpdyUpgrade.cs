@@ -26,8 +26,13 @@ internal static class SpdyUpgrade
             : null;
 
     /// <summary>Accepts the WebSocket tunnel for <paramref name="subprotocol"/>; SPDY's bytes flow through the returned stream.</summary>
-    public static async Task<Stream> AcceptTunnelAsync(HttpContext context, string subprotocol) =>
-        new WebSocketByteStream(await context.WebSockets.AcceptWebSocketAsync(subprotocol).ConfigureAwait(false));
+    public static async Task<Stream> AcceptTunnelAsync(HttpContext context, string subprotocol)
+    {
+        // .NET's WebSocket refuses a subprotocol with '/' (not an RFC 6455 token), so the header is answered here and
+        // the socket accepted without one; Kubernetes' servers answer it as asked.
+        context.Response.Headers.SecWebSocketProtocol = subprotocol;
+        return new WebSocketByteStream(await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false));
+    }
 
     /// <summary>
     /// Negotiates the stream protocol and switches protocols; null after answering an error (no common protocol, or a
