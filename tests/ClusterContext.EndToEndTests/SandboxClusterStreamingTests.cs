@@ -65,7 +65,7 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
             // the server after the first one, so connections are made until one is seen.
             for (var attempt = 0; attempt < 20 && !seen.Task.IsCompleted && !follow.HasExited; attempt++)
             {
-                Assert.Equal("orders", Body(await Kubectl.TextAsync(cluster.Kubeconfig, "exec", Pod, "--", "curl", "-s", "http://127.0.0.1:8080/")));
+                Assert.Equal("orders", Body(await Kubectl.TextAsync(cluster.Kubeconfig, "exec", Pod, "-c", "app", "--", "curl", "-s", "http://127.0.0.1:8080/")));
                 await Task.WhenAny(seen.Task, Task.Delay(TimeSpan.FromSeconds(1)));
             }
 
@@ -88,7 +88,7 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
     [InlineData("1.29")]
     public async Task Exec_runs_in_the_app_container_with_stdout_and_stderr_apart_and_its_exit_code(string? version)
     {
-        var (code, stdout, stderr) = await Kubectl.RunAsync(cluster.Kubeconfig, null, version, "exec", Pod, "--", "sh", "-c", "echo out; echo err >&2; exit 3");
+        var (code, stdout, stderr) = await Kubectl.RunAsync(cluster.Kubeconfig, null, version, "exec", Pod, "-c", "app", "--", "sh", "-c", "echo out; echo err >&2; exit 3");
         Assert.Equal(3, code);
         Assert.Equal("out\n", Encoding.UTF8.GetString(stdout));
         Assert.StartsWith("err\n", stderr, StringComparison.Ordinal);
@@ -116,13 +116,13 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
     public async Task Exec_with_stdin_passes_every_byte_through_cat(string? version)
     {
         var data = RandomNumberGenerator.GetBytes(512 * 1024);
-        var (code, stdout, stderr) = await Kubectl.RunAsync(cluster.Kubeconfig, data, version, "exec", "-i", Pod, "--", "cat");
+        var (code, stdout, stderr) = await Kubectl.RunAsync(cluster.Kubeconfig, data, version, "exec", "-i", Pod, "-c", "app", "--", "cat");
         Assert.True(code == 0, stderr);
         Assert.Equal(data.Length, stdout.Length);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(stdout));
 
         // The end of stdin reaches the command: wc counts and ends.
-        var (counted, count, _) = await Kubectl.RunAsync(cluster.Kubeconfig, data, version, "exec", "-i", Pod, "--", "wc", "-c");
+        var (counted, count, _) = await Kubectl.RunAsync(cluster.Kubeconfig, data, version, "exec", "-i", Pod, "-c", "app", "--", "wc", "-c");
         Assert.Equal(0, counted);
         Assert.Equal(data.Length.ToString(CultureInfo.InvariantCulture), Encoding.UTF8.GetString(count).Trim());
     }
@@ -134,7 +134,7 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
     {
         // kubectl under a terminal of its own (script's pty), 101 columns by 37 rows.
         using var session = Process.Start(new ProcessStartInfo("script",
-            ["-qec", $"stty cols 101 rows 37; exec {Kubectl.Path(version)} --kubeconfig={cluster.Kubeconfig} exec -it {Pod} -- sh", "/dev/null"])
+            ["-qec", $"stty cols 101 rows 37; exec {Kubectl.Path(version)} --kubeconfig={cluster.Kubeconfig} exec -it {Pod} -c app -- sh", "/dev/null"])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -212,7 +212,8 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
             var local = await port.Task;
             for (var i = 0; i < 3; i++)
             {
-                Assert.Equal("orders", Body(await GetAsync(local)));
+                var response = await GetAsync(local);
+                Assert.True(Body(response) == "orders", $"GET {i} through the port-forward answered '{response}'; kubectl: {(forward.HasExited ? await errors : "running")}");
             }
 
             var parallel = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => GetAsync(local)));
@@ -238,9 +239,72 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
         }
     }
 
+    [Fact]
+    public async Task Logs_of_an_ephemeral_container_show_what_it_wrote()
+    {
+        // An agent container that exits at once (an option it does not know), added as kubectl debug adds one.
+        var name = "probe-" + Guid.NewGuid().ToString("N")[..6];
+        await Kubectl.TextAsync(cluster.Kubeconfig, "debug", Pod, "--image=clustercontext/agent:0.1.0", $"--container={name}", "--profile=general", "--", "--no-such-option");
+        string? message = null;
+        await WaitForAsync(async () =>
+        {
+            var pod = JsonNode.Parse(await Kubectl.TextAsync(cluster.Kubeconfig, "get", "pod", Pod, "-o", "json"))!;
+            var status = pod["status"]!["ephemeralContainerStatuses"]!.AsArray().Single(s => (string?)s!["name"] == name)!;
+            message = (string?)status["state"]!["terminated"]?["message"];
+            return message is not null;
+        }, $"ephemeral container {name} to end");
+
+        // The kubelet's termination message is the log's last lines (FallbackToLogsOnError): the same text, read apart.
+        var log = await Kubectl.TextAsync(cluster.Kubeconfig, "logs", Pod, "-c", name);
+        Assert.NotEmpty(message!);
+        Assert.Equal(message, string.Join("\n", Lines(log).TakeLast(5)));
+    }
+
+    [Fact]
+    public async Task The_python_clients_exec_stream_passes_stdin_and_reads_outputs_apart_and_the_exit_code()
+    {
+        const string Python = "/usr/bin/python3";
+        var script = Path.Combine(Path.GetTempPath(), $"exec-{Guid.NewGuid():N}.py");
+        await File.WriteAllTextAsync(script, """
+            import json, sys
+            from kubernetes import client, config
+            from kubernetes.stream import stream
+            config.load_kube_config(config_file=sys.argv[1])
+            ws = stream(client.CoreV1Api().connect_get_namespaced_pod_exec, sys.argv[2], "shop",
+                        command=["sh", "-c", "echo out; echo err >&2; read line; echo got:$line; exit 3"],
+                        stderr=True, stdin=True, stdout=True, tty=False, _preload_content=False)
+            ws.write_stdin("hello\n")
+            out, err = "", ""
+            while ws.is_open():
+                ws.update(timeout=5)
+                out += ws.read_stdout() if ws.peek_stdout() else ""
+                err += ws.read_stderr() if ws.peek_stderr() else ""
+            out += ws.read_stdout() if ws.peek_stdout() else ""
+            err += ws.read_stderr() if ws.peek_stderr() else ""
+            print(json.dumps({"stdout": out, "stderr": err, "code": ws.returncode}))
+            """);
+        try
+        {
+            Assert.True(File.Exists(Python), $"{Python} is missing (apt-get install python3-kubernetes)");
+            using var process = Process.Start(new ProcessStartInfo(Python, [script, cluster.Kubeconfig, Pod]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var errors = process.StandardError.ReadToEndAsync();
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(process.ExitCode == 0, $"the Python client failed (apt-get install python3-kubernetes): {await errors}");
+            var result = JsonNode.Parse(output)!;
+            Assert.Equal("out\ngot:hello\n", (string?)result["stdout"]);
+            Assert.Equal("err\n", (string?)result["stderr"]);
+            Assert.Equal(3, (int)result["code"]!);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
     private async Task<string> ExecTextAsync(string? version, params string[] command)
     {
-        var (code, stdout, stderr) = await Kubectl.RunAsync(cluster.Kubeconfig, null, version, ["exec", Pod, "--", .. command]);
+        var (code, stdout, stderr) = await Kubectl.RunAsync(cluster.Kubeconfig, null, version, ["exec", Pod, "-c", "app", "--", .. command]);
         Assert.True(code == 0, $"kubectl exec {string.Join(' ', command)} exited {code}: {stderr}");
         return Encoding.UTF8.GetString(stdout);
     }

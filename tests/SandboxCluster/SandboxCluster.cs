@@ -34,6 +34,13 @@ public sealed class SandboxCluster : IAsyncDisposable
     /// <summary>Where, inside the app container's root, the app's canned HTTP answer is kept (read per request).</summary>
     private const string ResponseFile = "/srv/orders/response.http";
 
+    /// <summary>
+    /// What answers each connection: it reads the request's head (through its empty line) before answering, so the
+    /// connection ends with a FIN; answering unread would have the request's late bytes draw a reset that can
+    /// discard the answer before the client (or a port-forward) reads it.
+    /// </summary>
+    private const string ServeScript = "/srv/orders/serve.sh";
+
     private readonly List<IAsyncDisposable> _parts = [];
 
     private SandboxCluster()
@@ -91,19 +98,20 @@ public sealed class SandboxCluster : IAsyncDisposable
         options.Files[SecretPath] = Encoding.UTF8.GetBytes(SecretText);
         options.AppCommand.Clear();
 
-        // The app container serves HTTP on 8080; socat answers each connection from a file in the container's root,
+        // The app container serves HTTP on 8080; socat answers each connection (ServeScript) from a file in the container's root,
         // and logs (-d -d: notices on stderr) that it listens and each connection it accepts, for kubectl logs.
         options.AppCommand.Add("/usr/bin/socat");
         options.AppCommand.Add("-d");
         options.AppCommand.Add("-d");
         options.AppCommand.Add($"TCP-LISTEN:{AppPort},reuseaddr,fork");
-        options.AppCommand.Add($"SYSTEM:cat {ResponseFile}");
+        options.AppCommand.Add($"SYSTEM:sh {ServeScript}");
 
         progress?.Report($"Starting pod {Namespace}/{Pod} (network and mount namespaces, container '{Container}', cluster DNS, redis)...");
         Sandbox = await PodSandbox.StartAsync(options, cancellationToken);
         _parts.Add(Sandbox);
         var response = Sandbox.RootFsPath + ResponseFile;
         Directory.CreateDirectory(Path.GetDirectoryName(response)!);
+        await File.WriteAllTextAsync(Sandbox.RootFsPath + ServeScript, $"while IFS= read -r line && [ ${{#line}} -gt 1 ]; do :; done\ncat {ResponseFile}\n", cancellationToken);
         await File.WriteAllTextAsync(response, $"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {AppBody.Length}\r\nConnection: close\r\n\r\n{AppBody}", cancellationToken);
         await WaitForAppAsync(cancellationToken);
 
