@@ -16,6 +16,9 @@ public sealed class SandboxClusterProcess : IAsyncLifetime
 
     public string Kubeconfig => Path.Combine(_directory, "kubeconfig");
 
+    /// <summary>The pod sandbox's number N (its pod is 10.240.N.2, its network namespace ccN-pod).</summary>
+    public int SandboxIndex => int.Parse(System.Text.RegularExpressions.Regex.Match(Output(), @"at 10\.240\.(\d+)\.2,").Groups[1].Value, CultureInfo.InvariantCulture);
+
     public string Output()
     {
         lock (_output)

@@ -113,6 +113,44 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
     [Theory]
     [InlineData(null)]
     [InlineData("1.29")]
+    public async Task A_command_whose_client_leaves_is_ended(string? version)
+    {
+        // A sleep that names itself, so it can be told from every other process (the container shares the host's pid namespace).
+        var seconds = $"301.{Random.Shared.Next(100_000, 999_999)}";
+        using var client = Process.Start(new ProcessStartInfo(Kubectl.Path(version), [$"--kubeconfig={cluster.Kubeconfig}", "exec", Pod, "-c", "app", "--", "sleep", seconds])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            await WaitForAsync(() => Task.FromResult(Sleeping(seconds).Count > 0 || client.HasExited), $"sleep {seconds} to run in the pod");
+            if (client.HasExited)
+            {
+                Assert.Fail($"kubectl exec ended ({client.ExitCode}): {await client.StandardError.ReadToEndAsync()}");
+            }
+
+            var sleeping = Assert.Single(Sleeping(seconds));
+
+            // In the pod's network namespace, and the app container's mount namespace and root.
+            var network = $"cc{cluster.SandboxIndex}-pod";
+            Assert.Equal(network, Run("ip", "netns", "identify", sleeping.ToString(CultureInfo.InvariantCulture)).Trim());
+            var app = Run("ip", "netns", "pids", network).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture))
+                .Where(pid => ReadCommandLine(pid)?.StartsWith("/usr/bin/socat\0", StringComparison.Ordinal) == true).Min();
+            Assert.Equal(new FileInfo($"/proc/{app}/ns/mnt").LinkTarget, new FileInfo($"/proc/{sleeping}/ns/mnt").LinkTarget);
+            Assert.Equal(new FileInfo($"/proc/{app}/root").LinkTarget, new FileInfo($"/proc/{sleeping}/root").LinkTarget);
+        }
+        finally
+        {
+            client.Kill();
+        }
+
+        await WaitForAsync(() => Task.FromResult(Sleeping(seconds).Count == 0), $"sleep {seconds} to be ended after its client left");
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("1.29")]
     public async Task Exec_with_stdin_passes_every_byte_through_cat(string? version)
     {
         var data = RandomNumberGenerator.GetBytes(512 * 1024);
@@ -300,6 +338,31 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
         {
             File.Delete(script);
         }
+    }
+
+    /// <summary>The pids of processes running exactly <c>sleep SECONDS</c>.</summary>
+    private static List<int> Sleeping(string seconds) =>
+        [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(d => d!.All(char.IsAsciiDigit)).Select(d => int.Parse(d!, CultureInfo.InvariantCulture))
+            .Where(pid => ReadCommandLine(pid) == $"sleep\0{seconds}\0")];
+
+    private static string? ReadCommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null; // gone meanwhile
+        }
+    }
+
+    private static string Run(string program, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true })!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return output;
     }
 
     private async Task<string> ExecTextAsync(string? version, params string[] command)

@@ -89,9 +89,10 @@ internal static class PodExec
                 TerminalSizes = sizes,
             }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
-            var message = $"error executing command in container: {ex.Message}";
+            // Also when the client left (the command was killed): then the Status is never sent.
+            var message = cancellationToken.IsCancellationRequested ? "the client went away" : $"error executing command in container: {ex.Message}";
             return new JsonObject
             {
                 ["metadata"] = new JsonObject(),
