@@ -38,6 +38,11 @@ public sealed partial class SandboxClusterStreamingTests(SandboxClusterProcess c
             Assert.Equal(after[i], match.Groups[2].Value);
         }
 
+        // --since and --since-time select by the lines' times; --limit-bytes cuts the text.
+        Assert.Equal(after, Lines(await Kubectl.TextAsync(cluster.Kubeconfig, "logs", Pod, "--since=1h")));
+        Assert.Empty(Lines(await Kubectl.TextAsync(cluster.Kubeconfig, "logs", Pod, $"--since-time={DateTimeOffset.UtcNow.AddMinutes(5):yyyy-MM-ddTHH:mm:ssZ}")));
+        Assert.Equal(string.Join('\n', after)[..10], await Kubectl.TextAsync(cluster.Kubeconfig, "logs", Pod, "--limit-bytes=10"));
+
         // -f from now on, with none of the lines before (--tail=0).
         using var follow = Process.Start(new ProcessStartInfo(Kubectl.Path(), [$"--kubeconfig={cluster.Kubeconfig}", "logs", "-f", "--tail=0", Pod])
         {

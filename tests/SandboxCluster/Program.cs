@@ -94,6 +94,7 @@ await using (cluster)
           service web         {cluster.WebIP}:{SandboxCluster.WebPort}   (web.{SandboxCluster.Namespace}.svc.cluster.local, from the pod)
 
         Try:  KUBECONFIG={kubeconfig} kubectl get all
+              KUBECONFIG={kubeconfig} kubectl logs -f deploy/{SandboxCluster.Deployment}   (also exec -it deploy/{SandboxCluster.Deployment} -- sh, port-forward deploy/{SandboxCluster.Deployment} {SandboxCluster.AppPort})
         Ctrl+C stops the cluster and removes everything it made.
         """);
     await stop.Task;
