@@ -114,7 +114,7 @@ public sealed partial class SandboxClusterTests
             Assert.All(together, r => Assert.True(r.ExitCode == 0 && r["env:ORDERS_MODE"] == "sandbox", r.Output));
             var taken = await AppRun.RunAsync(new Dictionary<string, string?>(environment) { ["CLUSTERCONTEXT_AGENT_PORT"] = "8080" }, null, "env:ORDERS_MODE");
             Assert.Equal(3, taken.ExitCode);
-            Assert.Contains("Cannot listen on 0.0.0.0:8080", taken.Output, StringComparison.Ordinal);
+            Assert.Contains("Cannot listen on 127.0.0.1:8080", taken.Output, StringComparison.Ordinal);
             Assert.Contains("Port 8080 (agent.port) is taken in the pod", taken.Output, StringComparison.Ordinal);
 
             // DOTNET_STARTUP_HOOKS set for the SDK reaches its own processes too: `dotnet build` starts no agent (and

@@ -81,6 +81,9 @@ public sealed partial class PodSandbox : IAsyncDisposable
     /// <summary>The host's address on the pod link, 10.240.N.1.</summary>
     public IPAddress HostIP => _addresses.HostIP;
 
+    /// <summary>The pod's address as the services' network namespace reaches it (its link to that namespace).</summary>
+    public IPAddress PodServicesLinkIP => _addresses.PodServicesLinkIP;
+
     /// <summary>The in-cluster services network, 10.241.N.0/24: reachable from the pod, unreachable from the host.</summary>
     public IPNetwork ServicesCidr => _addresses.ServicesCidr;
 
