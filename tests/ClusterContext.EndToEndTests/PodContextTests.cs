@@ -221,13 +221,20 @@ public sealed class UdpTests(PodFixture pod) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    [Fact]
-    public async Task UdpClient_reaches_the_cluster_dns_server_through_the_pod()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UdpClient_reaches_the_cluster_dns_server_through_the_pod(bool defaultLocal)
     {
-        // The cluster DNS server's address is not one the app resolved, so the service network is named as remote.
-        await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), $$"""
-            { "network": { "outgoing": { "remote": ["udp://{{pod.Sandbox.ServicesCidr}}"] } } }
-            """);
+        // By default every non-loopback address goes through the pod; with default local the cluster DNS server's
+        // address (not one the app resolved) must be named as remote.
+        if (defaultLocal)
+        {
+            await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), $$"""
+                { "network": { "outgoing": { "default": "local", "remote": ["udp://{{pod.Sandbox.ServicesCidr}}"] } } }
+                """);
+        }
+
         var query = $"{pod.Sandbox.DnsServerIP}|{pod.Sandbox.RedisHostName}";
         var run = await AppRun.RunAsync(new Dictionary<string, string?>
         {

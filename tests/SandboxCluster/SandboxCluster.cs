@@ -30,6 +30,10 @@ public sealed class SandboxCluster : IAsyncDisposable
     public const string SecretText = "sandbox-orders-password";
     public const int WebPort = 8080;
     public const string WebBody = "web";
+    public const string ServiceAccount = "orders";
+
+    /// <summary>The user the API server sees for the pod's service-account token.</summary>
+    public const string ServiceAccountUser = $"system:serviceaccount:{Namespace}:{ServiceAccount}";
 
     /// <summary>Where, inside the app container's root, the app's canned HTTP answer is kept (read per request).</summary>
     private const string ResponseFile = "/srv/orders/response.http";
@@ -85,7 +89,18 @@ public sealed class SandboxCluster : IAsyncDisposable
 
     private async Task StartCoreAsync(IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        var options = new PodSandboxOptions { Namespace = Namespace, PodName = Pod };
+        // The pod's service-account volume holds a token the API server knows and the CA that signed its certificate,
+        // so an in-cluster client in the pod (or run under the hook) reaches it at KUBERNETES_SERVICE_HOST as that pod.
+        var pki = new TestPki();
+        var token = FakeServiceAccountToken.Create(Namespace, Pod, ServiceAccount);
+        var options = new PodSandboxOptions
+        {
+            Namespace = Namespace,
+            PodName = Pod,
+            ServiceAccountToken = token,
+            ServiceAccountCaCertificatePem = pki.AuthorityPem,
+            ServiceVariables = true,
+        };
         options.Files.Clear();
         options.Files[ConfigPath] = Encoding.UTF8.GetBytes(ConfigText);
         options.Files[SecretPath] = Encoding.UTF8.GetBytes(SecretText);
@@ -109,8 +124,12 @@ public sealed class SandboxCluster : IAsyncDisposable
         _parts.Add(await SandboxWebService.StartAsync(Sandbox, WebPort, WebBody, address: WebIP));
 
         progress?.Report("Starting the Kubernetes API server...");
-        Api = await KubeApiServer.StartAsync();
+        Api = await KubeApiServer.StartAsync(pki);
         _parts.Add(Api);
+        Api.AddToken(token, ServiceAccountUser);
+        Api.Bind(ServiceAccountUser, [new RoleRule([""], ["pods"], ["get", "list", "watch"])]);
+        progress?.Report($"Serving the API inside the cluster at {TestPki.KubernetesServiceIP}:443 (service kubernetes)...");
+        _parts.Add(await InClusterApiForwarder.StartAsync(Sandbox, TestPki.KubernetesServiceIP, 443, new IPEndPoint(IPAddress.Loopback, Api.Address.Port), cancellationToken));
         Kubelet = new SandboxKubelet(Api, Sandbox, Pod);
         _parts.Add(Kubelet);
         PutObjects();
@@ -150,6 +169,8 @@ public sealed class SandboxCluster : IAsyncDisposable
     {
         var labels = new Dictionary<string, string> { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" };
         var pod = SandboxKubelet.PodObject(Sandbox, Pod, Container, Image, labels, AppPort);
+        pod["spec"]!["serviceAccountName"] = ServiceAccount;
+        pod["spec"]!["serviceAccount"] = ServiceAccount;
         var metadata = pod["metadata"]!.AsObject();
         metadata["generateName"] = ReplicaSet + "-";
         var container = pod["spec"]!["containers"]![0]!.AsObject();
@@ -224,7 +245,28 @@ public sealed class SandboxCluster : IAsyncDisposable
         Api.Put("pods", pod);
         Api.Put("services", Service("redis", Sandbox.RedisIP, PodSandbox.RedisPort));
         Api.Put("services", Service("web", WebIP, WebPort));
+        Api.Put("services", KubernetesService());
     }
+
+    /// <summary>The <c>kubernetes</c> service every cluster has in <c>default</c>: no selector, port https 443 to the API server.</summary>
+    private static JsonObject KubernetesService() => new()
+    {
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = "kubernetes",
+            ["namespace"] = "default",
+            ["labels"] = new JsonObject { ["component"] = "apiserver", ["provider"] = "kubernetes" },
+        },
+        ["spec"] = new JsonObject
+        {
+            ["type"] = "ClusterIP",
+            ["clusterIP"] = TestPki.KubernetesServiceIP.ToString(),
+            ["clusterIPs"] = new JsonArray(TestPki.KubernetesServiceIP.ToString()),
+            ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["port"] = 443, ["targetPort"] = 6443, ["protocol"] = "TCP" }),
+            ["sessionAffinity"] = "None",
+        },
+        ["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() },
+    };
 
     private static JsonObject Replicas(JsonObject status)
     {
