@@ -46,13 +46,6 @@ public sealed partial class PodSandbox
         return NetworkNamespace.CreateSocket(PodNetworkNamespacePath, addressFamily, socketType, protocolType);
     }
 
-    /// <summary>Creates a socket in the services' network namespace: another workload of the cluster, outside the pod.</summary>
-    public Socket CreateServicesSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
-    {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return NetworkNamespace.CreateSocket(SandboxAddresses.NamespacePath(ServicesNetworkNamespace), addressFamily, socketType, protocolType);
-    }
-
     /// <summary>Asks the cluster DNS server for <paramref name="name"/>'s A records, from inside the pod, over UDP or TCP.</summary>
     public Task<DnsQueryResult> QueryDnsInPodAsync(string name, bool useTcp = false, CancellationToken cancellationToken = default)
     {
