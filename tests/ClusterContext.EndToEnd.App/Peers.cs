@@ -121,6 +121,14 @@ internal static class Peers
             results.Add($"Socket.ReceiveFrom={from}");
         }
 
+        using (var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true })
+        {
+            socket.SendTo(Query(parts[2]), new IPEndPoint(server.Address.MapToIPv6(), server.Port));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var reply = await socket.ReceiveMessageFromAsync(new byte[512], new IPEndPoint(IPAddress.IPv6Any, 0), timeout.Token);
+            results.Add($"dual-mode Socket.ReceiveMessageFromAsync={reply.RemoteEndPoint}");
+        }
+
         using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
         {
             socket.Connect(server);

@@ -190,6 +190,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
 
         ConnectHooks.Install(patcher, remote, destinations);
+        ReceiveFromHooks.Install(patcher);
 
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
         return new ClusterContextSession(options, remote, cache, environment, logger);
@@ -241,6 +242,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             FileHooks.Uninstall(patcher);
             DnsHooks.Uninstall(patcher);
             ConnectHooks.Uninstall(patcher);
+            ReceiveFromHooks.Uninstall(patcher);
             if (_remote is not null)
             {
                 _remote.Close();
