@@ -79,10 +79,13 @@ internal static class EphemeralContainers
         var statuses = status["ephemeralContainerStatuses"]?.AsArray() ?? [];
         foreach (var container in added)
         {
+            // As the kubelet reports a container it has not started: imageID empty (the server always writes it), no containerID.
             statuses.Add(new JsonObject
             {
-                ["name"] = (string?)container["name"],
                 ["image"] = (string?)container["image"],
+                ["imageID"] = "",
+                ["lastState"] = new JsonObject(),
+                ["name"] = (string?)container["name"],
                 ["ready"] = false,
                 ["restartCount"] = 0,
                 ["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
