@@ -53,6 +53,9 @@ public sealed class SandboxCluster : IAsyncDisposable
     /// <summary>Runs ephemeral containers in the pod sandbox.</summary>
     public SandboxKubelet Kubelet { get; private set; } = null!;
 
+    /// <summary>Projects changes of the pod's ConfigMap and Secret into its mounted files, as the kubelet does.</summary>
+    public SandboxPodVolumes Volumes { get; private set; } = null!;
+
     /// <summary>The <c>web</c> service's cluster IP.</summary>
     public IPAddress WebIP { get; private set; } = IPAddress.None;
 
@@ -133,6 +136,8 @@ public sealed class SandboxCluster : IAsyncDisposable
         Kubelet = new SandboxKubelet(Api, Sandbox, Pod);
         _parts.Add(Kubelet);
         PutObjects();
+        Volumes = new SandboxPodVolumes(Api, Sandbox, Pod);
+        _parts.Add(Volumes);
     }
 
     /// <summary>GET / from inside the pod's network namespace until the app answers.</summary>
@@ -236,7 +241,7 @@ public sealed class SandboxCluster : IAsyncDisposable
                 ["conditions"] = JsonNode.Parse($$"""
                     [{"type":"Available","status":"True","reason":"MinimumReplicasAvailable","message":"Deployment has minimum availability.",
                       "lastTransitionTime":"{{now}}","lastUpdateTime":"{{now}}"},
-                     {"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable","message":"ReplicaSet "{{ReplicaSet}}" has successfully progressed.",
+                     {"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable","message":"ReplicaSet \"{{ReplicaSet}}\" has successfully progressed.",
                       "lastTransitionTime":"{{now}}","lastUpdateTime":"{{now}}"}]
                     """),
             }),
