@@ -74,7 +74,7 @@ public sealed partial class KubeApiServer
                 metadata["namespace"] = @namespace;
                 metadata["uid"] = (string?)stored?["metadata"]?["uid"] ?? Guid.NewGuid().ToString();
                 metadata["creationTimestamp"] = (string?)stored?["metadata"]?["creationTimestamp"] ?? ContainerStates.Now();
-                warnings = ObjectRules.Prepare(kind, updated, stored, query["fieldValidation"].ToString());
+                warnings = ObjectRules.Prepare(groupVersion, kind, updated, stored, query["fieldValidation"].ToString());
                 if (contentType != ApplyPatchType)
                 {
                     ManagedFields.RecordUpdate(kind, groupVersion, stored, updated, manager);
@@ -107,7 +107,7 @@ public sealed partial class KubeApiServer
         }
         catch (PatchException ex)
         {
-            await WriteStatusAsync(context, ex.Code, ex.Reason, ex.Message, name, resource).ConfigureAwait(false);
+            await WriteRefusalAsync(context, ex, name, resource).ConfigureAwait(false);
         }
         catch (ApplyConflictException ex)
         {
@@ -123,6 +123,35 @@ public sealed partial class KubeApiServer
                 ["code"] = 409,
             }, 409).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A refused write as the server's Status: an invalid object names its kind and carries its field as a cause.</summary>
+    internal static Task WriteRefusalAsync(HttpContext context, PatchException refusal, string name, string resource)
+    {
+        if (refusal.CauseType is null)
+        {
+            return WriteStatusAsync(context, refusal.Code, refusal.Reason, refusal.Message, name, resource);
+        }
+
+        return WriteJsonAsync(context, new JsonObject
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject(),
+            ["status"] = "Failure",
+            ["message"] = refusal.Message,
+            ["reason"] = refusal.Reason,
+            ["details"] = new JsonObject
+            {
+                ["name"] = refusal.Kind is { Length: > 0 } ? name : "",
+                ["group"] = refusal.Kind!.Contains('.', StringComparison.Ordinal) ? refusal.Kind.Split('.', 2)[1] : "",
+                ["kind"] = refusal.Kind.Split('.')[0],
+                ["causes"] = new JsonArray(refusal.Field is null
+                    ? new JsonObject { ["reason"] = refusal.CauseType, ["message"] = refusal.Detail }
+                    : new JsonObject { ["reason"] = refusal.CauseType, ["message"] = refusal.Detail, ["field"] = refusal.Field }),
+            },
+            ["code"] = refusal.Code,
+        }, refusal.Code);
     }
 
     private static JsonObject Existing(JsonObject? stored, string resource, string name) =>

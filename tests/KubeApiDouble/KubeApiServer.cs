@@ -581,7 +581,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 metadata.Remove("uid");
                 metadata.Remove("creationTimestamp");
                 metadata.Remove("managedFields");
-                warnings = ObjectRules.Prepare(kind, body, null, query["fieldValidation"].ToString());
+                warnings = ObjectRules.Prepare(groupVersion, kind, body, null, query["fieldValidation"].ToString());
                 var manager = query["fieldManager"].ToString() is { Length: > 0 } named ? named : context.Request.Headers.UserAgent.ToString().Split('/')[0];
                 ManagedFields.RecordUpdate(kind, groupVersion, null, body, manager);
                 if (created && query["dryRun"].Count == 0)
@@ -599,7 +599,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         }
         catch (PatchException ex)
         {
-            await WriteStatusAsync(context, ex.Code, ex.Reason, ex.Message, name, resource).ConfigureAwait(false);
+            await WriteRefusalAsync(context, ex, name, resource).ConfigureAwait(false);
             return;
         }
 

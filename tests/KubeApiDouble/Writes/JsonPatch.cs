@@ -48,12 +48,12 @@ internal static class JsonPatch
                 case "test":
                     if (!JsonNode.DeepEquals(Resolve(result, path), Value(operation)))
                     {
-                        throw PatchException.Invalid($"testing value {path} failed: test failed");
+                        throw PatchException.NotApplicable($"testing value {path} failed: test failed");
                     }
 
                     break;
                 default:
-                    throw PatchException.Invalid($"Unexpected kind: {op}");
+                    throw PatchException.NotApplicable($"Unexpected kind: {op}");
             }
         }
 
@@ -61,9 +61,9 @@ internal static class JsonPatch
     }
 
     private static JsonNode? Value(JsonObject operation) =>
-        operation.TryGetPropertyValue("value", out var value) ? value?.DeepClone() : throw PatchException.Invalid("missing value");
+        operation.TryGetPropertyValue("value", out var value) ? value?.DeepClone() : throw PatchException.NotApplicable("missing value");
 
-    private static string From(JsonObject operation) => (string?)operation["from"] ?? throw PatchException.Invalid("missing from");
+    private static string From(JsonObject operation) => (string?)operation["from"] ?? throw PatchException.NotApplicable("missing from");
 
     private static string[] Tokens(string path)
     {
@@ -74,7 +74,7 @@ internal static class JsonPatch
 
         if (path[0] != '/')
         {
-            throw PatchException.Invalid($"doc is missing path: \"{path}\": missing value");
+            throw PatchException.NotApplicable($"doc is missing path: \"{path}\": missing value");
         }
 
         return [.. path[1..].Split('/').Select(t => t.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal))];
@@ -89,7 +89,7 @@ internal static class JsonPatch
             {
                 JsonObject map when map.TryGetPropertyValue(token, out var child) => child,
                 JsonArray list when int.TryParse(token, out var index) && index >= 0 && index < list.Count => list[index],
-                _ => throw PatchException.Invalid($"Unable to get nonexistent key: {token}: missing value"),
+                _ => throw PatchException.NotApplicable($"Unable to get nonexistent key: {token}: missing value"),
             };
         }
 
@@ -118,7 +118,7 @@ internal static class JsonPatch
                 list.Insert(index, value);
                 break;
             default:
-                throw PatchException.Invalid($"add operation does not apply: doc is missing path: \"{path}\": missing value");
+                throw PatchException.NotApplicable($"add operation does not apply: doc is missing path: \"{path}\": missing value");
         }
 
         return document;
@@ -129,7 +129,7 @@ internal static class JsonPatch
         var tokens = Tokens(path);
         if (tokens.Length == 0)
         {
-            throw PatchException.Invalid("Unable to remove the root of the document");
+            throw PatchException.NotApplicable("Unable to remove the root of the document");
         }
 
         var parent = Resolve(document, string.Concat(tokens[..^1].Select(t => "/" + Escape(t))));
@@ -144,7 +144,7 @@ internal static class JsonPatch
                 list.RemoveAt(index);
                 return document;
             default:
-                throw PatchException.Invalid(missing ?? $"Unable to remove nonexistent key: {last}: missing value");
+                throw PatchException.NotApplicable(missing ?? $"Unable to remove nonexistent key: {last}: missing value");
         }
     }
 

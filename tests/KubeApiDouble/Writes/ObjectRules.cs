@@ -27,13 +27,14 @@ internal static partial class ObjectRules
     /// Readies <paramref name="value"/> to replace <paramref name="old"/> (null: to be created). Returns the warnings to
     /// send; throws <see cref="PatchException"/> as the server refuses.
     /// </summary>
-    public static List<string> Prepare(string kind, JsonObject value, JsonObject? old, string fieldValidation)
+    public static List<string> Prepare(string groupVersion, string kind, JsonObject value, JsonObject? old, string fieldValidation)
     {
         var warnings = new List<string>();
         var unknown = DropUnknownFields(kind, value);
         if (unknown.Count > 0 && fieldValidation == "Strict")
         {
-            throw PatchException.BadRequest("strict decoding error: " + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));
+            throw PatchException.BadRequest($"{kind} in version \"{groupVersion}\" cannot be handled as a {kind}: strict decoding error: "
+                + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));
         }
 
         if (fieldValidation != "Ignore")
@@ -55,11 +56,16 @@ internal static partial class ObjectRules
                 value["type"] ??= "Opaque";
                 if (old is not null && (string?)old["type"] != (string?)value["type"])
                 {
-                    throw PatchException.Invalid($"Secret \"{name}\" is invalid: type: Invalid value: \"{(string?)value["type"]}\": field is immutable");
+                    throw PatchException.InvalidField("Secret", name, "type", "FieldValueInvalid", $"Invalid value: \"{(string?)value["type"]}\": field is immutable");
                 }
 
                 CheckImmutable(kind, name, value, old, "data");
                 break;
+        }
+
+        if (old is not null)
+        {
+            CheckImmutableSpec(kind, name, value, old);
         }
 
         if (old is not null && s_withStatus.Contains(kind))
@@ -69,7 +75,7 @@ internal static partial class ObjectRules
 
         if (s_withGeneration.Contains(kind))
         {
-            var generation = (long?)old?["metadata"]?["generation"] ?? 0;
+            var generation = old?["metadata"]?["generation"] is JsonValue counted ? long.Parse(counted.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : 0;
             value["metadata"]!["generation"] = old is null ? 1 : JsonNode.DeepEquals(old["spec"], value["spec"]) ? generation : generation + 1;
         }
         else
@@ -78,6 +84,53 @@ internal static partial class ObjectRules
         }
 
         return warnings;
+    }
+
+    /// <summary>
+    /// The spec fields a kind's update validation refuses to change: a pod's spec but for images, activeDeadlineSeconds,
+    /// tolerations and terminationGracePeriodSeconds (its ephemeral containers change through their subresource only);
+    /// a workload's selector; a job's template.
+    /// </summary>
+    private static void CheckImmutableSpec(string kind, string name, JsonObject value, JsonObject old)
+    {
+        switch (kind)
+        {
+            case "Pod":
+                var allowed = (JsonObject?)old["spec"]?.DeepClone() ?? [];
+                var wanted = value["spec"] as JsonObject ?? [];
+                foreach (var field in new[] { "containers", "initContainers" })
+                {
+                    var oldList = allowed[field] as JsonArray ?? [];
+                    var newList = wanted[field] as JsonArray ?? [];
+                    for (var i = 0; i < Math.Min(oldList.Count, newList.Count); i++)
+                    {
+                        if (oldList[i] is JsonObject container && newList[i]?["image"] is { } image)
+                        {
+                            container["image"] = image.DeepClone();
+                        }
+                    }
+                }
+
+                foreach (var field in new[] { "activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds" })
+                {
+                    allowed[field] = wanted[field]?.DeepClone();
+                    if (allowed[field] is null)
+                    {
+                        allowed.Remove(field);
+                    }
+                }
+
+                if (!JsonNode.DeepEquals(allowed, wanted))
+                {
+                    throw PatchException.InvalidField("Pod", name, "spec", "FieldValueForbidden", $"Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)");
+                }
+
+                break;
+            case "Deployment" or "StatefulSet" or "ReplicaSet" when !JsonNode.DeepEquals(old["spec"]?["selector"], value["spec"]?["selector"]):
+                throw PatchException.InvalidField($"{kind}.apps", name, "spec.selector", "FieldValueInvalid", $"Invalid value: {value["spec"]?["selector"]?.ToJsonString() ?? "null"}: field is immutable");
+            case "Job" when !JsonNode.DeepEquals(old["spec"]?["template"], value["spec"]?["template"]):
+                throw PatchException.InvalidField("Job.batch", name, "spec.template", "FieldValueInvalid", $"Invalid value: {value["spec"]?["template"]?.ToJsonString() ?? "null"}: field is immutable");
+        }
     }
 
     private static List<string> DropUnknownFields(string kind, JsonObject value)
@@ -152,12 +205,12 @@ internal static partial class ObjectRules
 
             if (key.Length > 253 || !ConfigKey().IsMatch(key))
             {
-                throw PatchException.Invalid($"{kind} \"{name}\" is invalid: {field}[{key}]: Invalid value: \"{key}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
+                throw PatchException.InvalidField(kind, name, $"{field}[{key}]", "FieldValueInvalid", $"Invalid value: \"{key}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
             }
 
             if (kind == "ConfigMap" && field == "binaryData" && value["data"]?[key] is not null)
             {
-                throw PatchException.Invalid($"{kind} \"{name}\" is invalid: data[{key}]: Invalid value: \"{key}\": duplicate of key present in binaryData");
+                throw PatchException.InvalidField(kind, name, $"data[{key}]", "FieldValueInvalid", $"Invalid value: \"{key}\": duplicate of key present in binaryData");
             }
         }
     }
@@ -171,12 +224,12 @@ internal static partial class ObjectRules
 
         if ((bool?)value["immutable"] != true)
         {
-            throw PatchException.Invalid($"{kind} \"{name}\" is invalid: immutable: Forbidden: field is immutable when `immutable` is set");
+            throw PatchException.InvalidField(kind, name, "immutable", "FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set");
         }
 
         foreach (var field in fields.Where(f => !JsonNode.DeepEquals(old![f], value[f])))
         {
-            throw PatchException.Invalid($"{kind} \"{name}\" is invalid: {field}: Forbidden: field is immutable when `immutable` is set");
+            throw PatchException.InvalidField(kind, name, field, "FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set");
         }
     }
 
