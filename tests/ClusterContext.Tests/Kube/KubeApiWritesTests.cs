@@ -126,6 +126,51 @@ public sealed class KubeApiWritesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Kubectl_apply_of_a_deployment_merges_its_three_way_patch_item_by_item()
+    {
+        var manifest = Path.Combine(_root, "shipping.yaml");
+        string Manifest(string env, string containers) => $"""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: shipping
+            spec:
+              replicas: 1
+              selector:
+                matchLabels: {"{"}app: shipping{"}"}
+              template:
+                metadata:
+                  labels: {"{"}app: shipping{"}"}
+                spec:
+                  containers:
+                  - name: app
+                    image: shipping:1
+                    env:
+            {env}
+            {containers}
+            """;
+        await File.WriteAllTextAsync(manifest, Manifest("        - {name: A, value: '1'}\n        - {name: B, value: '2'}", ""));
+        Assert.Contains("deployment.apps/shipping created", await KubectlAsync("apply", "-f", manifest), StringComparison.Ordinal);
+
+        // Someone else adds an env var; the next apply changes A, drops B, adds a container, and keeps what it never listed.
+        await KubectlAsync("set", "env", "deployment/shipping", "C=3");
+        await File.WriteAllTextAsync(manifest, Manifest("        - {name: A, value: '10'}", "      - name: sidecar\n        image: proxy:1"));
+        Assert.Contains("deployment.apps/shipping configured", await KubectlAsync("apply", "-f", manifest), StringComparison.Ordinal);
+
+        var deployment = _server.Get("deployments", "shop", "shipping")!;
+        var containers = deployment["spec"]!["template"]!["spec"]!["containers"]!.AsArray();
+        Assert.Equal(["app", "sidecar"], containers.Select(c => (string?)c!["name"]));
+        Assert.Equal(["A=10", "C=3"], containers[0]!["env"]!.AsArray().Select(e => $"{(string?)e!["name"]}={(string?)e["value"]}"));
+        Assert.Equal(3, (long)deployment["metadata"]!["generation"]!);
+
+        // Applied again, kubectl still sends the list order (C is in the live list, not in the manifest); the patch changes
+        // nothing, so nothing is stored.
+        var version = (string?)deployment["metadata"]!["resourceVersion"];
+        await KubectlAsync("apply", "-f", manifest);
+        Assert.Equal(version, (string?)_server.Get("deployments", "shop", "shipping")!["metadata"]!["resourceVersion"]);
+    }
+
+    [Fact]
     public async Task Writes_the_server_refuses_are_refused_with_its_code_and_words()
     {
         var pod = await KubectlFailsAsync("patch", "pod", "orders-1", "-p", """{"spec":{"containers":[{"name":"app","ports":[{"containerPort":9090}]}]}}""");
