@@ -17,8 +17,17 @@ public sealed partial class KubeApiServer
     /// </summary>
     private async Task WriteObjectAsync(HttpContext context, string resource, string @namespace, string name)
     {
-        using var reader = new StreamReader(context.Request.Body);
-        var body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+        string body;
+        try
+        {
+            body = await ReadBodyAsync(context, resource).ConfigureAwait(false);
+        }
+        catch (PatchException ex)
+        {
+            await WriteRefusalAsync(context, ex, name, resource).ConfigureAwait(false);
+            return;
+        }
+
         var query = context.Request.Query;
         var contentType = context.Request.ContentType?.Split(';')[0].Trim() ?? "";
         var manager = query["fieldManager"].ToString() is { Length: > 0 } given ? given : context.Request.Headers.UserAgent.ToString().Split('/')[0];
@@ -123,6 +132,16 @@ public sealed partial class KubeApiServer
                 ["code"] = 409,
             }, 409).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The request body as JSON text (a protobuf body of a kind <see cref="ProtobufBody"/> reads, converted).</summary>
+    private static async Task<string> ReadBodyAsync(HttpContext context, string resource)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        return context.Request.ContentType?.Split(';')[0].Trim() == ProtobufBody.ContentType && context.Request.Method is "POST" or "PUT"
+            ? ProtobufBody.Decode(resource, buffer.ToArray()).ToJsonString()
+            : System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <summary>A refused write as the server's Status: an invalid object names its kind and carries its field as a cause.</summary>

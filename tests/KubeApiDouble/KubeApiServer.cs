@@ -467,10 +467,10 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         }
 
         if (context.Request.Method is "POST" or "PUT" && subresource is null
-            && context.Request.ContentType?.Split(';')[0].Trim() is { Length: > 0 } bodyType && bodyType != "application/json")
+            && context.Request.ContentType?.Split(';')[0].Trim() is { Length: > 0 } bodyType && bodyType != "application/json"
+            && !(bodyType == ProtobufBody.ContentType && ProtobufBody.CanRead(resource)))
         {
-            // Protobuf (what client-go's typed clients send first) and CBOR are not read here: refused as the server
-            // refuses a format it lacks, and client-go sends JSON instead.
+            // Protobuf of other kinds, and CBOR, are not read here: refused as the server refuses a format it lacks.
             await WriteStatusAsync(context, 415, "UnsupportedMediaType",
                 "the body of the request was in an unknown format - accepted media types include: application/json").ConfigureAwait(false);
             return;
@@ -553,8 +553,18 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     /// <summary>POST to a collection: 201 with the stored object, 409 AlreadyExists, 400 for a body of another namespace.</summary>
     private async Task CreateAsync(HttpContext context, string resource, string @namespace)
     {
-        if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) is not JsonObject body
-            || body["metadata"]?["name"] is not JsonValue nameNode || nameNode.GetValue<string>() is not { Length: > 0 } name)
+        JsonNode? parsed;
+        try
+        {
+            parsed = JsonPatch.Parse(await ReadBodyAsync(context, resource).ConfigureAwait(false));
+        }
+        catch (PatchException ex)
+        {
+            await WriteRefusalAsync(context, ex, "", resource).ConfigureAwait(false);
+            return;
+        }
+
+        if (parsed is not JsonObject body || body["metadata"]?["name"] is not JsonValue nameNode || nameNode.GetValue<string>() is not { Length: > 0 } name)
         {
             await WriteStatusAsync(context, 422, "Invalid", $"{resource} is invalid: metadata.name: Required value: name or generateName is required").ConfigureAwait(false);
             return;

@@ -349,7 +349,7 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     {
         var config = AdminKubeconfig();
 
-        // From a manifest, as kubectl sends it (JSON; kubectl's typed generators such as "create configmap" speak protobuf, which the double answers with 415).
+        // From a manifest, as kubectl sends it (JSON).
         var manifest = Path.Combine(_root, "settings.yaml");
         File.WriteAllText(manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: sandbox\n");
         Assert.Contains("configmap/settings created", await Kubectl(config, "create", "-f", manifest), StringComparison.Ordinal);

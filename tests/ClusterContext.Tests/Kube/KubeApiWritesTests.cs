@@ -198,6 +198,21 @@ public sealed class KubeApiWritesTests : IAsyncLifetime
         Assert.Contains("configmaps \"missing\" not found", await KubectlFailsAsync("patch", "configmap", "missing", "-p", """{"data":{"a":"b"}}"""), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Kubectl_creates_configmaps_and_secrets_from_literals_in_protobuf_and_hears_415_for_other_kinds()
+    {
+        Assert.Contains("configmap/made created", await KubectlAsync("create", "configmap", "made", "--from-literal=a=b", "--from-literal=c=d"), StringComparison.Ordinal);
+        Assert.Contains("secret/pass created", await KubectlAsync("create", "secret", "generic", "pass", "--from-literal=password=hunter2"), StringComparison.Ordinal);
+
+        var configMap = _server.Get("configmaps", "shop", "made")!;
+        Assert.Equal("""{"a":"b","c":"d"}""", configMap["data"]!.ToJsonString());
+        Assert.Equal("kubectl-create", (string?)configMap["metadata"]!["managedFields"]![0]!["manager"]);
+        var secret = _server.Get("secrets", "shop", "pass")!;
+        Assert.Equal(("Opaque", Convert.ToBase64String("hunter2"u8)), ((string?)secret["type"], (string?)secret["data"]!["password"]));
+        Assert.Contains("configmaps \"made\" already exists", await KubectlFailsAsync("create", "configmap", "made", "--from-literal=a=b"), StringComparison.Ordinal);
+        Assert.Contains("the body of the request was in an unknown format", await KubectlFailsAsync("create", "deployment", "web", "--image=web:1"), StringComparison.Ordinal);
+    }
+
     private string WriteScript(string text)
     {
         var path = Path.Combine(_root, $"script-{Guid.NewGuid():N}.py");
