@@ -31,6 +31,8 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, (string Prefix, Channel<(string Type, JsonObject Object)> Events)> _watchers = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, string> _namespaceUids = new(StringComparer.Ordinal);
+    private readonly string _started = ContainerStates.Now();
     private long _resourceVersion = 1000;
     private long _watcherIds;
     private readonly Lock _changes = new(); // a change and its watch events, or a watch's start and its snapshot, happen as one
@@ -411,7 +413,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 {
                     ["apiVersion"] = "v1",
                     ["kind"] = "NamespaceList",
-                    ["metadata"] = new JsonObject(),
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = Interlocked.Read(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture) },
                     ["items"] = new JsonArray([.. Namespaces().Order(StringComparer.Ordinal).Select(n => (JsonNode)Namespace(n))]),
                 }).ConfigureAwait(false);
                 return;
@@ -747,11 +749,19 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     private HashSet<string> Namespaces() =>
         [.. _objects.Keys.Select(k => k.Split('/')[1]), "default", "kube-system"];
 
-    private static JsonObject Namespace(string name) => new()
+    /// <summary>A namespace as the server shows it: one uid per name for the server's life, created when the server started.</summary>
+    private JsonObject Namespace(string name) => new()
     {
         ["apiVersion"] = "v1",
         ["kind"] = "Namespace",
-        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["kubernetes.io/metadata.name"] = name } },
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["uid"] = _namespaceUids.GetOrAdd(name, _ => Guid.NewGuid().ToString()),
+            ["resourceVersion"] = "1",
+            ["creationTimestamp"] = _started,
+            ["labels"] = new JsonObject { ["kubernetes.io/metadata.name"] = name },
+        },
         ["spec"] = new JsonObject { ["finalizers"] = new JsonArray("kubernetes") },
         ["status"] = new JsonObject { ["phase"] = "Active" },
     };
