@@ -53,6 +53,9 @@ public sealed class SandboxCluster : IAsyncDisposable
     /// <summary>Runs ephemeral containers in the pod sandbox.</summary>
     public SandboxKubelet Kubelet { get; private set; } = null!;
 
+    /// <summary>Projects changes of the pod's ConfigMap and Secret into its mounted files, as the kubelet does.</summary>
+    public SandboxPodVolumes Volumes { get; private set; } = null!;
+
     /// <summary>The <c>web</c> service's cluster IP.</summary>
     public IPAddress WebIP { get; private set; } = IPAddress.None;
 
@@ -133,6 +136,8 @@ public sealed class SandboxCluster : IAsyncDisposable
         Kubelet = new SandboxKubelet(Api, Sandbox, Pod);
         _parts.Add(Kubelet);
         PutObjects();
+        Volumes = new SandboxPodVolumes(Api, Sandbox, Pod);
+        _parts.Add(Volumes);
     }
 
     /// <summary>GET / from inside the pod's network namespace until the app answers.</summary>
@@ -180,14 +185,18 @@ public sealed class SandboxCluster : IAsyncDisposable
              {"name":"kube-api-access","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]
             """);
         pod["spec"]!["volumes"] = JsonNode.Parse("""
-            [{"name":"config","configMap":{"name":"orders-config"}},
-             {"name":"secret","secret":{"secretName":"orders-secret"}},
-             {"name":"kube-api-access","projected":{"sources":[{"serviceAccountToken":{"path":"token","expirationSeconds":3607}}]}}]
+            [{"name":"config","configMap":{"name":"orders-config","defaultMode":420}},
+             {"name":"secret","secret":{"secretName":"orders-secret","defaultMode":420}},
+             {"name":"kube-api-access","projected":{"defaultMode":420,"sources":[{"serviceAccountToken":{"path":"token","expirationSeconds":3607}}]}}]
             """);
+        // The pod template is the pod's spec before scheduling: no node, no hostname of its own.
+        var templateSpec = pod["spec"]!.DeepClone().AsObject();
+        templateSpec.Remove("nodeName");
+        templateSpec.Remove("hostname");
         var template = new JsonObject
         {
-            ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = Deployment } },
-            ["spec"] = pod["spec"]!.DeepClone(),
+            ["metadata"] = new JsonObject { ["creationTimestamp"] = null, ["labels"] = new JsonObject { ["app"] = Deployment } },
+            ["spec"] = templateSpec,
         };
 
         Api.Put("configmaps", new JsonObject
@@ -195,6 +204,13 @@ public sealed class SandboxCluster : IAsyncDisposable
             ["metadata"] = new JsonObject { ["name"] = "orders-config", ["namespace"] = Namespace },
             ["data"] = new JsonObject { ["appsettings.json"] = ConfigText },
         });
+        Api.Put("secrets", new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "orders-secret", ["namespace"] = Namespace },
+            ["type"] = "Opaque",
+            ["data"] = new JsonObject { [Path.GetFileName(SecretPath)] = Convert.ToBase64String(Encoding.UTF8.GetBytes(SecretText)) },
+        });
+        var now = ContainerStates.Now();
         Api.Put("deployments", new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -210,15 +226,23 @@ public sealed class SandboxCluster : IAsyncDisposable
                 ["replicas"] = 1,
                 ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = Deployment } },
                 ["template"] = template,
-                ["strategy"] = new JsonObject { ["type"] = "RollingUpdate" },
+                ["strategy"] = new JsonObject
+                {
+                    ["type"] = "RollingUpdate",
+                    ["rollingUpdate"] = new JsonObject { ["maxSurge"] = "25%", ["maxUnavailable"] = "25%" },
+                },
+                ["progressDeadlineSeconds"] = 600,
+                ["revisionHistoryLimit"] = 10,
             },
             ["status"] = Replicas(new JsonObject
             {
                 ["observedGeneration"] = 1,
                 ["updatedReplicas"] = 1,
-                ["conditions"] = JsonNode.Parse("""
-                    [{"type":"Available","status":"True","reason":"MinimumReplicasAvailable"},
-                     {"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable"}]
+                ["conditions"] = JsonNode.Parse($$"""
+                    [{"type":"Available","status":"True","reason":"MinimumReplicasAvailable","message":"Deployment has minimum availability.",
+                      "lastTransitionTime":"{{now}}","lastUpdateTime":"{{now}}"},
+                     {"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable","message":"ReplicaSet \"{{ReplicaSet}}\" has successfully progressed.",
+                      "lastTransitionTime":"{{now}}","lastUpdateTime":"{{now}}"}]
                     """),
             }),
         });
@@ -230,13 +254,19 @@ public sealed class SandboxCluster : IAsyncDisposable
                 ["name"] = ReplicaSet,
                 ["namespace"] = Namespace,
                 ["labels"] = new JsonObject { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" },
+                ["annotations"] = new JsonObject
+                {
+                    ["deployment.kubernetes.io/desired-replicas"] = "1",
+                    ["deployment.kubernetes.io/max-replicas"] = "2",
+                    ["deployment.kubernetes.io/revision"] = "1",
+                },
                 ["ownerReferences"] = Owner("apps/v1", "Deployment", Deployment, (string)deployment["metadata"]!["uid"]!),
             },
             ["spec"] = new JsonObject
             {
                 ["replicas"] = 1,
                 ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" } },
-                ["template"] = template.DeepClone(),
+                ["template"] = ReplicaSetTemplate(template),
             },
             ["status"] = Replicas(new JsonObject { ["fullyLabeledReplicas"] = 1, ["observedGeneration"] = 1 }),
         });
@@ -264,9 +294,20 @@ public sealed class SandboxCluster : IAsyncDisposable
             ["clusterIPs"] = new JsonArray(TestPki.KubernetesServiceIP.ToString()),
             ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["port"] = 443, ["targetPort"] = 6443, ["protocol"] = "TCP" }),
             ["sessionAffinity"] = "None",
+            ["internalTrafficPolicy"] = "Cluster",
+            ["ipFamilies"] = new JsonArray("IPv4"),
+            ["ipFamilyPolicy"] = "SingleStack",
         },
         ["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() },
     };
+
+    /// <summary>The deployment's template as its replica set carries it: labelled with the template hash.</summary>
+    private static JsonObject ReplicaSetTemplate(JsonObject template)
+    {
+        var copy = (JsonObject)template.DeepClone();
+        copy["metadata"]!["labels"]!["pod-template-hash"] = "7d9f8";
+        return copy;
+    }
 
     private static JsonObject Replicas(JsonObject status)
     {
@@ -294,6 +335,10 @@ public sealed class SandboxCluster : IAsyncDisposable
             ["type"] = "ClusterIP",
             ["clusterIP"] = clusterIP.ToString(),
             ["clusterIPs"] = new JsonArray(clusterIP.ToString()),
+            ["internalTrafficPolicy"] = "Cluster",
+            ["ipFamilies"] = new JsonArray("IPv4"),
+            ["ipFamilyPolicy"] = "SingleStack",
+            ["sessionAffinity"] = "None",
             ["selector"] = new JsonObject { ["app"] = name },
             ["ports"] = new JsonArray(new JsonObject { ["port"] = port, ["targetPort"] = port, ["protocol"] = "TCP" }),
         },
