@@ -9,10 +9,23 @@ using System.Runtime.Loader;
 /// </summary>
 internal static class StartupHook
 {
+    private static int s_initialized;
+
     public static void Initialize()
     {
+        // Named twice (the variable and the project's STARTUP_HOOKS, which the host joins): one session all the same.
+        if (Interlocked.Exchange(ref s_initialized, 1) == 1)
+        {
+            return;
+        }
+
         if (ClusterContext.Hosting.ToolingProcess.IsCurrent())
         {
+            if (ClusterContext.Hosting.ToolingProcess.IsDotnetWatch())
+            {
+                Console.Error.WriteLine(ClusterContext.Hosting.ToolingProcess.DotnetWatchWarning(typeof(StartupHook).Assembly.Location));
+            }
+
             return;
         }
 

@@ -58,6 +58,9 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "http-parallel" => await HttpParallelAsync(argument),
     "stress" => Stress(int.Parse(argument, System.Globalization.CultureInfo.InvariantCulture)),
     "exists-count" => ExistsCount(argument),
+    "redis-env" => await Peers.RedisPingAtAsync(argument),
+    "peers" => await Peers.ReportAsync(argument),
+    "udp-source" => await Peers.UdpSourceAsync(argument),
     _ => throw new ArgumentException($"unknown command {verb}"),
 };
 

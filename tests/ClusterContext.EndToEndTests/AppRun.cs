@@ -42,9 +42,16 @@ public sealed class AppRun
     public static async Task<AppRun> RunAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands) =>
         await StartAsync(environment, workingDirectory, commands).CompleteAsync();
 
-    public static Running StartAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands)
+    /// <summary>The in-cluster client app (the official C# client's in-cluster configuration).</summary>
+    public static string InClusterAppPath => BuildOutput("tests/ClusterContext.EndToEnd.InClusterApp", "ClusterContext.EndToEnd.InClusterApp.dll");
+
+    public static Running StartAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands) =>
+        StartAppAsync(AppPath, environment, workingDirectory, commands);
+
+    /// <summary>Starts the app <paramref name="app"/> (a dll) under the hook.</summary>
+    public static Running StartAppAsync(string app, IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] commands)
     {
-        var info = new ProcessStartInfo("dotnet", [AppPath, .. commands])
+        var info = new ProcessStartInfo("dotnet", [app, .. commands])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

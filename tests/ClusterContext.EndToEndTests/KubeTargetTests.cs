@@ -1,4 +1,9 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using ClusterContext.Kube;
+using ClusterContext.Protocol;
+using ClusterContext.Session;
 using ClusterContext.Testing;
 using ClusterContext.Testing.Kube;
 
@@ -200,6 +205,75 @@ public sealed class KubeTargetTests(PodFixture pod)
         return [.. ((YamlDotNet.RepresentationModel.YamlSequenceNode)role["rules"]).Children
             .Select(r => new RoleRule(Strings(r, "apiGroups"), Strings(r, "resources"), Strings(r, "verbs")))];
     }
+
+    /// <summary>
+    /// Anyone who may read pod specs, or who can reach the pod's address, must not be able to open a session: the
+    /// agent listens on the pod's loopback (a port-forward arrives there) and the spec holds only the token's digest.
+    /// </summary>
+    [Fact]
+    public async Task The_agent_admits_only_a_port_forward_that_presents_the_session_token_and_the_pod_spec_holds_none()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        PutOrders(server);
+        await using var kubelet = new SandboxKubelet(server, pod.Sandbox, pod.Sandbox.PodName);
+        server.AddToken("reader-token", "developer");
+        using var api = new KubeApiClient(new KubeEndpoint("sandbox", server.Address, "shop", server.Pki.AuthorityPem, false, null, null, new KubeCredentials(Token: "reader-token")));
+        var target = await TargetResolver.ResolveAsync(api, KubeTarget.Parse("deployment/orders"), "shop", CancellationToken.None);
+        var port = System.Security.Cryptography.RandomNumberGenerator.GetInt32(40000, 60000);
+        var spec = new AgentContainerSpec(AgentSettings.DefaultImage, port, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1), []);
+        var started = await EphemeralAgent.StartAsync(api, target, spec, null, TimeSpan.FromSeconds(30), CancellationToken.None);
+        var agent = Assert.Single(kubelet.Agents);
+
+        // It listens, on the pod's loopback: reachable from inside the pod, refused from another namespace (the host's,
+        // and the services' — another workload of the cluster) at the pod's address.
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, port), agent.EndPoint);
+        using (var inPod = pod.Sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await inPod.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        }
+
+        foreach (var (outside, podAddress) in new[]
+        {
+            (new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), pod.Sandbox.PodIP),
+            (pod.Sandbox.CreateServicesSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), pod.Sandbox.PodServicesLinkIP),
+        })
+        {
+            using (outside)
+            {
+                var refused = await Assert.ThrowsAsync<SocketException>(() => outside.ConnectAsync(new IPEndPoint(podAddress, port)));
+                Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+            }
+        }
+
+        // Every value a reader of the pod sees (the whole pod object, as the API serves it) is refused as a token; the
+        // session's token, which travels only inside the port-forward, is admitted.
+        var served = server.Get("pods", "shop", pod.Sandbox.PodName)!;
+        Assert.DoesNotContain(started.Token, served.ToJsonString(), StringComparison.Ordinal);
+        var candidates = Strings(served).Distinct(StringComparer.Ordinal).ToList();
+        Assert.Contains(candidates, c => c.Length == 64 && c.All(char.IsAsciiHexDigit)); // the digest is there, and is tried
+        foreach (var candidate in candidates.Append(""))
+        {
+            await using var stream = await PortForwardStream.OpenAsync(api, "shop", pod.Sandbox.PodName, port, CancellationToken.None);
+            var refusal = await Assert.ThrowsAsync<RemoteException>(() => AgentClient.ConnectAsync(stream, candidate));
+            Assert.Equal(ErrorCode.Unauthorized, refusal.Code);
+        }
+
+        await using (var stream = await PortForwardStream.OpenAsync(api, "shop", pod.Sandbox.PodName, port, CancellationToken.None))
+        await using (var session = await AgentClient.ConnectAsync(stream, started.Token))
+        {
+            Assert.Equal(pod.Sandbox.AppPid, session.Agent.TargetPid);
+        }
+
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static IEnumerable<string> Strings(JsonNode? node) => node switch
+    {
+        JsonObject o => o.SelectMany(p => Strings(p.Value).Append(p.Key)),
+        JsonArray a => a.SelectMany(Strings),
+        JsonValue v when v.TryGetValue<string>(out var text) => [text, .. text.Split([' ', ':', '='], StringSplitOptions.RemoveEmptyEntries)],
+        _ => [],
+    };
 
     /// <summary>Deployment orders and its one pod, the fixture's sandbox.</summary>
     private void PutOrders(KubeApiServer server)

@@ -221,13 +221,20 @@ public sealed class UdpTests(PodFixture pod) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    [Fact]
-    public async Task UdpClient_reaches_the_cluster_dns_server_through_the_pod()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UdpClient_reaches_the_cluster_dns_server_through_the_pod(bool defaultLocal)
     {
-        // The cluster DNS server's address is not one the app resolved, so the service network is named as remote.
-        await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), $$"""
-            { "network": { "outgoing": { "remote": ["udp://{{pod.Sandbox.ServicesCidr}}"] } } }
-            """);
+        // By default every non-loopback address goes through the pod; with default local the cluster DNS server's
+        // address (not one the app resolved) must be named as remote.
+        if (defaultLocal)
+        {
+            await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), $$"""
+                { "network": { "outgoing": { "default": "local", "remote": ["udp://{{pod.Sandbox.ServicesCidr}}"] } } }
+                """);
+        }
+
         var query = $"{pod.Sandbox.DnsServerIP}|{pod.Sandbox.RedisHostName}";
         var run = await AppRun.RunAsync(new Dictionary<string, string?>
         {
@@ -239,6 +246,25 @@ public sealed class UdpTests(PodFixture pod) : IDisposable
         Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns:{query}"]);
         Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns-connected:{query}"]);
         Assert.Equal(pod.Sandbox.RedisIP.ToString(), run[$"udp-dns-async:{query}"]);
+    }
+
+    /// <summary>A reply through the pod comes from the address the app sent to, as it would in the pod (not from the loopback relay).</summary>
+    [Fact]
+    public async Task A_reply_through_the_pod_comes_from_the_address_the_app_sent_to()
+    {
+        var query = $"{pod.Sandbox.DnsServerIP}|53|{pod.Sandbox.RedisHostName}";
+        var run = await AppRun.RunAsync(new Dictionary<string, string?>
+        {
+            ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+            ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+        }, _directory, $"udp-source:{query}");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        var server = $"{pod.Sandbox.DnsServerIP}:53";
+        Assert.Equal(
+            $"UdpClient.Receive={server};UdpClient.ReceiveAsync={server};Socket.ReceiveFrom={server};dual-mode Socket.ReceiveMessageFromAsync=[::ffff:{server.Replace(":53", "]:53", StringComparison.Ordinal)};"
+            + $"connected Socket.ReceiveFromAsync={server} RemoteEndPoint={server}",
+            run[$"udp-source:{query}"]);
     }
 }
 

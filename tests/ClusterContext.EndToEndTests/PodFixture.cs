@@ -31,7 +31,7 @@ public sealed class PodFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = new PodSandboxOptions();
+        var options = new PodSandboxOptions { ServiceVariables = true };
         options.Files[ConfigFile] = Encoding.UTF8.GetBytes(ConfigText);
         options.Files["/data/items/a.txt"] = Encoding.UTF8.GetBytes("alpha");
         options.Files["/data/items/b.txt"] = Encoding.UTF8.GetBytes("bravo");

@@ -114,7 +114,7 @@ public sealed partial class SandboxClusterTests
             Assert.All(together, r => Assert.True(r.ExitCode == 0 && r["env:ORDERS_MODE"] == "sandbox", r.Output));
             var taken = await AppRun.RunAsync(new Dictionary<string, string?>(environment) { ["CLUSTERCONTEXT_AGENT_PORT"] = "8080" }, null, "env:ORDERS_MODE");
             Assert.Equal(3, taken.ExitCode);
-            Assert.Contains("Cannot listen on 0.0.0.0:8080", taken.Output, StringComparison.Ordinal);
+            Assert.Contains("Cannot listen on 127.0.0.1:8080", taken.Output, StringComparison.Ordinal);
             Assert.Contains("Port 8080 (agent.port) is taken in the pod", taken.Output, StringComparison.Ordinal);
 
             // DOTNET_STARTUP_HOOKS set for the SDK reaches its own processes too: `dotnet build` starts no agent (and
@@ -134,6 +134,28 @@ public sealed partial class SandboxClusterTests
             Assert.Single(Regex.Matches(dotnetRun.Output, "clustercontext: Starting agent container"));
             Assert.Equal(agentsBefore + 1, await AgentContainersAsync());
 
+            // `dotnet test` of a small xunit project: the test host gets the session (its tests read the pod's
+            // environment and files), the CLI, MSBuild and the test platform's runner do not: one agent.
+            var testProject = WritePodTestProject(Path.Combine(directory, "pod-tests"));
+            var dotnetTest = await DotnetAsync(sdkEnvironment, "test", testProject, "-nologo", "--disable-build-servers");
+            Assert.True(dotnetTest.ExitCode == 0, dotnetTest.Output);
+            Assert.Matches(@"Passed!\s+-\s+Failed:\s+0,\s+Passed:\s+2,", dotnetTest.Output);
+            Assert.Equal(agentsBefore + 2, await AgentContainersAsync());
+
+            // `dotnet watch` gives the app a DOTNET_STARTUP_HOOKS of its own (its hot reload agent), losing the one it
+            // inherited: the hook in dotnet-watch says so and how to fix it, and no agent starts for anyone.
+            var unhooked = await WatchAsync(sdkEnvironment, Path.Combine(directory, "watched-variable"), projectHook: false, edits: 0);
+            Assert.True(unhooked.Runs.SequenceEqual(["round 1: ORDERS_MODE=."]), unhooked.Output);
+            Assert.Contains("<RuntimeHostConfigurationOption Include=\"STARTUP_HOOKS\"", unhooked.Output, StringComparison.Ordinal);
+            Assert.Equal(agentsBefore + 2, await AgentContainersAsync());
+
+            // With the hook in the project's runtime configuration, as the warning says: `dotnet watch` with one edit
+            // runs the app twice, each run in the pod's context with an agent of its own; dotnet-watch and the builds get none.
+            var watched = await WatchAsync(sdkEnvironment, Path.Combine(directory, "watched-project"), projectHook: true, edits: 1);
+            Assert.True(watched.Runs.SequenceEqual(["round 1: ORDERS_MODE=sandbox.", "round 2: ORDERS_MODE=sandbox."]), watched.Output);
+            Assert.Single(Regex.Matches(watched.Output, "clustercontext: warning: dotnet watch"));
+            Assert.Equal(agentsBefore + 4, await AgentContainersAsync());
+
             // An app killed outright mid-session: its agent notices the port-forward close and leaves; every agent
             // container started so far ends, as the pod's status shows.
             var killed = AppRun.StartAsync(environment, null, "env:ORDERS_MODE", $"pause:{Path.Combine(directory, "never")}");
@@ -147,7 +169,7 @@ public sealed partial class SandboxClusterTests
                 statuses = JsonNode.Parse(await KubectlAsync(kubeconfig, "get", "pod", (string)pod["metadata"]!["name"]!, "-o", "json"))!["status"]!["ephemeralContainerStatuses"]!.AsArray();
             }
             while (statuses.Any(s => s!["state"]!["terminated"] is null) && DateTime.UtcNow < deadline);
-            Assert.Equal(agentsBefore + 2, statuses.Count); // the one dotnet run added, and the killed app's
+            Assert.Equal(agentsBefore + 5, statuses.Count); // dotnet run's, dotnet test's, dotnet watch's two, and the killed app's
             Assert.All(statuses, s => Assert.NotNull(s!["state"]!["terminated"]));
 
             // Every process in the pod's and the services' network namespaces (app, agent, DNS, redis, web) must end.
@@ -210,6 +232,133 @@ public sealed partial class SandboxClusterTests
         return (process.ExitCode, output + await errors);
     }
 
+    /// <summary>An xunit project (outside this repository, as a user's) whose two tests pass only in the pod's context.</summary>
+    private static string WritePodTestProject(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var versions = File.ReadAllText(Path.Combine(AppRun.RepositoryRoot, "Directory.Packages.props"));
+        string Version(string package) => Regex.Match(versions, $@"<PackageVersion Include=""{Regex.Escape(package)}"" Version=""([^""]+)""").Groups[1].Value;
+        File.WriteAllText(Path.Combine(folder, "PodTests.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="{Version("Microsoft.NET.Test.Sdk")}" />
+                <PackageReference Include="xunit" Version="{Version("xunit")}" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="{Version("xunit.runner.visualstudio")}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(folder, "PodTests.cs"), """
+            public class PodTests
+            {
+                [Xunit.Fact]
+                public void The_environment_is_the_pods() => Xunit.Assert.Equal("sandbox", System.Environment.GetEnvironmentVariable("ORDERS_MODE"));
+
+                [Xunit.Fact]
+                public void The_config_map_is_mounted() => Xunit.Assert.Contains("configmap", System.IO.File.ReadAllText("/etc/orders/appsettings.json"));
+            }
+            """);
+        return folder;
+    }
+
+    /// <summary>
+    /// <c>dotnet watch run</c> of a console app that prints the ORDERS_MODE it sees and exits; once each of its first
+    /// <paramref name="edits"/> runs has ended, one edit to Program.cs. With <paramref name="projectHook"/> the project names the
+    /// hook in its runtime configuration (<c>STARTUP_HOOKS</c>). Returns what each run printed, and all of watch's output.
+    /// </summary>
+    private static async Task<(List<string> Runs, string Output)> WatchAsync(IReadOnlyDictionary<string, string?> environment, string folder, bool projectHook, int edits)
+    {
+        Directory.CreateDirectory(folder);
+        var hookItem = projectHook ? $"""<ItemGroup><RuntimeHostConfigurationOption Include="STARTUP_HOOKS" Value="{AppRun.HookPath}" /></ItemGroup>""" : "";
+        File.WriteAllText(Path.Combine(folder, "Watched.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+              </PropertyGroup>
+              {hookItem}
+            </Project>
+            """);
+        static string Program(int round) => $$"""System.Console.WriteLine($"round {{round}}: ORDERS_MODE={System.Environment.GetEnvironmentVariable("ORDERS_MODE")}.");""";
+        File.WriteAllText(Path.Combine(folder, "Program.cs"), Program(1));
+        var info = new ProcessStartInfo("dotnet", ["watch", "--non-interactive", "run", "--project", folder])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = folder,
+        };
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        var lines = new List<string>();
+        var runs = new List<string>();
+        var rounds = Enumerable.Range(0, edits + 1).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        using var watch = new Process { StartInfo = info };
+        void Seen(string? line)
+        {
+            lock (lines)
+            {
+                lines.Add(line ?? "");
+                if (line is not null && WatchedRun().Match(line) is { Success: true } run)
+                {
+                    runs.Add(line);
+                }
+
+                // A run is over when watch, after its output, waits for a change: an edit made earlier would go to
+                // the exiting app as a hot reload, and watch would then wait for another.
+                if (line?.Contains("Waiting for a file to change", StringComparison.Ordinal) == true && runs.Count is > 0 and var count && count <= rounds.Length)
+                {
+                    rounds[count - 1].TrySetResult();
+                }
+            }
+        }
+
+        watch.OutputDataReceived += (_, e) => Seen(e.Data);
+        watch.ErrorDataReceived += (_, e) => Seen(e.Data);
+        watch.Start();
+        watch.BeginOutputReadLine();
+        watch.BeginErrorReadLine();
+        try
+        {
+            for (var round = 0; round < rounds.Length; round++)
+            {
+                await Task.WhenAny(rounds[round].Task, watch.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(2)));
+                if (!rounds[round].Task.IsCompleted || round == edits)
+                {
+                    break;
+                }
+
+                File.WriteAllText(Path.Combine(folder, "Program.cs"), Program(round + 2));
+            }
+        }
+        finally
+        {
+            if (!watch.HasExited)
+            {
+                watch.Kill(entireProcessTree: true);
+            }
+
+            await watch.WaitForExitAsync();
+        }
+
+        lock (lines)
+        {
+            return ([.. runs], string.Join(Environment.NewLine, lines));
+        }
+    }
+
     /// <summary>
     /// SIGTERM, as a service manager or <c>kill</c> stops it (the same path as Ctrl+C; a SIGINT sent here could be
     /// ignored when the test run itself was started in the background).
@@ -219,6 +368,9 @@ public sealed partial class SandboxClusterTests
         using var kill = Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
     }
+
+    [GeneratedRegex(@"^round (\d+): ORDERS_MODE=")]
+    private static partial Regex WatchedRun();
 
     [GeneratedRegex(@"at 10\.240\.(\d+)\.2,")]
     private static partial Regex PodAddress();

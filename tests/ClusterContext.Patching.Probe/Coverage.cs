@@ -26,6 +26,10 @@ internal static class Coverage
         ["send-to"] = nameof(CoverageHooks.SendTo),
         ["send-to-span"] = nameof(CoverageHooks.SendToSpan),
         ["send-to-async"] = nameof(CoverageHooks.SendToAsync),
+        ["receive-from"] = nameof(CoverageHooks.ReceiveFrom),
+        ["receive-from-list"] = nameof(CoverageHooks.ReceiveFromList),
+        ["receive-message-from"] = nameof(CoverageHooks.ReceiveMessageFrom),
+        ["receive-message-from-list"] = nameof(CoverageHooks.ReceiveMessageFromList),
         ["bind"] = nameof(CoverageHooks.Bind),
         ["listen"] = nameof(CoverageHooks.Listen),
     };
@@ -91,6 +95,15 @@ internal static class Coverage
             ("UdpClient.Send(span, endpoint)", "send-to-span", () => { using var u = new UdpClient(); u.Send([1], new IPEndPoint(IPAddress.Loopback, 9)); return Task.CompletedTask; }),
             ("Socket.SendTo(bytes, endpoint)", "send-to-span", () => { using var s = new Socket(SocketType.Dgram, ProtocolType.Udp); s.SendTo([1], new IPEndPoint(IPAddress.Loopback, 9)); return Task.CompletedTask; }),
             ("UdpClient.SendAsync(bytes, endpoint)", "send-to-async", async () => { using var u = new UdpClient(); await u.SendAsync(new byte[] { 1 }, 1, new IPEndPoint(IPAddress.Loopback, 9)); }),
+            ("UdpClient.Receive", "receive-from", () => Received(r => { var from = new IPEndPoint(IPAddress.Any, 0); new UdpClient { Client = r }.Receive(ref from); })),
+            ("UdpClient.ReceiveAsync", "receive-from", () => ReceivedAsync(async r => await new UdpClient { Client = r }.ReceiveAsync())),
+            ("Socket.ReceiveFrom(bytes)", "receive-from", () => Received(r => { EndPoint from = new IPEndPoint(IPAddress.Any, 0); r.ReceiveFrom(new byte[8], ref from); })),
+            ("Socket.ReceiveFrom(span, SocketAddress)", "receive-from", () => Received(r => r.ReceiveFrom(new byte[8], SocketFlags.None, new SocketAddress(AddressFamily.InterNetwork)))),
+            ("Socket.ReceiveFromAsync(memory)", "receive-from", () => ReceivedAsync(async r => await r.ReceiveFromAsync(new byte[8], new IPEndPoint(IPAddress.Any, 0)))),
+            ("Socket.ReceiveFromAsync(args)", "receive-from", () => ReceivedAsync(r => ReceiveWithArgs(r, new byte[8], null))),
+            ("Socket.ReceiveFromAsync(args, list)", "receive-from-list", () => ReceivedAsync(r => ReceiveWithArgs(r, null, [new ArraySegment<byte>(new byte[8])]))),
+            ("Socket.ReceiveMessageFrom", "receive-message-from", () => Received(r => { EndPoint from = new IPEndPoint(IPAddress.Any, 0); var flags = SocketFlags.None; r.ReceiveMessageFrom(new byte[8], 0, 8, ref flags, ref from, out _); })),
+            ("Socket.ReceiveMessageFromAsync", "receive-message-from", () => ReceivedAsync(async r => await r.ReceiveMessageFromAsync(new byte[8], new IPEndPoint(IPAddress.Any, 0)))),
             ("Socket.Bind", "bind", () => { using var s = new Socket(SocketType.Dgram, ProtocolType.Udp); s.Bind(new IPEndPoint(IPAddress.Loopback, 0)); return Task.CompletedTask; }),
             ("new UdpClient(port)", "bind", () => { new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)).Dispose(); return Task.CompletedTask; }),
             ("TcpListener.Start", "listen", () => { var l = new TcpListener(IPAddress.Loopback, 0); l.Start(); l.Stop(); return Task.CompletedTask; }),
@@ -122,6 +135,47 @@ internal static class Coverage
         Directory.Delete(directory, recursive: true);
         Console.WriteLine(failed ? "RESULT: FAIL" : "RESULT: PASS");
         return failed ? 1 : 0;
+    }
+
+    /// <summary>A loopback UDP socket with one datagram waiting, received by <paramref name="receive"/>.</summary>
+    private static Task Received(Action<Socket> receive) => ReceivedAsync(r =>
+    {
+        receive(r);
+        return Task.CompletedTask;
+    });
+
+    private static async Task ReceivedAsync(Func<Socket, Task> receive)
+    {
+        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using (var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            sender.SendTo([1], receiver.LocalEndPoint!);
+        }
+
+        await receive(receiver);
+    }
+
+    private static Task ReceiveWithArgs(Socket receiver, byte[]? buffer, IList<ArraySegment<byte>>? buffers)
+    {
+        var done = new TaskCompletionSource();
+        var args = new SocketAsyncEventArgs { RemoteEndPoint = new IPEndPoint(IPAddress.Any, 0) };
+        if (buffer is not null)
+        {
+            args.SetBuffer(buffer);
+        }
+        else
+        {
+            args.BufferList = buffers;
+        }
+
+        args.Completed += (_, _) => done.TrySetResult();
+        if (!receiver.ReceiveFromAsync(args))
+        {
+            done.TrySetResult();
+        }
+
+        return done.Task.ContinueWith(_ => args.Dispose(), TaskScheduler.Default);
     }
 
     private static async Task ServeHttpAsync(TcpListener server)

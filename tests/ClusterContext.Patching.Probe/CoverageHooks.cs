@@ -74,6 +74,32 @@ internal static unsafe class CoverageHooks
         return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)Originals["connect-async"])(socket, e, userSocket, saeaCancelable, cancellationToken);
     }
 
+    public static int ReceiveFrom(SafeSocketHandle socket, SocketFlags flags, Span<byte> buffer, Span<byte> address, ref int addressLength, ref SocketFlags received, ref int errno)
+    {
+        Count("receive-from");
+        return ((delegate*<SafeSocketHandle, SocketFlags, Span<byte>, Span<byte>, ref int, ref SocketFlags, ref int, int>)Originals["receive-from"])(socket, flags, buffer, address, ref addressLength, ref received, ref errno);
+    }
+
+    public static int ReceiveFromList(SafeSocketHandle socket, SocketFlags flags, IList<ArraySegment<byte>> buffers, Span<byte> address, ref int addressLength, ref SocketFlags received, ref int errno)
+    {
+        Count("receive-from-list");
+        return ((delegate*<SafeSocketHandle, SocketFlags, IList<ArraySegment<byte>>, Span<byte>, ref int, ref SocketFlags, ref int, int>)Originals["receive-from-list"])(socket, flags, buffers, address, ref addressLength, ref received, ref errno);
+    }
+
+    public static int ReceiveMessageFrom(SafeSocketHandle socket, SocketFlags flags, Span<byte> buffer, Span<byte> address, ref int addressLength, bool isIPv4, bool isIPv6, ref SocketFlags received, ref IPPacketInformation information, ref int errno)
+    {
+        Count("receive-message-from");
+        return ((delegate*<SafeSocketHandle, SocketFlags, Span<byte>, Span<byte>, ref int, bool, bool, ref SocketFlags, ref IPPacketInformation, ref int, int>)Originals["receive-message-from"])(
+            socket, flags, buffer, address, ref addressLength, isIPv4, isIPv6, ref received, ref information, ref errno);
+    }
+
+    public static int ReceiveMessageFromList(SafeSocketHandle socket, SocketFlags flags, IList<ArraySegment<byte>> buffers, Span<byte> address, ref int addressLength, bool isIPv4, bool isIPv6, ref SocketFlags received, ref IPPacketInformation information, ref int errno)
+    {
+        Count("receive-message-from-list");
+        return ((delegate*<SafeSocketHandle, SocketFlags, IList<ArraySegment<byte>>, Span<byte>, ref int, bool, bool, ref SocketFlags, ref IPPacketInformation, ref int, int>)Originals["receive-message-from-list"])(
+            socket, flags, buffers, address, ref addressLength, isIPv4, isIPv6, ref received, ref information, ref errno);
+    }
+
     public static int SendTo(Socket socket, byte[] buffer, int offset, int size, SocketFlags flags, EndPoint remote)
     {
         Count("send-to");

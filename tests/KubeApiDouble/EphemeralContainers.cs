@@ -65,7 +65,14 @@ internal static class EphemeralContainers
                 return;
             }
 
-            added.Add((JsonObject)container.DeepClone());
+            // The defaults the server fills in for a container, as for the pod's own.
+            var defaulted = (JsonObject)container.DeepClone();
+            var image = (string)defaulted["image"]!;
+            defaulted["imagePullPolicy"] ??= image.EndsWith(":latest", StringComparison.Ordinal) || !image.Split('/')[^1].Contains(':', StringComparison.Ordinal) ? "Always" : "IfNotPresent";
+            defaulted["terminationMessagePath"] ??= "/dev/termination-log";
+            defaulted["terminationMessagePolicy"] ??= "File";
+            defaulted["resources"] ??= new JsonObject();
+            added.Add(defaulted);
         }
 
         foreach (var container in added)
@@ -79,10 +86,13 @@ internal static class EphemeralContainers
         var statuses = status["ephemeralContainerStatuses"]?.AsArray() ?? [];
         foreach (var container in added)
         {
+            // As the kubelet reports a container it has not started: imageID empty (the server always writes it), no containerID.
             statuses.Add(new JsonObject
             {
-                ["name"] = (string?)container["name"],
                 ["image"] = (string?)container["image"],
+                ["imageID"] = "",
+                ["lastState"] = new JsonObject(),
+                ["name"] = (string?)container["name"],
                 ["ready"] = false,
                 ["restartCount"] = 0,
                 ["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },

@@ -31,6 +31,8 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, (string Prefix, Channel<(string Type, JsonObject Object)> Events)> _watchers = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, string> _namespaceUids = new(StringComparer.Ordinal);
+    private readonly string _started = ContainerStates.Now();
     private long _resourceVersion = 1000;
     private long _watcherIds;
     private readonly Lock _changes = new(); // a change and its watch events, or a watch's start and its snapshot, happen as one
@@ -85,6 +87,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         ["pods"] = ("v1", "Pod"),
         ["services"] = ("v1", "Service"),
         ["configmaps"] = ("v1", "ConfigMap"),
+        ["secrets"] = ("v1", "Secret"),
         ["deployments"] = ("apps/v1", "Deployment"),
         ["statefulsets"] = ("apps/v1", "StatefulSet"),
         ["replicasets"] = ("apps/v1", "ReplicaSet"),
@@ -217,6 +220,11 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         metadata["namespace"] ??= "default";
         metadata["uid"] ??= Guid.NewGuid().ToString();
         metadata["creationTimestamp"] ??= ContainerStates.Now();
+        if (kind is "Deployment" or "StatefulSet" or "ReplicaSet" or "Job")
+        {
+            metadata["generation"] ??= 1;
+        }
+
         metadata["resourceVersion"] = Interlocked.Increment(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var key = Key(resource, (string)metadata["namespace"]!, (string)metadata["name"]!);
         lock (_changes)
@@ -300,12 +308,28 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     public void SetEphemeralContainerState(string @namespace, string pod, string name, JsonObject state) =>
         Update("pods", @namespace, pod, value =>
         {
-            foreach (var entry in value["status"]?["ephemeralContainerStatuses"]?.AsArray() ?? [])
+            foreach (var entry in value["status"]?["ephemeralContainerStatuses"]?.AsArray().OfType<JsonObject>() ?? [])
             {
-                if ((string?)entry?["name"] == name)
+                if ((string?)entry["name"] != name)
                 {
-                    entry!["state"] = state.DeepClone();
+                    continue;
                 }
+
+                var next = (JsonObject)state.DeepClone();
+                if (next["running"] is not null || next["terminated"] is not null)
+                {
+                    // A container that ran has an id and a resolved image; once ended, its state keeps when it started.
+                    entry["containerID"] ??= ContainerStates.NewContainerId();
+                    entry["imageID"] = ContainerStates.ImageId((string?)entry["image"] ?? "");
+                    entry["started"] = next["running"] is not null;
+                    if (next["terminated"] is JsonObject terminated)
+                    {
+                        terminated["containerID"] = (string?)entry["containerID"];
+                        terminated["startedAt"] ??= (string?)entry["state"]?["running"]?["startedAt"] ?? (string?)terminated["finishedAt"];
+                    }
+                }
+
+                entry["state"] = next;
             }
         });
 
@@ -390,9 +414,18 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 {
                     ["apiVersion"] = "v1",
                     ["kind"] = "NamespaceList",
-                    ["metadata"] = new JsonObject(),
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = Interlocked.Read(ref _resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture) },
                     ["items"] = new JsonArray([.. Namespaces().Order(StringComparer.Ordinal).Select(n => (JsonNode)Namespace(n))]),
                 }).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3"]:
+                await WriteJsonAsync(context, OpenApi.Root()).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "api", var coreVersion] when OpenApi.Document(coreVersion) is { } core:
+                await WriteJsonAsync(context, core).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "apis", var documentGroup, var documentVersion] when OpenApi.Document($"{documentGroup}/{documentVersion}") is { } document:
+                await WriteJsonAsync(context, document).ConfigureAwait(false);
                 return;
             case ["apis", var apiGroup, var version]:
                 await WriteJsonAsync(context, ResourceList($"{apiGroup}/{version}")).ConfigureAwait(false);
@@ -436,6 +469,16 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             return;
         }
 
+        if (context.Request.Method is "POST" or "PUT" && subresource is null
+            && context.Request.ContentType?.Split(';')[0].Trim() is { Length: > 0 } bodyType && bodyType != "application/json"
+            && !(bodyType == ProtobufBody.ContentType && ProtobufBody.CanRead(resource)))
+        {
+            // Protobuf of other kinds, and CBOR, are not read here: refused as the server refuses a format it lacks.
+            await WriteStatusAsync(context, 415, "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: application/json").ConfigureAwait(false);
+            return;
+        }
+
         if (name is null && context.Request.Method == "POST")
         {
             await CreateAsync(context, resource, @namespace).ConfigureAwait(false);
@@ -445,6 +488,12 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         if (name is null)
         {
             await ListAsync(context, resource, @namespace).ConfigureAwait(false);
+            return;
+        }
+
+        if (subresource is null && context.Request.Method is "PUT" or "PATCH")
+        {
+            await WriteObjectAsync(context, resource, @namespace, name).ConfigureAwait(false);
             return;
         }
 
@@ -469,7 +518,27 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         if (context.Request.Method == "DELETE" && subresource is null)
         {
             Delete(resource, @namespace, name);
-            await WriteJsonAsync(context, found).ConfigureAwait(false); // deleted at once: the server answers with the object
+            if (resource is "pods" or "services")
+            {
+                await WriteJsonAsync(context, found).ConfigureAwait(false); // these kinds' stores answer with the deleted object
+                return;
+            }
+
+            // The others answer a delete that completed at once with a Success Status naming the object.
+            await WriteJsonAsync(context, new JsonObject
+            {
+                ["kind"] = "Status",
+                ["apiVersion"] = "v1",
+                ["metadata"] = new JsonObject(),
+                ["status"] = "Success",
+                ["details"] = new JsonObject
+                {
+                    ["name"] = name,
+                    ["group"] = group,
+                    ["kind"] = resource,
+                    ["uid"] = (string?)found["metadata"]!["uid"],
+                },
+            }).ConfigureAwait(false);
             return;
         }
 
@@ -487,8 +556,18 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     /// <summary>POST to a collection: 201 with the stored object, 409 AlreadyExists, 400 for a body of another namespace.</summary>
     private async Task CreateAsync(HttpContext context, string resource, string @namespace)
     {
-        if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) is not JsonObject body
-            || body["metadata"]?["name"] is not JsonValue nameNode || nameNode.GetValue<string>() is not { Length: > 0 } name)
+        JsonNode? parsed;
+        try
+        {
+            parsed = JsonPatch.Parse(await ReadBodyAsync(context, resource).ConfigureAwait(false));
+        }
+        catch (PatchException ex)
+        {
+            await WriteRefusalAsync(context, ex, "", resource).ConfigureAwait(false);
+            return;
+        }
+
+        if (parsed is not JsonObject body || body["metadata"]?["name"] is not JsonValue nameNode || nameNode.GetValue<string>() is not { Length: > 0 } name)
         {
             await WriteStatusAsync(context, 422, "Invalid", $"{resource} is invalid: metadata.name: Required value: name or generateName is required").ConfigureAwait(false);
             return;
@@ -502,17 +581,44 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         }
 
         metadata["namespace"] = @namespace;
+        var (groupVersion, kind) = Resources[resource];
+        var query = context.Request.Query;
         bool created;
-        lock (_objects)
+        List<string> warnings;
+        try
         {
-            created = Get(resource, @namespace, name) is null;
-            if (created)
+            lock (_objects)
             {
+                created = Get(resource, @namespace, name) is null;
                 metadata.Remove("resourceVersion");
                 metadata.Remove("uid");
                 metadata.Remove("creationTimestamp");
-                Put(resource, body);
+                metadata.Remove("managedFields");
+                warnings = ObjectRules.Prepare(groupVersion, kind, body, null, query["fieldValidation"].ToString());
+                var manager = query["fieldManager"].ToString() is { Length: > 0 } named ? named : context.Request.Headers.UserAgent.ToString().Split('/')[0];
+                ManagedFields.RecordUpdate(kind, groupVersion, null, body, manager);
+                if (created && query["dryRun"].Count == 0)
+                {
+                    Put(resource, body);
+                }
+                else if (created)
+                {
+                    body["apiVersion"] = groupVersion;
+                    body["kind"] = kind;
+                    metadata["uid"] = Guid.NewGuid().ToString();
+                    metadata["creationTimestamp"] = ContainerStates.Now();
+                }
             }
+        }
+        catch (PatchException ex)
+        {
+            await WriteRefusalAsync(context, ex, name, resource).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var warning in warnings)
+        {
+            context.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         }
 
         await (created
@@ -644,11 +750,19 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     private HashSet<string> Namespaces() =>
         [.. _objects.Keys.Select(k => k.Split('/')[1]), "default", "kube-system"];
 
-    private static JsonObject Namespace(string name) => new()
+    /// <summary>A namespace as the server shows it: one uid per name for the server's life, created when the server started.</summary>
+    private JsonObject Namespace(string name) => new()
     {
         ["apiVersion"] = "v1",
         ["kind"] = "Namespace",
-        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["kubernetes.io/metadata.name"] = name } },
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["uid"] = _namespaceUids.GetOrAdd(name, _ => Guid.NewGuid().ToString()),
+            ["resourceVersion"] = "1",
+            ["creationTimestamp"] = _started,
+            ["labels"] = new JsonObject { ["kubernetes.io/metadata.name"] = name },
+        },
         ["spec"] = new JsonObject { ["finalizers"] = new JsonArray("kubernetes") },
         ["status"] = new JsonObject { ["phase"] = "Active" },
     };
@@ -715,9 +829,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 ["singularName"] = kind.ToLowerInvariant(),
                 ["namespaced"] = true,
                 ["kind"] = kind,
-                ["verbs"] = new JsonArray("get", "list", "watch"),
+                ["verbs"] = new JsonArray("create", "delete", "get", "list", "patch", "update", "watch"),
                 ["shortNames"] = ShortNames(name),
-                ["categories"] = name == "configmaps" ? new JsonArray() : new JsonArray("all"), // what "kubectl get all" lists
+                ["categories"] = name is "configmaps" or "secrets" ? new JsonArray() : new JsonArray("all"), // what "kubectl get all" lists
             });
             if (name == "pods")
             {

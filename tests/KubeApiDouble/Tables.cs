@@ -65,6 +65,7 @@ internal static class Tables
         "replicasets" => [("Name", "string"), ("Desired", "integer"), ("Current", "integer"), ("Ready", "integer"), ("Age", "string")],
         "services" => [("Name", "string"), ("Type", "string"), ("Cluster-IP", "string"), ("External-IP", "string"), ("Port(s)", "string"), ("Age", "string")],
         "configmaps" => [("Name", "string"), ("Data", "integer"), ("Age", "string")],
+        "secrets" => [("Name", "string"), ("Type", "string"), ("Data", "string"), ("Age", "string")],
         _ => [("Name", "string"), ("Age", "string")],
     };
 
@@ -91,7 +92,9 @@ internal static class Tables
                 var ports = string.Join(",", (value["spec"]?["ports"]?.AsArray() ?? []).Select(p => $"{(int?)p?["port"]}/{(string?)p?["protocol"] ?? "TCP"}"));
                 return [name, (string?)value["spec"]?["type"] ?? "ClusterIP", (string?)value["spec"]?["clusterIP"] ?? "<none>", "<none>", ports.Length == 0 ? "<none>" : ports, age];
             case "configmaps":
-                return [name, value["data"]?.AsObject().Count ?? 0, age];
+                return [name, (value["data"]?.AsObject().Count ?? 0) + (value["binaryData"]?.AsObject().Count ?? 0), age];
+            case "secrets":
+                return [name, (string?)value["type"] ?? "Opaque", (value["data"]?.AsObject().Count ?? 0).ToString(CultureInfo.InvariantCulture), age];
             default:
                 return [name, age];
         }

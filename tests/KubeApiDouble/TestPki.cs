@@ -9,7 +9,14 @@ public sealed class TestPki : IDisposable
 {
     private readonly ECDsa _caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
-    /// <summary>Creates the CA and the server certificate (valid for 127.0.0.1, ::1, localhost and kubernetes).</summary>
+    /// <summary>The <c>kubernetes</c> service's cluster IP the server certificate names, as a cluster's API server certificate does.</summary>
+    public static readonly IPAddress KubernetesServiceIP = IPAddress.Parse("10.96.0.1");
+
+    /// <summary>
+    /// Creates the CA and the server certificate, valid for loopback and localhost, and for what an API server's
+    /// certificate names in a cluster: kubernetes, kubernetes.default, kubernetes.default.svc,
+    /// kubernetes.default.svc.cluster.local and the service IP 10.96.0.1.
+    /// </summary>
     public TestPki(string name = "sandbox-cluster-ca")
     {
         var request = new CertificateRequest($"CN={name}", _caKey, HashAlgorithmName.SHA256);
@@ -21,8 +28,11 @@ public sealed class TestPki : IDisposable
         names.AddIpAddress(IPAddress.Loopback);
         names.AddIpAddress(IPAddress.IPv6Loopback);
         names.AddDnsName("localhost");
+        names.AddIpAddress(KubernetesServiceIP);
         names.AddDnsName("kubernetes");
+        names.AddDnsName("kubernetes.default");
         names.AddDnsName("kubernetes.default.svc");
+        names.AddDnsName("kubernetes.default.svc.cluster.local");
         Server = Issue("kube-apiserver", null, names.Build(), serverAuth: true);
     }
 

@@ -4,15 +4,17 @@ using System.Text;
 namespace ClusterContext.Testing.Sandbox;
 
 /// <summary>A token shaped like a projected service-account JWT, so parsers that split and decode it work; it is not signed.</summary>
-internal static class FakeServiceAccountToken
+public static class FakeServiceAccountToken
 {
-    public static readonly string Value = Create();
+    /// <summary>The token of service account <c>default</c> of pod <c>shop/orders-7d9f8-abcde</c>.</summary>
+    public static readonly string Value = Create("shop", "orders-7d9f8-abcde", "default");
 
-    private static string Create()
+    /// <summary>A token naming <paramref name="serviceAccount"/> of <paramref name="pod"/> in <paramref name="namespace"/> (<c>sub</c> <c>system:serviceaccount:NS:SA</c>).</summary>
+    public static string Create(string @namespace, string pod, string serviceAccount)
     {
         const string header = """{"alg":"RS256","kid":"pod-sandbox"}""";
-        const string payload = """
-            {"aud":["https://kubernetes.default.svc.cluster.local"],"exp":4102444800,"iat":1763791200,"iss":"https://kubernetes.default.svc.cluster.local","kubernetes.io":{"namespace":"shop","pod":{"name":"orders-7d9f8-abcde"},"serviceaccount":{"name":"default"}},"nbf":1763791200,"sub":"system:serviceaccount:shop:default"}
+        var payload = $$$"""
+            {"aud":["https://kubernetes.default.svc.cluster.local"],"exp":4102444800,"iat":1763791200,"iss":"https://kubernetes.default.svc.cluster.local","kubernetes.io":{"namespace":"{{{@namespace}}}","pod":{"name":"{{{pod}}}"},"serviceaccount":{"name":"{{{serviceAccount}}}"}},"nbf":1763791200,"sub":"system:serviceaccount:{{{@namespace}}}:{{{serviceAccount}}}"}
             """;
         return $"{Encode(header)}.{Encode(payload)}.{Encode("pod-sandbox-signature")}";
     }

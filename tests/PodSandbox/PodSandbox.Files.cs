@@ -13,4 +13,20 @@ public sealed partial class PodSandbox
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         return _volumes!.WriteAsync(containerPath, content, cancellationToken);
     }
+
+    /// <summary>
+    /// Replaces the whole content of the pod volume mounted on <paramref name="mountDirectory"/> (a directory that held
+    /// files of <see cref="PodSandboxOptions.Files"/> at start) with <paramref name="files"/> (paths relative to it), as
+    /// the kubelet does when the ConfigMap or Secret behind it changes: one atomic <c>..data</c> swap, nothing when the
+    /// content is already that. Returns whether it wrote.
+    /// </summary>
+    public Task<bool> PublishVolumeAsync(string mountDirectory, IReadOnlyDictionary<string, byte[]> files, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _volumes!.PublishAsync(mountDirectory, files, cancellationToken);
+    }
+
+    /// <summary>The container directories on which pod volumes are mounted (each one updatable by <see cref="PublishVolumeAsync"/>).</summary>
+    public IReadOnlyList<string> VolumeDirectories => [.. _volumes!.VolumeDirectories];
 }

@@ -72,6 +72,28 @@ public sealed partial class PodSandbox
     }
 
     /// <summary>
+    /// Gives the services namespace <paramref name="address"/> outside the services network too (a cluster IP such as
+    /// the <c>kubernetes</c> service's 10.96.0.1), routed from the pod like the services network; the host has no route
+    /// to it added. Gone with the namespaces.
+    /// </summary>
+    public async Task AddClusterIPAsync(IPAddress address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        await CommandRunner.RunCheckedAsync("add a cluster IP", _tools.Ip, ["-n", ServicesNetworkNamespace, "addr", "add", $"{address}/32", "dev", "eth0"], cancellationToken)
+            .ConfigureAwait(false);
+        await CommandRunner.RunCheckedAsync("route a cluster IP from the pod", _tools.Ip, ["-n", PodNetworkNamespace, "route", "add", $"{address}/32", "dev", "eth1", "src", _addresses.PodServicesLinkIP.ToString()], cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a socket in the services' network namespace, to serve an in-cluster service from this process.</summary>
+    public Socket CreateServicesSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return NetworkNamespace.CreateSocket(SandboxAddresses.NamespacePath(ServicesNetworkNamespace), addressFamily, socketType, protocolType);
+    }
+
+    /// <summary>
     /// Adds a cluster DNS record, e.g. <c>web.&lt;namespace&gt;.svc.cluster.local</c>, and returns once the DNS
     /// server answers it from the pod.
     /// </summary>

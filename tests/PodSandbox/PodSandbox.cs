@@ -48,7 +48,31 @@ public sealed partial class PodSandbox : IAsyncDisposable
         _serviceRecords = new Dictionary<string, IPAddress>(options.ServiceRecords, StringComparer.OrdinalIgnoreCase);
         Namespace = options.Namespace;
         PodName = options.PodName;
-        Environment = new Dictionary<string, string>(options.Environment, StringComparer.Ordinal);
+        var environment = new Dictionary<string, string>(options.Environment, StringComparer.Ordinal);
+        if (options.ServiceVariables && options.StartRedis)
+        {
+            foreach (var (name, value) in KubeletServiceVariables("redis", RedisIP, SandboxAddresses.RedisPort))
+            {
+                environment.TryAdd(name, value);
+            }
+        }
+
+        Environment = environment;
+    }
+
+    /// <summary>The variables a kubelet sets in a pod for a TCP service of its namespace (the docker-links style ones too).</summary>
+    public static IEnumerable<KeyValuePair<string, string>> KubeletServiceVariables(string service, IPAddress clusterIP, int port)
+    {
+        var prefix = service.ToUpperInvariant().Replace('-', '_');
+        var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var url = $"tcp://{clusterIP}:{portText}";
+        yield return new($"{prefix}_SERVICE_HOST", clusterIP.ToString());
+        yield return new($"{prefix}_SERVICE_PORT", portText);
+        yield return new($"{prefix}_PORT", url);
+        yield return new($"{prefix}_PORT_{portText}_TCP", url);
+        yield return new($"{prefix}_PORT_{portText}_TCP_PROTO", "tcp");
+        yield return new($"{prefix}_PORT_{portText}_TCP_PORT", portText);
+        yield return new($"{prefix}_PORT_{portText}_TCP_ADDR", clusterIP.ToString());
     }
 
     /// <summary>The sandbox number N that its names and addresses derive from (1 to 254).</summary>
@@ -80,6 +104,9 @@ public sealed partial class PodSandbox : IAsyncDisposable
 
     /// <summary>The host's address on the pod link, 10.240.N.1.</summary>
     public IPAddress HostIP => _addresses.HostIP;
+
+    /// <summary>The pod's address as the services' network namespace reaches it (its link to that namespace).</summary>
+    public IPAddress PodServicesLinkIP => _addresses.PodServicesLinkIP;
 
     /// <summary>The in-cluster services network, 10.241.N.0/24: reachable from the pod, unreachable from the host.</summary>
     public IPNetwork ServicesCidr => _addresses.ServicesCidr;

@@ -56,6 +56,13 @@ public sealed class PodSandboxOptions
     /// <summary>The app container's command, resolved inside its root. Default <c>/usr/bin/sleep infinity</c>.</summary>
     public IList<string> AppCommand { get; } = ["/usr/bin/sleep", "infinity"];
 
+    /// <summary>
+    /// Whether the app's environment also gets the variables a kubelet injects for the services of the pod's namespace
+    /// (<c>REDIS_SERVICE_HOST</c>, <c>REDIS_SERVICE_PORT</c>, <c>REDIS_PORT_6379_TCP...</c> for redis when
+    /// <see cref="StartRedis"/>), with the sandbox's addresses. Default <see langword="false"/>.
+    /// </summary>
+    public bool ServiceVariables { get; set; }
+
     /// <summary>Whether a <c>redis-server</c> serves <c>redis.&lt;namespace&gt;.svc.cluster.local:6379</c>. Default <see langword="true"/>.</summary>
     public bool StartRedis { get; set; } = true;
 

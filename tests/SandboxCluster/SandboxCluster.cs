@@ -30,6 +30,10 @@ public sealed class SandboxCluster : IAsyncDisposable
     public const string SecretText = "sandbox-orders-password";
     public const int WebPort = 8080;
     public const string WebBody = "web";
+    public const string ServiceAccount = "orders";
+
+    /// <summary>The user the API server sees for the pod's service-account token.</summary>
+    public const string ServiceAccountUser = $"system:serviceaccount:{Namespace}:{ServiceAccount}";
 
     /// <summary>Where, inside the app container's root, the app's canned HTTP answer is kept (read per request).</summary>
     private const string ResponseFile = "/srv/orders/response.http";
@@ -55,6 +59,9 @@ public sealed class SandboxCluster : IAsyncDisposable
 
     /// <summary>Runs ephemeral containers in the pod sandbox.</summary>
     public SandboxKubelet Kubelet { get; private set; } = null!;
+
+    /// <summary>Projects changes of the pod's ConfigMap and Secret into its mounted files, as the kubelet does.</summary>
+    public SandboxPodVolumes Volumes { get; private set; } = null!;
 
     /// <summary>The <c>web</c> service's cluster IP.</summary>
     public IPAddress WebIP { get; private set; } = IPAddress.None;
@@ -92,7 +99,18 @@ public sealed class SandboxCluster : IAsyncDisposable
 
     private async Task StartCoreAsync(IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        var options = new PodSandboxOptions { Namespace = Namespace, PodName = Pod };
+        // The pod's service-account volume holds a token the API server knows and the CA that signed its certificate,
+        // so an in-cluster client in the pod (or run under the hook) reaches it at KUBERNETES_SERVICE_HOST as that pod.
+        var pki = new TestPki();
+        var token = FakeServiceAccountToken.Create(Namespace, Pod, ServiceAccount);
+        var options = new PodSandboxOptions
+        {
+            Namespace = Namespace,
+            PodName = Pod,
+            ServiceAccountToken = token,
+            ServiceAccountCaCertificatePem = pki.AuthorityPem,
+            ServiceVariables = true,
+        };
         options.Files.Clear();
         options.Files[ConfigPath] = Encoding.UTF8.GetBytes(ConfigText);
         options.Files[SecretPath] = Encoding.UTF8.GetBytes(SecretText);
@@ -120,11 +138,17 @@ public sealed class SandboxCluster : IAsyncDisposable
         _parts.Add(await SandboxWebService.StartAsync(Sandbox, WebPort, WebBody, address: WebIP));
 
         progress?.Report("Starting the Kubernetes API server...");
-        Api = await KubeApiServer.StartAsync();
+        Api = await KubeApiServer.StartAsync(pki);
         _parts.Add(Api);
+        Api.AddToken(token, ServiceAccountUser);
+        Api.Bind(ServiceAccountUser, [new RoleRule([""], ["pods"], ["get", "list", "watch"])]);
+        progress?.Report($"Serving the API inside the cluster at {TestPki.KubernetesServiceIP}:443 (service kubernetes)...");
+        _parts.Add(await InClusterApiForwarder.StartAsync(Sandbox, TestPki.KubernetesServiceIP, 443, new IPEndPoint(IPAddress.Loopback, Api.Address.Port), cancellationToken));
         Kubelet = new SandboxKubelet(Api, Sandbox, Pod);
         _parts.Add(Kubelet);
         PutObjects();
+        Volumes = new SandboxPodVolumes(Api, Sandbox, Pod);
+        _parts.Add(Volumes);
     }
 
     /// <summary>GET / from inside the pod's network namespace until the app answers.</summary>
@@ -161,6 +185,8 @@ public sealed class SandboxCluster : IAsyncDisposable
     {
         var labels = new Dictionary<string, string> { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" };
         var pod = SandboxKubelet.PodObject(Sandbox, Pod, Container, Image, labels, AppPort);
+        pod["spec"]!["serviceAccountName"] = ServiceAccount;
+        pod["spec"]!["serviceAccount"] = ServiceAccount;
         var metadata = pod["metadata"]!.AsObject();
         metadata["generateName"] = ReplicaSet + "-";
         var container = pod["spec"]!["containers"]![0]!.AsObject();
@@ -170,14 +196,18 @@ public sealed class SandboxCluster : IAsyncDisposable
              {"name":"kube-api-access","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]
             """);
         pod["spec"]!["volumes"] = JsonNode.Parse("""
-            [{"name":"config","configMap":{"name":"orders-config"}},
-             {"name":"secret","secret":{"secretName":"orders-secret"}},
-             {"name":"kube-api-access","projected":{"sources":[{"serviceAccountToken":{"path":"token","expirationSeconds":3607}}]}}]
+            [{"name":"config","configMap":{"name":"orders-config","defaultMode":420}},
+             {"name":"secret","secret":{"secretName":"orders-secret","defaultMode":420}},
+             {"name":"kube-api-access","projected":{"defaultMode":420,"sources":[{"serviceAccountToken":{"path":"token","expirationSeconds":3607}}]}}]
             """);
+        // The pod template is the pod's spec before scheduling: no node, no hostname of its own.
+        var templateSpec = pod["spec"]!.DeepClone().AsObject();
+        templateSpec.Remove("nodeName");
+        templateSpec.Remove("hostname");
         var template = new JsonObject
         {
-            ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = Deployment } },
-            ["spec"] = pod["spec"]!.DeepClone(),
+            ["metadata"] = new JsonObject { ["creationTimestamp"] = null, ["labels"] = new JsonObject { ["app"] = Deployment } },
+            ["spec"] = templateSpec,
         };
 
         Api.Put("configmaps", new JsonObject
@@ -185,6 +215,13 @@ public sealed class SandboxCluster : IAsyncDisposable
             ["metadata"] = new JsonObject { ["name"] = "orders-config", ["namespace"] = Namespace },
             ["data"] = new JsonObject { ["appsettings.json"] = ConfigText },
         });
+        Api.Put("secrets", new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "orders-secret", ["namespace"] = Namespace },
+            ["type"] = "Opaque",
+            ["data"] = new JsonObject { [Path.GetFileName(SecretPath)] = Convert.ToBase64String(Encoding.UTF8.GetBytes(SecretText)) },
+        });
+        var now = ContainerStates.Now();
         Api.Put("deployments", new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -200,15 +237,23 @@ public sealed class SandboxCluster : IAsyncDisposable
                 ["replicas"] = 1,
                 ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = Deployment } },
                 ["template"] = template,
-                ["strategy"] = new JsonObject { ["type"] = "RollingUpdate" },
+                ["strategy"] = new JsonObject
+                {
+                    ["type"] = "RollingUpdate",
+                    ["rollingUpdate"] = new JsonObject { ["maxSurge"] = "25%", ["maxUnavailable"] = "25%" },
+                },
+                ["progressDeadlineSeconds"] = 600,
+                ["revisionHistoryLimit"] = 10,
             },
             ["status"] = Replicas(new JsonObject
             {
                 ["observedGeneration"] = 1,
                 ["updatedReplicas"] = 1,
-                ["conditions"] = JsonNode.Parse("""
-                    [{"type":"Available","status":"True","reason":"MinimumReplicasAvailable"},
-                     {"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable"}]
+                ["conditions"] = JsonNode.Parse($$"""
+                    [{"type":"Available","status":"True","reason":"MinimumReplicasAvailable","message":"Deployment has minimum availability.",
+                      "lastTransitionTime":"{{now}}","lastUpdateTime":"{{now}}"},
+                     {"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable","message":"ReplicaSet \"{{ReplicaSet}}\" has successfully progressed.",
+                      "lastTransitionTime":"{{now}}","lastUpdateTime":"{{now}}"}]
                     """),
             }),
         });
@@ -220,13 +265,19 @@ public sealed class SandboxCluster : IAsyncDisposable
                 ["name"] = ReplicaSet,
                 ["namespace"] = Namespace,
                 ["labels"] = new JsonObject { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" },
+                ["annotations"] = new JsonObject
+                {
+                    ["deployment.kubernetes.io/desired-replicas"] = "1",
+                    ["deployment.kubernetes.io/max-replicas"] = "2",
+                    ["deployment.kubernetes.io/revision"] = "1",
+                },
                 ["ownerReferences"] = Owner("apps/v1", "Deployment", Deployment, (string)deployment["metadata"]!["uid"]!),
             },
             ["spec"] = new JsonObject
             {
                 ["replicas"] = 1,
                 ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = Deployment, ["pod-template-hash"] = "7d9f8" } },
-                ["template"] = template.DeepClone(),
+                ["template"] = ReplicaSetTemplate(template),
             },
             ["status"] = Replicas(new JsonObject { ["fullyLabeledReplicas"] = 1, ["observedGeneration"] = 1 }),
         });
@@ -235,6 +286,38 @@ public sealed class SandboxCluster : IAsyncDisposable
         Api.Put("pods", pod);
         Api.Put("services", Service("redis", Sandbox.RedisIP, PodSandbox.RedisPort));
         Api.Put("services", Service("web", WebIP, WebPort));
+        Api.Put("services", KubernetesService());
+    }
+
+    /// <summary>The <c>kubernetes</c> service every cluster has in <c>default</c>: no selector, port https 443 to the API server.</summary>
+    private static JsonObject KubernetesService() => new()
+    {
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = "kubernetes",
+            ["namespace"] = "default",
+            ["labels"] = new JsonObject { ["component"] = "apiserver", ["provider"] = "kubernetes" },
+        },
+        ["spec"] = new JsonObject
+        {
+            ["type"] = "ClusterIP",
+            ["clusterIP"] = TestPki.KubernetesServiceIP.ToString(),
+            ["clusterIPs"] = new JsonArray(TestPki.KubernetesServiceIP.ToString()),
+            ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["port"] = 443, ["targetPort"] = 6443, ["protocol"] = "TCP" }),
+            ["sessionAffinity"] = "None",
+            ["internalTrafficPolicy"] = "Cluster",
+            ["ipFamilies"] = new JsonArray("IPv4"),
+            ["ipFamilyPolicy"] = "SingleStack",
+        },
+        ["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() },
+    };
+
+    /// <summary>The deployment's template as its replica set carries it: labelled with the template hash.</summary>
+    private static JsonObject ReplicaSetTemplate(JsonObject template)
+    {
+        var copy = (JsonObject)template.DeepClone();
+        copy["metadata"]!["labels"]!["pod-template-hash"] = "7d9f8";
+        return copy;
     }
 
     private static JsonObject Replicas(JsonObject status)
@@ -263,6 +346,10 @@ public sealed class SandboxCluster : IAsyncDisposable
             ["type"] = "ClusterIP",
             ["clusterIP"] = clusterIP.ToString(),
             ["clusterIPs"] = new JsonArray(clusterIP.ToString()),
+            ["internalTrafficPolicy"] = "Cluster",
+            ["ipFamilies"] = new JsonArray("IPv4"),
+            ["ipFamilyPolicy"] = "SingleStack",
+            ["sessionAffinity"] = "None",
             ["selector"] = new JsonObject { ["app"] = name },
             ["ports"] = new JsonArray(new JsonObject { ["port"] = port, ["targetPort"] = port, ["protocol"] = "TCP" }),
         },

@@ -17,7 +17,8 @@ namespace ClusterContext.Testing;
 /// </summary>
 public sealed class SandboxKubelet : IAsyncDisposable
 {
-    private static readonly string[] s_podConditions = ["Initialized", "Ready", "ContainersReady", "PodScheduled"];
+    private static readonly string[] s_defaultTolerations = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+    private static readonly string[] s_podConditions = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
     private readonly KubeApiServer _server;
     private readonly PodSandbox _sandbox;
     private readonly ConcurrentQueue<AgentProcess> _agents = new();
@@ -101,14 +102,35 @@ public sealed class SandboxKubelet : IAsyncDisposable
                 {
                     ["name"] = container,
                     ["image"] = image,
+                    ["imagePullPolicy"] = "IfNotPresent",
                     ["ports"] = new JsonArray([.. ports.Select(p => (JsonNode)new JsonObject { ["containerPort"] = p, ["protocol"] = "TCP" })]),
+                    ["resources"] = new JsonObject(),
+                    ["terminationMessagePath"] = "/dev/termination-log",
+                    ["terminationMessagePolicy"] = "File",
                     ["env"] = new JsonArray([.. sandbox.Environment
                         .Where(e => e.Key is not ("PATH" or "HOSTNAME" or "HOME") && !e.Key.StartsWith("KUBERNETES_", StringComparison.Ordinal))
                         .Select(e => (JsonNode)new JsonObject { ["name"] = e.Key, ["value"] = e.Value })]),
                 }),
                 ["serviceAccountName"] = "default",
+                ["serviceAccount"] = "default", // the deprecated alias the server still fills in
                 ["nodeName"] = "sandbox-node",
                 ["hostname"] = sandbox.PodName,
+                // What the API server's defaulting and admission add to every pod.
+                ["dnsPolicy"] = "ClusterFirst",
+                ["enableServiceLinks"] = true,
+                ["preemptionPolicy"] = "PreemptLowerPriority",
+                ["priority"] = 0,
+                ["restartPolicy"] = "Always",
+                ["schedulerName"] = "default-scheduler",
+                ["securityContext"] = new JsonObject(),
+                ["terminationGracePeriodSeconds"] = 30,
+                ["tolerations"] = new JsonArray([.. s_defaultTolerations.Select(key => (JsonNode)new JsonObject
+                {
+                    ["effect"] = "NoExecute",
+                    ["key"] = key,
+                    ["operator"] = "Exists",
+                    ["tolerationSeconds"] = 300,
+                })]),
             },
             ["status"] = new JsonObject
             {
@@ -116,15 +138,26 @@ public sealed class SandboxKubelet : IAsyncDisposable
                 ["podIP"] = sandbox.PodIP.ToString(),
                 ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = sandbox.PodIP.ToString() }),
                 ["hostIP"] = sandbox.HostIP.ToString(),
+                ["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = sandbox.HostIP.ToString() }),
+                ["qosClass"] = "BestEffort", // no container asks for resources
                 ["startTime"] = started,
-                ["conditions"] = new JsonArray([.. s_podConditions.Select(c => (JsonNode)new JsonObject { ["type"] = c, ["status"] = "True", ["lastTransitionTime"] = started })]),
+                ["conditions"] = new JsonArray([.. s_podConditions.Select(c => (JsonNode)new JsonObject
+                {
+                    ["lastProbeTime"] = null,
+                    ["lastTransitionTime"] = started,
+                    ["status"] = "True",
+                    ["type"] = c,
+                })]),
                 ["containerStatuses"] = new JsonArray(new JsonObject
                 {
-                    ["name"] = container,
+                    ["containerID"] = ContainerStates.NewContainerId(),
                     ["image"] = image,
+                    ["imageID"] = ContainerStates.ImageId(image),
+                    ["lastState"] = new JsonObject(),
+                    ["name"] = container,
                     ["ready"] = true,
-                    ["started"] = true,
                     ["restartCount"] = 0,
+                    ["started"] = true,
                     ["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = started } },
                 }),
             },

@@ -15,7 +15,7 @@ namespace ClusterContext.Benchmarks.Kube;
 /// The Kubernetes path against the API double, side by side with a direct agent connection in one run: the time from
 /// "target: deployment/orders" to a ready session (kubeconfig, target resolution, ephemeral container start,
 /// port-forward, handshake), and TCP throughput through a session carried by the port-forward relative to a session
-/// connected straight to the same agent.
+/// connected straight to an agent of the same build (the session token of the other stays inside its port-forward).
 /// </summary>
 internal static class PortForwardBenchmark
 {
@@ -35,8 +35,10 @@ internal static class PortForwardBenchmark
         AgentProcess? latest = null;
         server.StartEphemeralContainer = async (_, _, container) =>
         {
-            var token = (string)container["env"]![0]!["value"]!;
-            var agent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--token", token, "--idle-timeout", "30"]);
+            // The spec carries the session token's digest only: the agent admits the session's port-forward alone.
+            var arguments = container["args"]!.AsArray().Select(a => (string)a!).ToList();
+            var digest = arguments[arguments.IndexOf("--token-sha256") + 1];
+            var agent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--token-sha256", digest, "--idle-timeout", "30"]);
             agents[agent.EndPoint.Port] = agent;
             latest = agent;
             return new JsonObject { ["running"] = new JsonObject() };
@@ -46,6 +48,9 @@ internal static class PortForwardBenchmark
         var kubeconfig = server.WriteKubeconfig(Path.Combine(Path.GetTempPath(), $"bench-kubeconfig-{Environment.ProcessId}"), "bench");
         Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
         var options = new ClusterContextOptions { Target = "deployment/orders" };
+
+        // The direct path: an agent of the same build and target, whose token this process knows.
+        await using var directAgent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--token", "bench", "--idle-timeout", "600"]);
         try
         {
             Console.WriteLine($"{"round",5} {"session ready ms",17} {"direct MiB/s",13} {"port-fwd MiB/s",15} {"ratio",6}");
@@ -54,11 +59,11 @@ internal static class PortForwardBenchmark
             for (var round = 0; round <= rounds; round++)
             {
                 var started = Stopwatch.GetTimestamp();
-                var (viaApi, _) = await KubeConnector.ConnectAsync(options, null, NullLogger.Instance, CancellationToken.None);
+                var (viaApi, _, _) = await KubeConnector.ConnectAsync(options, null, NullLogger.Instance, CancellationToken.None);
                 var readyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 await using (viaApi)
                 {
-                    await using var direct = await AgentClient.ConnectAsync(latest!.EndPoint, token: (string)server.Get("pods", "shop", "orders-1")!["spec"]!["ephemeralContainers"]!.AsArray()[^1]!["env"]![0]!["value"]!, clientName: "bench");
+                    await using var direct = await AgentClient.ConnectAsync(directAgent.EndPoint, token: "bench", clientName: "bench");
                     var straight = await ThroughputBenchmark.MeasureAsync(async () => (await direct.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
                     var forwarded = await ThroughputBenchmark.MeasureAsync(async () => (await viaApi.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
                     if (round == 0)

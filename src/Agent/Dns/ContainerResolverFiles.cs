@@ -10,7 +10,7 @@ internal sealed class ContainerResolverFiles(ContainerFileSystem files)
 
     public ResolverConfig ReadConfig() => ResolverConfig.Parse(Read("/etc/resolv.conf"));
 
-    public HostsFile ReadHosts() => HostsFile.Parse(Read("/etc/hosts"));
+    public HostsFile ReadHosts() => HostsFile.Parse(Read("/etc/hosts"), Read("/etc/host.conf"));
 
     private string Read(string path) =>
         files.TryReadSmallFile(path, MaxFileBytes) is { } bytes ? Encoding.UTF8.GetString(bytes) : string.Empty;

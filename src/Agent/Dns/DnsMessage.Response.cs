@@ -1,12 +1,9 @@
-using System.Net;
+using System.Buffers.Binary;
 
 namespace ClusterContext.Agent.Dns;
 
 internal static partial class DnsMessage
 {
-    /// <summary>Longer chains are treated as loops; real zones stay far below.</summary>
-    private const int MaxCnameChain = 16;
-
     /// <summary>
     /// Decodes the response to the query <paramref name="id"/> for <paramref name="name"/> and <paramref name="type"/>.
     /// Throws <see cref="InvalidDataException"/> when the message is malformed or answers another query.
@@ -24,7 +21,8 @@ internal static partial class DnsMessage
         var flags = reader.ReadUInt16();
         var questions = reader.ReadUInt16();
         var answers = reader.ReadUInt16();
-        reader.Skip(4);
+        reader.Skip(2);
+        var additional = reader.ReadUInt16();
         if (responseId != id || (flags & FlagResponse) == 0)
         {
             throw DnsMessageReader.Malformed($"not a response to query {id}");
@@ -32,6 +30,8 @@ internal static partial class DnsMessage
 
         var code = (DnsResponseCode)(flags & ResponseCodeMask);
         var truncated = (flags & FlagTruncated) != 0;
+        var authoritative = (flags & FlagAuthoritative) != 0;
+        var recursive = (flags & FlagRecursionAvailable) != 0;
         var queried = DnsName.TrimRoot(name);
         ReadQuestion(ref reader, questions, queried, type, mayOmit: code != DnsResponseCode.NoError || truncated);
 
@@ -39,11 +39,54 @@ internal static partial class DnsMessage
         // responses are not searched for records because nothing is taken from them.
         if (truncated || code != DnsResponseCode.NoError)
         {
-            return new DnsResponse(responseId, code, truncated, queried, [], 0);
+            return new DnsResponse(responseId, code, truncated, authoritative, recursive, answers, additional, queried, [], false, 0);
         }
 
-        var records = DnsRecordSet.Read(ref reader, answers, type);
-        return Resolve(responseId, queried, records);
+        var records = DnsRecordSet.Read(ref reader, answers, queried, type);
+        var canonical = records.Canonical ?? queried;
+        return new DnsResponse(
+            responseId, code, truncated, authoritative, recursive, answers, additional, canonical, records.Addresses, records.HasAlias,
+            records.Addresses.Count > 0 ? records.TtlSeconds : 0);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="message"/> is the response to the query <paramref name="id"/> for <paramref name="name"/> and
+    /// <paramref name="type"/>: glibc's <c>res_queriesmatch</c>, which drops anything else (even a response without its
+    /// question) as a stray datagram and goes on waiting.
+    /// </summary>
+    public static bool AnswersQuery(ReadOnlySpan<byte> message, ushort id, string name, DnsRecordType type)
+    {
+        if (!IsResponseTo(message, id))
+        {
+            return false;
+        }
+
+        // Some resolvers send REFUSED or SERVFAIL as a bare header without the question: glibc matches it by id alone.
+        var questions = BinaryPrimitives.ReadUInt16BigEndian(message[4..]);
+        var code = (DnsResponseCode)(BinaryPrimitives.ReadUInt16BigEndian(message[2..]) & ResponseCodeMask);
+        if (message.Length == HeaderLength && questions == 0
+            && code is DnsResponseCode.ServerFailure or DnsResponseCode.NotImplemented or DnsResponseCode.Refused)
+        {
+            return true;
+        }
+
+        if (questions != 1)
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new DnsMessageReader(message);
+            reader.Skip(HeaderLength);
+            return string.Equals(reader.ReadName(), DnsName.TrimRoot(name), StringComparison.OrdinalIgnoreCase)
+                && reader.ReadUInt16() == (ushort)type
+                && reader.ReadUInt16() == ClassInternet;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
     }
 
     private static void ReadQuestion(ref DnsMessageReader reader, ushort count, string name, DnsRecordType type, bool mayOmit)
@@ -68,33 +111,5 @@ internal static partial class DnsMessage
         {
             throw DnsMessageReader.Malformed($"response answers {questionName} type {questionType}, not {name} {type}");
         }
-    }
-
-    private static DnsResponse Resolve(ushort id, string name, DnsRecordSet records)
-    {
-        var canonical = name;
-        var ttl = uint.MaxValue;
-        for (var hops = 0; records.Aliases.TryGetValue(canonical, out var alias); hops++)
-        {
-            if (hops == MaxCnameChain)
-            {
-                throw DnsMessageReader.Malformed($"CNAME chain from {name} is longer than {MaxCnameChain} or loops");
-            }
-
-            ttl = Math.Min(ttl, alias.TtlSeconds);
-            canonical = alias.Target;
-        }
-
-        var addresses = new List<IPAddress>();
-        foreach (var (owner, address, addressTtl) in records.Addresses)
-        {
-            if (string.Equals(owner, canonical, StringComparison.OrdinalIgnoreCase))
-            {
-                addresses.Add(address);
-                ttl = Math.Min(ttl, addressTtl);
-            }
-        }
-
-        return new DnsResponse(id, DnsResponseCode.NoError, false, canonical, addresses, addresses.Count > 0 ? ttl : 0);
     }
 }

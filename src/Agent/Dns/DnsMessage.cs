@@ -12,7 +12,9 @@ internal static partial class DnsMessage
     public const ushort ClassInternet = 1;
 
     private const ushort FlagResponse = 0x8000;
+    private const ushort FlagAuthoritative = 0x0400;
     private const ushort FlagTruncated = 0x0200;
+    private const ushort FlagRecursionAvailable = 0x0080;
     private const ushort FlagRecursionDesired = 0x0100;
     private const ushort ResponseCodeMask = 0x000F;
 

@@ -20,6 +20,17 @@ internal static class DnsName
         }
     }
 
+    /// <summary>Whether a query for the name can be encoded: labels of 1 to 63 bytes, at most 253 characters without the trailing dot.</summary>
+    public static bool CanEncode(string name)
+    {
+        var relative = TrimRoot(name);
+        return relative.Length is > 0 and <= MaxLength && relative.Split('.').All(l => l.Length is > 0 and <= MaxLabelLength);
+    }
+
+    /// <summary>glibc's <c>res_hnok</c>: labels of letters, digits, '-' and '_', the first not starting with '-'.</summary>
+    public static bool IsHostName(string name) =>
+        !name.StartsWith('-') && TrimRoot(name).All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
     public static string TrimRoot(string name) => name.EndsWith('.') ? name[..^1] : name;
 
     public static int CountDots(string name) => name.AsSpan().Count('.');

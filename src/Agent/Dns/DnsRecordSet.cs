@@ -2,17 +2,26 @@ using System.Net;
 
 namespace ClusterContext.Agent.Dns;
 
-/// <summary>The answer section's CNAME and address records of interest, keyed by owner name.</summary>
+/// <summary>
+/// The answer section read as glibc's getaddrinfo reads it (<c>gaih_getanswer_slice</c>, glibc 2.36 as Debian ships
+/// it): the name expected starts as the question's and becomes the target of each CNAME met, whatever the CNAME's
+/// owner; an address record counts when it is of the type asked, owned by the name expected, and of the right length.
+/// Anything else is skipped.
+/// </summary>
 internal sealed class DnsRecordSet
 {
-    public Dictionary<string, (string Target, uint TtlSeconds)> Aliases { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public List<IPAddress> Addresses { get; } = [];
 
-    public List<(string Owner, IPAddress Address, uint TtlSeconds)> Addresses { get; } = [];
+    public string? Canonical { get; private set; }
 
-    /// <summary>Reads <paramref name="count"/> resource records, keeping CNAMEs and addresses of <paramref name="type"/> in class IN.</summary>
-    public static DnsRecordSet Read(ref DnsMessageReader reader, int count, DnsRecordType type)
+    public bool HasAlias { get; private set; }
+
+    public uint TtlSeconds { get; private set; } = uint.MaxValue;
+
+    public static DnsRecordSet Read(ref DnsMessageReader reader, int count, string question, DnsRecordType type)
     {
         var set = new DnsRecordSet();
+        var expected = question;
         for (var i = 0; i < count; i++)
         {
             var owner = reader.ReadName();
@@ -27,7 +36,12 @@ internal sealed class DnsRecordSet
             }
             else if (recordType == type)
             {
-                set.Addresses.Add((owner, Address(reader.ReadBytes(dataLength), type), ttl));
+                var data = reader.ReadBytes(dataLength);
+                set.TtlSeconds = Math.Min(set.TtlSeconds, ttl);
+                if (data.Length == (type == DnsRecordType.A ? 4 : 16) && string.Equals(owner, expected, StringComparison.OrdinalIgnoreCase))
+                {
+                    set.Addresses.Add(new IPAddress(data));
+                }
             }
             else if (recordType == DnsRecordType.Cname)
             {
@@ -37,8 +51,13 @@ internal sealed class DnsRecordSet
                     throw DnsMessageReader.Malformed($"CNAME data of {owner} does not match its length");
                 }
 
-                // The first CNAME of an owner wins; a name has only one, so a second is noise.
-                set.Aliases.TryAdd(owner, (target, ttl));
+                set.HasAlias = true;
+                set.TtlSeconds = Math.Min(set.TtlSeconds, ttl);
+                expected = target;
+                if (set.Addresses.Count == 0)
+                {
+                    set.Canonical = target;
+                }
             }
             else
             {
@@ -48,11 +67,6 @@ internal sealed class DnsRecordSet
 
         return set;
     }
-
-    private static IPAddress Address(ReadOnlySpan<byte> data, DnsRecordType type) =>
-        data.Length == (type == DnsRecordType.A ? 4 : 16)
-            ? new IPAddress(data)
-            : throw DnsMessageReader.Malformed($"{type} record with {data.Length} bytes of data");
 
     /// <summary>RFC 2181 section 8: a TTL with the top bit set is read as zero.</summary>
     private static uint Ttl(uint value) => value > int.MaxValue ? 0 : value;

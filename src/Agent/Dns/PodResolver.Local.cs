@@ -10,8 +10,6 @@ internal sealed partial class PodResolver
     /// <summary>Answers that do not come from DNS are not cached: glibc reads the hosts file on every lookup too.</summary>
     private const uint LocalTtlSeconds = 0;
 
-    private const string Localhost = "localhost";
-
     private static DnsAnswer? FromLiteral(string name, AddressFamilyFilter family)
     {
         if (!IPAddress.TryParse(name, out var address))
@@ -24,28 +22,17 @@ internal sealed partial class PodResolver
             : throw new RemoteException(ErrorCode.NameNotFound, $"'{name}' is an address of another family than the {family} asked for.");
     }
 
+    /// <summary>
+    /// glibc's files backend: the first line naming the host, or every one with <see cref="HostsFile.Multi"/>, in file
+    /// order (ignoring case; a trailing dot is part of the name, as in glibc). There is no built-in localhost: without a hosts line, glibc asks DNS for it too.
+    /// </summary>
     private DnsAnswer? FromHostsFile(string name, AddressFamilyFilter family)
     {
-        var queried = DnsName.TrimRoot(name);
-        var entries = _hosts().Find(queried).Where(e => Matches(e.Address, family)).ToList();
-        if (entries.Count > 0)
-        {
-            return new DnsAnswer(queried, entries[0].CanonicalName, [.. entries.Select(e => e.Address).Distinct()], LocalTtlSeconds);
-        }
-
-        // RFC 6761: localhost is the loopback even when an image ships no hosts file.
-        if (string.Equals(queried, Localhost, StringComparison.OrdinalIgnoreCase))
-        {
-            IPAddress[] loopback = family switch
-            {
-                AddressFamilyFilter.IPv4 => [IPAddress.Loopback],
-                AddressFamilyFilter.IPv6 => [IPAddress.IPv6Loopback],
-                _ => [IPAddress.Loopback, IPAddress.IPv6Loopback],
-            };
-            return new DnsAnswer(queried, Localhost, loopback, LocalTtlSeconds);
-        }
-
-        return null;
+        var hosts = _hosts();
+        var entries = hosts.Find(name).Where(e => Matches(e.Address, family)).Take(hosts.Multi ? int.MaxValue : 1).ToList();
+        return entries.Count > 0
+            ? new DnsAnswer(name, entries[0].CanonicalName, [.. entries.Select(e => e.Address).Distinct()], LocalTtlSeconds)
+            : null;
     }
 
     private static bool Matches(IPAddress address, AddressFamilyFilter family) => family switch

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using ClusterContext.Protocol.Messages;
 
 namespace ClusterContext.Agent.Dns;
@@ -10,105 +8,59 @@ internal sealed partial class PodResolver
     private static readonly DnsRecordType[] IPv4Types = [DnsRecordType.A];
     private static readonly DnsRecordType[] IPv6Types = [DnsRecordType.Aaaa];
 
-    /// <summary>Looks one candidate up; A and AAAA are asked at the same time, as glibc does.</summary>
-    private async Task<(LookupStatus Status, DnsAnswer? Answer)> LookupAsync(
-        string candidate, AddressFamilyFilter family, ResolverConfig config, CancellationToken ct)
+    /// <summary>
+    /// Looks one candidate up as glibc's <c>res_query</c> does: for any family A and AAAA at once, and the responses
+    /// kept are a success when one of them is NOERROR with answer records; otherwise the RCODE (the first response's,
+    /// unless that is NOERROR) gives the error.
+    /// </summary>
+    private async Task<CandidateResult> LookupAsync(string candidate, AddressFamilyFilter family, ResolverConfig config, CancellationToken ct)
     {
+        // res_mkquery cannot encode it: glibc fails the candidate with NO_RECOVERY without sending anything.
+        if (!DnsName.CanEncode(candidate))
+        {
+            return CandidateResult.Failed(HostError.NoRecovery, DnsResponseCode.NoError);
+        }
+
         var types = family switch
         {
             AddressFamilyFilter.IPv4 => IPv4Types,
             AddressFamilyFilter.IPv6 => IPv6Types,
-            _ => BothTypes,
+            _ => config.NoAaaa ? IPv4Types : BothTypes,
         };
-        var responses = await Task.WhenAll(types.Select(t => QueryAsync(candidate, t, config, ct))).ConfigureAwait(false);
-
-        var found = responses.OfType<DnsResponse>().Where(r => r.Addresses.Count > 0).ToList();
-        if (found.Count > 0)
+        var sent = await SendAsync([.. types.Select(t => DnsQuestion.Create(candidate, t))], config, ct).ConfigureAwait(false);
+        if (sent.Responses is not { Count: > 0 } responses)
         {
-            var addresses = found.SelectMany(r => r.Addresses).ToList();
-            return (LookupStatus.Found, new DnsAnswer(candidate, found[0].CanonicalName, addresses, found.Min(r => r.TtlSeconds)));
+            return CandidateResult.Failed(HostError.TryAgain, sent.FirstBufferCode, sent.ConnectionRefused);
         }
 
-        var statuses = responses.Select(Classify).ToList();
-
-        // NXDOMAIN is about the name, not the type, so it settles the candidate even when the other query failed.
-        return (statuses.Contains(LookupStatus.NameError) ? LookupStatus.NameError : statuses.Max(), null);
-    }
-
-    private static LookupStatus Classify(DnsResponse? response) => response?.ResponseCode switch
-    {
-        null => LookupStatus.Unreachable,
-        DnsResponseCode.NoError => LookupStatus.NoData,
-        DnsResponseCode.NameError => LookupStatus.NameError,
-        DnsResponseCode.ServerFailure => LookupStatus.ServerFailure,
-        _ => LookupStatus.Refused,
-    };
-
-    /// <summary>Asks the name servers in order, <see cref="ResolverConfig.Attempts"/> rounds; null when none answered.</summary>
-    private async Task<DnsResponse?> QueryAsync(string name, DnsRecordType type, ResolverConfig config, CancellationToken ct)
-    {
-        DnsResponse? failed = null;
-        for (var attempt = 0; attempt < config.Attempts; attempt++)
+        var first = responses[0];
+        var second = responses.Count > 1 ? responses[1] : first;
+        if (!first.HasAnswers && !second.HasAnswers)
         {
-            foreach (var address in config.NameServers)
+            var error = (first.ResponseCode == DnsResponseCode.NoError ? second.ResponseCode : first.ResponseCode) switch
             {
-                var server = new IPEndPoint(address, _port);
-                var response = await ExchangeAsync(server, name, type, config, ct).ConfigureAwait(false);
-                if (response is { ResponseCode: DnsResponseCode.NoError or DnsResponseCode.NameError })
-                {
-                    return response;
-                }
-
-                // Like glibc, SERVFAIL, REFUSED and the like send the query on to the next server.
-                if (response is not null)
-                {
-                    DnsLog.ServerRefused(_logger, server, type, name, response.ResponseCode);
-                    failed = response;
-                }
-            }
+                DnsResponseCode.NameError => HostError.HostNotFound,
+                DnsResponseCode.ServerFailure => HostError.TryAgain,
+                DnsResponseCode.NoError => HostError.NoData,
+                _ => HostError.NoRecovery,
+            };
+            return CandidateResult.Failed(error, sent.FirstBufferCode);
         }
 
-        return failed;
+        return new CandidateResult(HostError.HostNotFound, Answer(candidate, family, responses), true, sent.FirstBufferCode, false);
     }
 
-    /// <summary>One query to one server: UDP, and TCP when the UDP answer is truncated; null when the server did not answer usefully.</summary>
-    private async Task<DnsResponse?> ExchangeAsync(IPEndPoint server, string name, DnsRecordType type, ResolverConfig config, CancellationToken ct)
+    /// <summary>
+    /// glibc's <c>gaih_getanswer</c>: the addresses of both responses, in the order they arrived; none when the first
+    /// has no address records (only a CNAME, or nothing) and the second has none either. An answered candidate without
+    /// addresses ends the search: the name is not found, even if a later candidate would have addresses.
+    /// </summary>
+    private static DnsAnswer? Answer(string candidate, AddressFamilyFilter family, IReadOnlyList<DnsResponse> responses)
     {
-        var timeout = TimeSpan.FromSeconds(config.TimeoutSeconds);
-        var id = DnsMessage.NewId();
-        var query = DnsMessage.EncodeQuery(id, name, type);
-        try
-        {
-            var datagram = await WithTimeoutAsync(t => DnsTransport.ExchangeUdpAsync(server, query, id, t), timeout, ct).ConfigureAwait(false);
-            var response = DnsMessage.DecodeResponse(datagram, id, name, type);
-            if (!response.Truncated)
-            {
-                return response;
-            }
-
-            DnsLog.Truncated(_logger, server, type, name);
-            var message = await WithTimeoutAsync(t => DnsTransport.ExchangeTcpAsync(server, query, t), timeout, ct).ConfigureAwait(false);
-            response = DnsMessage.DecodeResponse(message, id, name, type);
-            return response.Truncated ? throw DnsMessageReader.Malformed("truncated response over TCP") : response;
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            DnsLog.ServerTimedOut(_logger, server, type, name, config.TimeoutSeconds);
-        }
-        catch (Exception ex) when (ex is SocketException or IOException or InvalidDataException)
-        {
-            DnsLog.ServerFailed(_logger, server, type, name, ex);
-        }
-
-        // A socket error can stand in for the caller's cancellation; it must not turn into asking the next server.
-        ct.ThrowIfCancellationRequested();
-        return null;
-    }
-
-    private static async Task<byte[]> WithTimeoutAsync(Func<CancellationToken, Task<byte[]>> exchange, TimeSpan timeout, CancellationToken ct)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(timeout);
-        return await exchange(deadline.Token).ConfigureAwait(false);
+        var withAddresses = responses.Where(r => r.ResponseCode == DnsResponseCode.NoError && r.Addresses.Count > 0).ToList();
+        var addresses = withAddresses.SelectMany(r => r.Addresses).Where(a => Matches(a, family)).ToList();
+        return addresses.Count == 0
+            ? null
+            : new DnsAnswer(candidate, withAddresses[0].CanonicalName, addresses, withAddresses.Min(r => r.TtlSeconds));
     }
 }

@@ -7,8 +7,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ClusterContext.Agent.Dns;
 
 /// <summary>
-/// Resolves names the way the pod's glibc would: address literals, then the container's hosts file, then its name
-/// servers with the search list and ndots of its resolv.conf. The agent's own resolver (System.Net.Dns) is never
+/// Resolves names the way the pod's glibc getaddrinfo does: address literals, then the container's hosts file, then its
+/// name servers with the search list, ndots and options of its resolv.conf (glibc 2.36's res_search, res_send and
+/// nss_dns, checked against the container's own glibc by the differential tests). The agent's own resolver (System.Net.Dns) is never
 /// used: it would read the agent's files, not the container's.
 /// </summary>
 internal sealed partial class PodResolver
@@ -55,6 +56,12 @@ internal sealed partial class PodResolver
             return local;
         }
 
+        // glibc's DNS backend takes only host names (letters, digits, '-' and '_'); others are not found without a query.
+        if (!DnsName.IsHostName(name))
+        {
+            throw new RemoteException(ErrorCode.NameNotFound, $"'{name}' was not found: it is not a host name DNS is asked for.");
+        }
+
         try
         {
             var answer = await SearchAsync(name, family, _config(), ct).ConfigureAwait(false);
@@ -68,50 +75,74 @@ internal sealed partial class PodResolver
         }
     }
 
+    /// <summary>
+    /// glibc's <c>res_search</c>. A candidate answered with records settles the lookup, with addresses or without.
+    /// NXDOMAIN, no data and SERVFAIL go on to the next search domain; anything else (REFUSED, timeouts) ends the
+    /// search list, but the name is still tried as it is; no server reachable at all ends everything at once.
+    /// </summary>
     private async Task<DnsAnswer> SearchAsync(string name, AddressFamilyFilter family, ResolverConfig config, CancellationToken ct)
     {
-        var asIsFirst = SearchList.TriesAsIsFirst(name, config);
         var candidates = SearchList.Candidates(name, config);
+        var asIsFirst = SearchList.TriesAsIsFirst(name, config);
+        var asIsLast = SearchList.TriesAsIsLast(name, config, candidates);
         var tried = new List<string>();
-        var outcome = LookupStatus.Found;
+        HostError? asIsError = null;
+        var gotNoData = false;
+        var gotServerFailure = false;
+        CandidateResult? last = null;
         for (var i = 0; i < candidates.Count; i++)
         {
-            var candidate = candidates[i];
-            tried.Add(candidate);
-            var (status, answer) = await LookupAsync(candidate, family, config, ct).ConfigureAwait(false);
-            if (answer is not null)
+            var result = await LookupAsync(candidates[i], family, config, ct).ConfigureAwait(false);
+            tried.Add(candidates[i]);
+            last = result;
+            if (result.Answered)
             {
-                return answer;
+                return result.Answer ?? throw NotFound(name, family, tried, "it has no addresses");
             }
 
-            outcome = (LookupStatus)Math.Max((int)outcome, (int)status);
-            if (status >= LookupStatus.Refused && !(asIsFirst && tried.Count == 1))
+            if (i == 0 && asIsFirst)
             {
-                // As glibc's res_search does: an answer other than NXDOMAIN, NODATA or SERVFAIL for a search domain ends
-                // the search list, but the name as it is is still tried (it may be fully qualified). Servers that did
-                // not answer at all end it outright.
-                var asIs = candidates[^1];
-                if (status == LookupStatus.Refused && !asIsFirst && i < candidates.Count - 1 && string.Equals(asIs, name, StringComparison.OrdinalIgnoreCase))
+                if (name.EndsWith('.'))
                 {
-                    tried.Add(asIs);
-                    (status, answer) = await LookupAsync(asIs, family, config, ct).ConfigureAwait(false);
-                    if (answer is not null)
-                    {
-                        return answer;
-                    }
-
-                    outcome = (LookupStatus)Math.Max((int)outcome, (int)status);
+                    break;
                 }
 
+                asIsError = result.Error;
+                continue;
+            }
+
+            if (asIsLast && i == candidates.Count - 1)
+            {
                 break;
+            }
+
+            if (result.ConnectionRefused)
+            {
+                throw Failure(name, family, tried, HostError.TryAgain, result, config);
+            }
+
+            gotNoData |= result.Error == HostError.NoData;
+            var goesOn = result.Error is HostError.NoData or HostError.HostNotFound
+                || (result.Error == HostError.TryAgain && result.FirstBufferCode == DnsResponseCode.ServerFailure);
+            gotServerFailure |= result.Error == HostError.TryAgain && goesOn;
+            if (!goesOn)
+            {
+                // Past the search domains to the name as it is, if it is still to be tried.
+                i = asIsLast ? candidates.Count - 2 : candidates.Count;
             }
         }
 
-        throw Failure(name, family, tried, outcome, config);
+        // As glibc reports it: the error of the first try as it is, else "no data" if any candidate had none, else
+        // SERVFAIL if any had it, else the last candidate's.
+        var error = asIsError ?? (gotNoData ? HostError.NoData : gotServerFailure ? HostError.TryAgain : last?.Error ?? HostError.HostNotFound);
+        throw Failure(name, family, tried, error, last, config);
     }
 
+    private static RemoteException NotFound(string name, AddressFamilyFilter family, List<string> tried, string reason) =>
+        new(ErrorCode.NameNotFound, $"'{name}' was not found: {reason} (tried {string.Join(", ", tried)}).");
+
     private static RemoteException Failure(
-        string name, AddressFamilyFilter family, List<string> tried, LookupStatus outcome, ResolverConfig config)
+        string name, AddressFamilyFilter family, List<string> tried, HostError error, CandidateResult? last, ResolverConfig config)
     {
         var candidates = string.Join(", ", tried);
         var servers = string.Join(", ", config.NameServers);
@@ -121,16 +152,18 @@ internal sealed partial class PodResolver
             AddressFamilyFilter.IPv6 => "AAAA",
             _ => "A or AAAA",
         };
-        return outcome switch
+
+        // Only TRY_AGAIN is a temporary failure to getaddrinfo (EAI_AGAIN); the other errors say the name is not there.
+        return error switch
         {
-            LookupStatus.Unreachable => new(ErrorCode.NameResolutionFailed,
-                $"Cannot resolve '{name}': name servers {servers} did not answer (tried {candidates})."),
-            LookupStatus.Refused => new(ErrorCode.NameResolutionFailed,
+            HostError.TryAgain when last?.FirstBufferCode is DnsResponseCode.Refused => new(ErrorCode.NameResolutionFailed,
                 $"Cannot resolve '{name}': name servers {servers} refused the query (tried {candidates})."),
-            LookupStatus.ServerFailure => new(ErrorCode.NameResolutionFailed,
+            HostError.TryAgain when last?.FirstBufferCode is DnsResponseCode.ServerFailure => new(ErrorCode.NameResolutionFailed,
                 $"Cannot resolve '{name}': name servers {servers} failed with SERVFAIL (tried {candidates})."),
-            LookupStatus.NoData => new(ErrorCode.NameNotFound,
-                $"'{name}' has no {types} records (tried {candidates})."),
+            HostError.TryAgain => new(ErrorCode.NameResolutionFailed,
+                $"Cannot resolve '{name}': name servers {servers} did not answer (tried {candidates})."),
+            HostError.NoRecovery => NotFound(name, family, tried, "the name servers answered with an error that ends the search"),
+            HostError.NoData => new(ErrorCode.NameNotFound, $"'{name}' has no {types} records (tried {candidates})."),
             _ => new(ErrorCode.NameNotFound, $"'{name}' was not found (tried {candidates})."),
         };
     }

@@ -26,11 +26,44 @@ internal sealed record ResolverConfig
     /// <summary>Names with at least this many dots are tried as they are before the search list. Default 1.</summary>
     public int Ndots { get; init; } = 1;
 
-    /// <summary>How long to wait for one name server to answer one query. Default 5 seconds.</summary>
+    /// <summary>
+    /// glibc's <c>retrans</c>: how long the first name server gets to answer, in seconds. Default 5. The others get
+    /// less or more (<see cref="TimeoutFor"/>); 0 is kept as written and waits one second, as glibc does.
+    /// </summary>
     public int TimeoutSeconds { get; init; } = 5;
 
-    /// <summary>How many rounds through the name servers a query makes. Default 2.</summary>
+    /// <summary>How many rounds through the name servers a query makes. Default 2; with 0 (as glibc) no query is sent.</summary>
     public int Attempts { get; init; } = 2;
+
+    /// <summary><c>options rotate</c>: each lookup starts at another name server.</summary>
+    public bool Rotate { get; init; }
+
+    /// <summary><c>options no-tld-query</c>: a name without dots is not tried as it is after the search list.</summary>
+    public bool NoTldQuery { get; init; }
+
+    /// <summary><c>options use-vc</c>: queries go over TCP.</summary>
+    public bool UseTcp { get; init; }
+
+    /// <summary><c>options no-aaaa</c> (glibc 2.36): lookups for any family ask for A records only.</summary>
+    public bool NoAaaa { get; init; }
+
+    /// <summary><c>options single-request</c> or <c>single-request-reopen</c>: A and AAAA are asked one after the other.</summary>
+    public bool SingleRequest { get; init; }
+
+    /// <summary>
+    /// How long name server <paramref name="index"/> gets to answer one exchange, as glibc's <c>send_dg</c> computes it:
+    /// the timeout doubled for each server before it, divided by the number of servers after the first; at least a second.
+    /// </summary>
+    public TimeSpan TimeoutFor(int index)
+    {
+        var seconds = TimeoutSeconds << index;
+        if (index > 0)
+        {
+            seconds /= NameServers.Count;
+        }
+
+        return TimeSpan.FromSeconds(Math.Max(seconds, 1));
+    }
 
     /// <summary>Parses the text of a <c>resolv.conf</c>; unknown keywords and options, and invalid values, are ignored.</summary>
     public static ResolverConfig Parse(string text)
@@ -78,27 +111,38 @@ internal sealed record ResolverConfig
 
     private static string NormalizeDomain(string domain)
     {
-        var trimmed = domain.TrimEnd('.');
+        // glibc drops one leading dot of a search domain (".example" searches example) and sends the rest as written.
+        var trimmed = (domain.StartsWith('.') ? domain[1..] : domain).TrimEnd('.');
         return trimmed.Length == 0 ? "." : trimmed;
     }
 
     private static ResolverConfig WithOption(ResolverConfig config, string option)
     {
-        var colon = option.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
+        // glibc compares each option by its prefix: "rotate" also matches "rotated", "single-request-reopen" is checked
+        // before "single-request".
+        if (option.StartsWith("ndots:", StringComparison.Ordinal))
         {
-            return config;
+            return config with { Ndots = Math.Min(LeadingNumber(option.AsSpan(6)), MaxNdots) };
         }
 
-        var value = LeadingNumber(option.AsSpan(colon + 1));
-
-        // glibc clamps the top of each range; the bottom is clamped to 1 here because glibc would wait
-        // a minimum of one second anyway, and with attempts:0 it would not send a query at all.
-        return option[..colon] switch
+        if (option.StartsWith("timeout:", StringComparison.Ordinal))
         {
-            "ndots" => config with { Ndots = Math.Min(value, MaxNdots) },
-            "timeout" => config with { TimeoutSeconds = Math.Clamp(value, 1, MaxTimeoutSeconds) },
-            "attempts" => config with { Attempts = Math.Clamp(value, 1, MaxAttempts) },
+            return config with { TimeoutSeconds = Math.Min(LeadingNumber(option.AsSpan(8)), MaxTimeoutSeconds) };
+        }
+
+        if (option.StartsWith("attempts:", StringComparison.Ordinal))
+        {
+            return config with { Attempts = Math.Min(LeadingNumber(option.AsSpan(9)), MaxAttempts) };
+        }
+
+        return option switch
+        {
+            _ when option.StartsWith("rotate", StringComparison.Ordinal) => config with { Rotate = true },
+            _ when option.StartsWith("single-request", StringComparison.Ordinal) => config with { SingleRequest = true },
+            _ when option.StartsWith("no_tld_query", StringComparison.Ordinal) || option.StartsWith("no-tld-query", StringComparison.Ordinal)
+                => config with { NoTldQuery = true },
+            _ when option.StartsWith("use-vc", StringComparison.Ordinal) => config with { UseTcp = true },
+            _ when option.StartsWith("no-aaaa", StringComparison.Ordinal) => config with { NoAaaa = true },
             _ => config,
         };
     }

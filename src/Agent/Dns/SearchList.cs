@@ -3,11 +3,15 @@ namespace ClusterContext.Agent.Dns;
 /// <summary>The names glibc's <c>res_search</c> tries for a host name, in order.</summary>
 internal static class SearchList
 {
-    /// <summary>Whether the name is tried as it is before the search domains.</summary>
+    /// <summary>Whether the name is tried as it is before the search domains: a trailing dot, or at least ndots dots.</summary>
     public static bool TriesAsIsFirst(string name, ResolverConfig config) =>
-        !name.EndsWith('.') && DnsName.CountDots(name) >= config.Ndots;
+        name.EndsWith('.') || DnsName.CountDots(name) >= config.Ndots;
 
-    /// <summary>The candidates for a valid name, without trailing dots, each once.</summary>
+    /// <summary>
+    /// The candidates, without trailing dots, as glibc sends them (a domain listed twice is asked twice): the name
+    /// alone when it ends with a dot; otherwise the name first if it has enough dots, each search domain, and the name
+    /// last unless it was tried first, the root is on the list, or <c>no-tld-query</c> holds for a name without dots.
+    /// </summary>
     public static IReadOnlyList<string> Candidates(string name, ResolverConfig config)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -21,29 +25,26 @@ internal static class SearchList
         var asIsFirst = TriesAsIsFirst(name, config);
         if (asIsFirst)
         {
-            Add(candidates, name);
+            candidates.Add(name);
         }
 
+        var rootOnList = false;
         foreach (var domain in config.SearchDomains)
         {
-            // The root in the search list stands for the name itself, which is then not tried again at the end.
-            Add(candidates, domain == "." ? name : $"{name}.{domain}");
+            rootOnList |= domain == ".";
+            candidates.Add(domain == "." ? name : $"{name}.{domain}");
         }
 
-        if (!asIsFirst)
+        var dots = DnsName.CountDots(name);
+        if (!asIsFirst && !rootOnList && (dots > 0 || config.SearchDomains.Count == 0 || !config.NoTldQuery))
         {
-            Add(candidates, name);
+            candidates.Add(name);
         }
 
         return candidates;
     }
 
-    private static void Add(List<string> candidates, string candidate)
-    {
-        // glibc gives up on a name that grows too long; skipping it tries the rest of the list instead.
-        if (candidate.Length <= DnsName.MaxLength && !candidates.Contains(candidate, StringComparer.OrdinalIgnoreCase))
-        {
-            candidates.Add(candidate);
-        }
-    }
+    /// <summary>Whether the last candidate is the name as it is, tried after the search list (also when the search ended early).</summary>
+    public static bool TriesAsIsLast(string name, ResolverConfig config, IReadOnlyList<string> candidates) =>
+        !TriesAsIsFirst(name, config) && candidates.Count > config.SearchDomains.Count;
 }

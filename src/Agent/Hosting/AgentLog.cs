@@ -22,4 +22,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(6, LogLevel.Information, "no session for {Seconds} s; exiting", EventName = "IdleExit")]
     public static partial void IdleExit(ILogger logger, double seconds);
+
+    [LoggerMessage(7, LogLevel.Warning, "listening on {EndPoint} without a token: anyone who can reach this address may open a session as this pod; give --token or --token-sha256, or listen on 127.0.0.1 and reach it by a port-forward", EventName = "Unprotected")]
+    public static partial void Unprotected(ILogger logger, EndPoint endPoint);
 }

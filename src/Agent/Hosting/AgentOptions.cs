@@ -4,19 +4,23 @@ using System.Net;
 namespace ClusterContext.Agent.Hosting;
 
 /// <summary>The agent's command line.</summary>
-internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Token, TimeSpan? IdleTimeout, TimeSpan? Linger = null)
+internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Token, TimeSpan? IdleTimeout, TimeSpan? Linger = null, byte[]? TokenSha256 = null)
 {
     public const string Usage = """
-        Usage: clusterctx-agent --listen ADDR:PORT [--target-pid PID] [--token TOKEN] [--idle-timeout SECONDS] [--linger SECONDS]
+        Usage: clusterctx-agent --listen ADDR:PORT [--target-pid PID] [--token TOKEN | --token-sha256 HEX]
+                                [--idle-timeout SECONDS] [--linger SECONDS]
 
         Serves ClusterContext sessions inside a pod: the target process's environment, files, DNS and
         network, from the pod's namespaces.
 
-          --listen ADDR:PORT       address to accept sessions on, e.g. 0.0.0.0:7777 or [::]:7777
+          --listen ADDR:PORT       address to accept sessions on, e.g. 127.0.0.1:7777 (reached only by a
+                                   port-forward) or 0.0.0.0:7777 (anyone who can reach the pod: give a token)
           --target-pid PID         process whose context is served (default 1: the target container's
                                    main process when the agent shares its PID namespace)
           --token TOKEN            session token clients must present (default: none; the token may
                                    also come from the CLUSTERCONTEXT_AGENT_TOKEN environment variable)
+          --token-sha256 HEX       instead of the token, its SHA-256 (64 hex digits): clients present the
+                                   token, and whoever reads the agent's arguments learns nothing usable
           --idle-timeout SECONDS   exit after this long with no session (default: never)
           --linger SECONDS         once a session has been served, exit this long after the last one
                                    ends (default: the idle timeout); for an agent started for one user
@@ -32,6 +36,7 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
         var token = Environment.GetEnvironmentVariable("CLUSTERCONTEXT_AGENT_TOKEN") ?? string.Empty;
         TimeSpan? idle = null;
         TimeSpan? linger = null;
+        byte[]? verifier = null;
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
@@ -64,6 +69,12 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
                 case "--token":
                     token = value;
                     break;
+                case "--token-sha256" when value.Length == 64 && value.All(char.IsAsciiHexDigit):
+                    verifier = Convert.FromHexString(value);
+                    break;
+                case "--token-sha256":
+                    error = $"--token-sha256 '{value}' is not a SHA-256 digest (64 hexadecimal digits).";
+                    return null;
                 case "--idle-timeout" or "--linger" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0:
                     (name == "--linger" ? ref linger : ref idle) = TimeSpan.FromSeconds(seconds);
                     break;
@@ -82,6 +93,12 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
             return null;
         }
 
-        return new AgentOptions(listen, pid, token, idle, linger);
+        if (verifier is not null && token.Length > 0)
+        {
+            error = "Give the token (--token or CLUSTERCONTEXT_AGENT_TOKEN) or its digest (--token-sha256), not both.";
+            return null;
+        }
+
+        return new AgentOptions(listen, pid, token, idle, linger, verifier);
     }
 }

@@ -46,6 +46,11 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
         }
 
         AgentLog.Listening(_logger, listener.LocalEndPoint!, options.TargetPid, AgentVersion);
+        if (_token.Length == 0 && options.TokenSha256 is null && !IPAddress.IsLoopback(options.Listen.Address))
+        {
+            AgentLog.Unprotected(_logger, listener.LocalEndPoint!);
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var idleWatch = options.IdleTimeout is not null || options.Linger is not null ? WatchIdleAsync(stop) : Task.CompletedTask;
         try
@@ -120,7 +125,10 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
     private WelcomeMessage Accept(HelloMessage hello, string sessionId)
     {
         var presented = Encoding.UTF8.GetBytes(hello.Token);
-        if (_token.Length > 0 && !CryptographicOperations.FixedTimeEquals(presented, _token))
+        var admitted = options.TokenSha256 is { } digest
+            ? CryptographicOperations.FixedTimeEquals(SHA256.HashData(presented), digest)
+            : _token.Length == 0 || CryptographicOperations.FixedTimeEquals(presented, _token);
+        if (!admitted)
         {
             throw new RemoteException(ErrorCode.Unauthorized, "The session token does not match the one this agent was started with.");
         }

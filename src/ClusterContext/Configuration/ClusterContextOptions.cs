@@ -131,15 +131,35 @@ public sealed class NetworkSettings
 /// <summary>Which outgoing connections go through the pod.</summary>
 public sealed class OutgoingSettings
 {
-    /// <summary>Tunnel TCP connections to pod-side addresses. Default: true.</summary>
+    /// <summary>Tunnel TCP connections through the pod. Default: true.</summary>
     public bool Tcp { get; set; } = true;
 
-    /// <summary>Tunnel UDP datagrams to pod-side addresses. Default: true.</summary>
+    /// <summary>Tunnel UDP datagrams through the pod. Default: true.</summary>
     public bool Udp { get; set; } = true;
 
-    /// <summary>Filters (<c>[tcp|udp://]name|addr|cidr[:port]</c>) of destinations always reached through the pod.</summary>
+    /// <summary>
+    /// Where a destination no filter names goes. Default <see cref="OutgoingDefault.Remote"/>: every non-loopback
+    /// destination through the pod, except the API server and proxy the session itself uses (and the agent's address).
+    /// </summary>
+    public OutgoingDefault Default { get; set; } = OutgoingDefault.Remote;
+
+    /// <summary>
+    /// Filters (<c>[tcp|udp://]name|addr|cidr[:port]</c>) of destinations reached through the pod; with
+    /// <see cref="Default"/> <see cref="OutgoingDefault.Local"/> the allow list (with the addresses the pod's resolver gave).
+    /// Default: none.
+    /// </summary>
     public IList<string> Remote { get; set; } = [];
 
-    /// <summary>Filters of destinations always reached locally.</summary>
+    /// <summary>Filters of destinations reached locally; they win over <see cref="Remote"/>. Default: none.</summary>
     public IList<string> Local { get; set; } = [];
+}
+
+/// <summary>Where outgoing traffic that no filter names goes.</summary>
+public enum OutgoingDefault
+{
+    /// <summary>Through the pod, as an app in the pod would connect.</summary>
+    Remote,
+
+    /// <summary>From this machine, except the <c>remote</c> filters' destinations and the addresses of names resolved in the pod.</summary>
+    Local,
 }

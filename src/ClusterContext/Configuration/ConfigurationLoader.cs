@@ -140,6 +140,7 @@ internal static class ConfigurationLoader
                 {
                     ["tcp"] = (w, r) => options.Network.Outgoing.Tcp = Bool(w, r),
                     ["udp"] = (w, r) => options.Network.Outgoing.Udp = Bool(w, r),
+                    ["default"] = (w, r) => options.Network.Outgoing.Default = OutgoingDefaultValue(w, r),
                     ["remote"] = (w, r) => options.Network.Outgoing.Remote = Strings(w, r),
                     ["local"] = (w, r) => options.Network.Outgoing.Local = Strings(w, r),
                 }),
@@ -211,6 +212,14 @@ internal static class ConfigurationLoader
             Enum.TryParse<FileSystemMode>(Expect(element, JsonValueKind.String, path, "a string").GetString(), ignoreCase: true, out var mode) && Enum.IsDefined(mode)
                 ? mode
                 : throw Error(path, $"'{element.GetString()}' is not a mode; expected local, localWithOverrides, read or write");
+
+        private OutgoingDefault OutgoingDefaultValue(JsonElement element, string path) =>
+            Expect(element, JsonValueKind.String, path, "a string").GetString() switch
+            {
+                "remote" => OutgoingDefault.Remote,
+                "local" => OutgoingDefault.Local,
+                var other => throw Error(path, $"'{other}' is not a default; expected remote or local"),
+            };
 
         private JsonElement Expect(JsonElement element, JsonValueKind kind, string path, string what) =>
             element.ValueKind == kind ? element : throw Error(path, $"expected {what}, got {Describe(element)}");

@@ -45,6 +45,10 @@ internal static class BclChokePoints
         ["send-to"] = SocketSendTo,
         ["send-to-span"] = SocketSendToSpan,
         ["send-to-async"] = SocketSendToAsync,
+        ["receive-from"] = SocketReceiveFrom,
+        ["receive-from-list"] = SocketReceiveFromList,
+        ["receive-message-from"] = SocketReceiveMessageFrom,
+        ["receive-message-from-list"] = SocketReceiveMessageFromList,
         ["bind"] = SocketBind,
         ["listen"] = SocketListen,
     };
@@ -72,9 +76,21 @@ internal static class BclChokePoints
     public static MethodBase SocketSendToAsync { get; } = typeof(Socket).GetMethods(Everything)
         .Single(m => m.Name == "SendToAsync" && m.GetParameters() is [{ ParameterType.Name: "ReadOnlyMemory`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }, _]);
 
+    /// <summary>Every receive that reports the sender (ReceiveFrom, its async forms, UdpClient.Receive) reads into a Span or a list of segments here.</summary>
+    public static MethodBase SocketReceiveFrom { get; } = SocketPalReceive("SysReceive", "Span`1");
+
+    public static MethodBase SocketReceiveFromList { get; } = SocketPalReceive("SysReceive", "IList`1");
+
+    public static MethodBase SocketReceiveMessageFrom { get; } = SocketPalReceive("SysReceiveMessageFrom", "Span`1");
+
+    public static MethodBase SocketReceiveMessageFromList { get; } = SocketPalReceive("SysReceiveMessageFrom", "IList`1");
+
     public static MethodBase SocketBind { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoBind");
 
     public static MethodBase SocketListen { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "Listen" && m.GetParameters().Length == 1);
+
+    private static MethodInfo SocketPalReceive(string name, string buffers) => Type("System.Net.Sockets.SocketPal", typeof(Socket).Assembly).GetMethods(Everything)
+        .Single(m => m.Name == name && m.GetParameters() is [_, _, { ParameterType.Name: var type }, { ParameterType.Name: "Span`1" }, ..] && type == buffers);
 
     private static Type Type(string name, Assembly assembly) => assembly.GetType(name) ?? throw new InvalidOperationException($"{name} is not in {assembly.GetName().Name}.");
 }

@@ -22,6 +22,20 @@ internal static class ToolingProcess
         return Is(entry, DotnetRoot);
     }
 
+    /// <summary>Whether this process is dotnet-watch, which starts the app with a DOTNET_STARTUP_HOOKS of its own.</summary>
+    public static bool IsDotnetWatch() =>
+        string.Equals(Assembly.GetEntryAssembly()?.GetName().Name, "dotnet-watch", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// dotnet-watch (SDK 10.0.4xx) passes the app <c>-e DOTNET_STARTUP_HOOKS=</c> with its hot reload agent alone, so
+    /// the inherited value, this hook, is lost; the runtime configuration's <c>STARTUP_HOOKS</c> survives, as the host
+    /// appends it to the variable's.
+    /// </summary>
+    public static string DotnetWatchWarning(string hookPath) =>
+        "clustercontext: warning: dotnet watch starts the app with a DOTNET_STARTUP_HOOKS of its own (its hot reload agent) "
+        + "in place of this one, so the app it runs would not be in the pod's context. To load ClusterContext in every run of the app, "
+        + $"add to its project: <ItemGroup><RuntimeHostConfigurationOption Include=\"STARTUP_HOOKS\" Value=\"{hookPath}\" /></ItemGroup>";
+
     internal static bool Is(string entryAssembly, string dotnetRoot) =>
         entryAssembly.StartsWith(Path.Combine(dotnetRoot, "sdk") + Path.DirectorySeparatorChar, StringComparison.Ordinal)
         || KnownTools.Contains(Path.GetFileNameWithoutExtension(entryAssembly));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -7,7 +8,7 @@ namespace ClusterContext.Kube;
 
 /// <summary>How the agent container is started.</summary>
 /// <param name="Image">The agent image.</param>
-/// <param name="Port">The port the agent listens on inside the pod's network namespace.</param>
+/// <param name="Port">The port the agent listens on, on the pod's loopback (only a port-forward reaches it).</param>
 /// <param name="IdleTimeout">The agent exits after this long if no session comes, so nothing is left running.</param>
 /// <param name="Linger">The agent exits this long after its session ends.</param>
 /// <param name="Capabilities">Linux capabilities the enabled features need (none for env/files/outgoing traffic).</param>
@@ -16,7 +17,7 @@ public sealed record AgentContainerSpec(string Image, int Port, TimeSpan IdleTim
 /// <summary>A started agent: where it listens and the token that admits this session only.</summary>
 /// <param name="Container">The ephemeral container's name.</param>
 /// <param name="Port">The agent's port in the pod.</param>
-/// <param name="Token">The session token.</param>
+/// <param name="Token">The session token; the pod spec carries only its SHA-256, so readers of the spec cannot use it.</param>
 public sealed record StartedAgent(string Container, int Port, string Token);
 
 /// <summary>
@@ -39,11 +40,11 @@ public static class EphemeralAgent
             ["image"] = spec.Image,
             ["targetContainerName"] = target.Container,
             ["args"] = new JsonArray(
-                "--listen", string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{spec.Port}"),
+                "--listen", string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{spec.Port}"),
+                "--token-sha256", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token))),
                 "--target-pid", "1",
                 "--idle-timeout", spec.IdleTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture),
                 "--linger", spec.Linger.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
-            ["env"] = new JsonArray(new JsonObject { ["name"] = "CLUSTERCONTEXT_AGENT_TOKEN", ["value"] = token }),
             ["securityContext"] = SecurityContext(target, spec),
             ["terminationMessagePolicy"] = "FallbackToLogsOnError",
         };

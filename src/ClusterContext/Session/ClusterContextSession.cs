@@ -109,7 +109,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
 
         // The same way in at the start and again when a session is lost: a new agent through the API, or the agent address.
-        async Task<(AgentClient Agent, string Address)> OpenAsync(CancellationToken ct)
+        async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints)> OpenAsync(CancellationToken ct)
         {
             if (options.Agent.Address is not { } direct)
             {
@@ -118,15 +118,17 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(options.Timeout);
-            return (await AgentClient.ConnectAsync(await ResolveAsync(direct).ConfigureAwait(false), options.Agent.Token ?? string.Empty,
-                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false), direct);
+            var agentEndPoint = await ResolveAsync(direct).ConfigureAwait(false);
+            return (await AgentClient.ConnectAsync(agentEndPoint, options.Agent.Token ?? string.Empty,
+                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false), direct, [agentEndPoint]);
         }
 
         AgentClient agent;
         string address;
+        IReadOnlyList<IPEndPoint> sessionEndPoints;
         try
         {
-            (agent, address) = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            (agent, address, sessionEndPoints) = await OpenAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException
             && options.Agent.Address is { } direct)
@@ -174,7 +176,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
         var cache = new RemoteFileCache(remote, message => SessionLog.WriteRefused(logger, message));
         var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
-        var destinations = new RemoteDestinations(options.Network.Outgoing);
+        var destinations = new RemoteDestinations(options.Network.Outgoing, sessionEndPoints);
 
         var patcher = MethodPatcher.Shared;
         if (options.Fs.Mode != FileSystemMode.Local)
@@ -188,6 +190,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
 
         ConnectHooks.Install(patcher, remote, destinations);
+        ReceiveFromHooks.Install(patcher);
 
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
         return new ClusterContextSession(options, remote, cache, environment, logger);
@@ -239,6 +242,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             FileHooks.Uninstall(patcher);
             DnsHooks.Uninstall(patcher);
             ConnectHooks.Uninstall(patcher);
+            ReceiveFromHooks.Uninstall(patcher);
             if (_remote is not null)
             {
                 _remote.Close();

@@ -12,10 +12,11 @@ internal static class KubeConnector
     /// <summary>How long a started agent may take to accept its first session.</summary>
     private static readonly TimeSpan ListenGrace = TimeSpan.FromSeconds(10);
 
-    public static async Task<(AgentClient Agent, string Description)> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<(AgentClient Agent, string Description, IReadOnlyList<System.Net.IPEndPoint> SessionEndPoints)> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
     {
         var target = KubeTarget.Parse(options.Target!);
         var endpoint = KubeConfigLoader.Load(options.Context, options.Namespace);
+        var sessionEndPoints = await SessionEndPointsAsync(endpoint, cancellationToken).ConfigureAwait(false);
         var api = new KubeApiClient(endpoint);
         var owned = false;
         try
@@ -35,7 +36,7 @@ internal static class KubeConnector
                         loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
                     stream.DisposeWith(api); // the session's transport ends the client's life
                     owned = true;
-                    return (agent, description);
+                    return (agent, description, sessionEndPoints);
                 }
                 catch (IOException) when (DateTimeOffset.UtcNow < deadline)
                 {
@@ -52,6 +53,37 @@ internal static class KubeConnector
                 api.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The API server and the proxy in front of it (the kubeconfig's <c>proxy-url</c>, else the environment's proxy
+    /// for that URL), resolved here: the app's own connections to them stay local by default, as the session's do.
+    /// </summary>
+    private static async Task<IReadOnlyList<System.Net.IPEndPoint>> SessionEndPointsAsync(KubeEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var uris = new List<Uri> { endpoint.Server };
+        if ((endpoint.ProxyUrl ?? System.Net.Http.HttpClient.DefaultProxy.GetProxy(endpoint.Server)) is { } proxy && proxy != endpoint.Server)
+        {
+            uris.Add(proxy);
+        }
+
+        var endPoints = new List<System.Net.IPEndPoint>();
+        using var bypass = Hooks.HookBypass.Enter();
+        foreach (var uri in uris)
+        {
+            try
+            {
+                var addresses = System.Net.IPAddress.TryParse(uri.IdnHost, out var literal) ? [literal]
+                    : await System.Net.Dns.GetHostAddressesAsync(uri.IdnHost, cancellationToken).ConfigureAwait(false);
+                endPoints.AddRange(addresses.Select(a => new System.Net.IPEndPoint(a, uri.Port)));
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Not resolvable here: the session's own connections fail with a clear error of their own.
+            }
+        }
+
+        return endPoints;
     }
 
     /// <summary>

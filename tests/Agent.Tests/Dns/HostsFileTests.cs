@@ -28,11 +28,28 @@ public class HostsFileTests
 
     [Theory]
     [InlineData("WEB-0")]
-    [InlineData("web-0.")]
     [InlineData("Web-0.Web.Shop.Svc.Cluster.Local")]
-    public void Lookup_ignores_case_and_a_trailing_dot(string name)
+    public void Lookup_ignores_case(string name)
     {
         Assert.Equal([IPAddress.Parse("10.244.1.5")], HostsFile.Parse(KubernetesHosts).Lookup(name));
+    }
+
+    [Fact]
+    public void A_trailing_dot_is_part_of_the_name_as_in_glibc()
+    {
+        Assert.Empty(HostsFile.Parse(KubernetesHosts).Lookup("web-0."));
+        Assert.Equal([IPAddress.Parse("10.0.0.1")], HostsFile.Parse("10.0.0.1 dotted.\n").Lookup("dotted."));
+    }
+
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("multi on\n", true)]
+    [InlineData("MULTI On # all lines\n", true)]
+    [InlineData("multi on\nmulti off\n", false)]
+    [InlineData("# multi on\norder hosts,bind\n", false)]
+    public void Host_conf_says_whether_every_line_counts(string hostConf, bool multi)
+    {
+        Assert.Equal(multi, HostsFile.Parse(KubernetesHosts, hostConf).Multi);
     }
 
     [Fact]

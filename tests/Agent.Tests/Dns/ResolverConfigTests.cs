@@ -61,11 +61,11 @@ public class ResolverConfigTests
 
     [Theory]
     [InlineData("options ndots:20 timeout:99 attempts:9", 15, 30, 5)]
-    [InlineData("options ndots:0 timeout:0 attempts:0", 0, 1, 1)]
+    [InlineData("options ndots:0 timeout:0 attempts:0", 0, 0, 0)]
     [InlineData("options ndots:abc", 0, 5, 2)]
     [InlineData("options ndots:3x timeout:2", 3, 2, 2)]
     [InlineData("options rotate edns0 ndots:2\noptions attempts:3 ndots:4", 4, 5, 3)]
-    [InlineData("options ndots 7 timeout: unknown:1", 1, 1, 2)]
+    [InlineData("options ndots 7 timeout: unknown:1", 1, 0, 2)]
     public void Options_are_read_like_glibc(string text, int ndots, int timeout, int attempts)
     {
         var config = ResolverConfig.Parse(text);

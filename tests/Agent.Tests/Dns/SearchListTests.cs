@@ -38,7 +38,7 @@ public class SearchListTests
     public void A_trailing_dot_makes_the_name_absolute()
     {
         Assert.Equal(["redis.shop"], SearchList.Candidates("redis.shop.", Pod));
-        Assert.False(SearchList.TriesAsIsFirst("a.b.c.d.e.f.", Pod));
+        Assert.True(SearchList.TriesAsIsFirst("redis.", Pod));
     }
 
     [Fact]
@@ -50,12 +50,22 @@ public class SearchListTests
     }
 
     [Fact]
-    public void Duplicates_and_names_too_long_are_left_out()
+    public void Duplicates_and_names_too_long_stay_in_the_list_as_glibc_sends_them()
     {
         var longDomain = string.Join('.', Enumerable.Repeat(new string('x', 62), 4));
         var config = Pod with { SearchDomains = ["a.example", "A.EXAMPLE", longDomain] };
 
-        Assert.Equal(["redis.a.example", "redis"], SearchList.Candidates("redis", config));
+        Assert.Equal(["redis.a.example", "redis.A.EXAMPLE", $"redis.{longDomain}", "redis"], SearchList.Candidates("redis", config));
         Assert.Equal(["redis"], SearchList.Candidates("redis", new ResolverConfig()));
+    }
+
+    [Fact]
+    public void No_tld_query_leaves_out_a_name_without_dots_but_not_one_with_dots()
+    {
+        var config = Pod with { NoTldQuery = true };
+
+        Assert.Equal(["redis.shop.svc.cluster.local", "redis.svc.cluster.local", "redis.cluster.local"], SearchList.Candidates("redis", config));
+        Assert.Equal("a.b", SearchList.Candidates("a.b", config)[^1]);
+        Assert.Equal(["redis"], SearchList.Candidates("redis", new ResolverConfig { NoTldQuery = true }));
     }
 }

@@ -16,7 +16,7 @@ public class ConfigurationLoaderTests
               "agent": { "address": "10.0.0.5:7777", "token": "t" },
               "env": { "include": ["*"], "exclude": ["PATH", "HOME"], "override": { "LOG_LEVEL": "Debug" }, "unset": ["X"], "envFile": null },
               "fs": { "mode": "localWithOverrides", "readOnly": ["^/etc/config/"], "readWrite": [], "local": ["^/tmp/"], "notFound": [] },
-              "network": { "dns": false, "outgoing": { "tcp": true, "udp": false, "remote": ["10.96.0.0/12"], "local": [] } },
+              "network": { "dns": false, "outgoing": { "tcp": true, "udp": false, "default": "local", "remote": ["10.96.0.0/12"], "local": [] } },
               "required": false,
               "timeout": 2.5,
             }
@@ -33,6 +33,8 @@ public class ConfigurationLoaderTests
         Assert.False(options.Network.Dns);
         Assert.False(options.Network.Outgoing.Udp);
         Assert.Equal(["10.96.0.0/12"], options.Network.Outgoing.Remote);
+        Assert.Equal(OutgoingDefault.Local, options.Network.Outgoing.Default);
+        Assert.Equal(OutgoingDefault.Remote, new ClusterContextOptions().Network.Outgoing.Default);
         Assert.False(options.Required);
         Assert.Equal(TimeSpan.FromSeconds(2.5), options.Timeout);
     }
@@ -43,6 +45,7 @@ public class ConfigurationLoaderTests
     [InlineData("""{ "fs": { "readOnly": ["^/etc/", 7] } }""", "test.json: fs.readOnly[1]: expected a string, got the number 7")]
     [InlineData("""{ "fs": { "local": ["(unclosed"] } }""", "test.json: fs.local[0]: '(unclosed' is not a valid regular expression")]
     [InlineData("""{ "network": { "outgoing": { "tcp": "yes" } } }""", "test.json: network.outgoing.tcp: expected true or false, got the string \"yes\"")]
+    [InlineData("""{ "network": { "outgoing": { "default": "pod" } } }""", "test.json: network.outgoing.default: 'pod' is not a default; expected remote or local")]
     [InlineData("""{ "required": null }""", "test.json: required: expected true or false, got null")]
     [InlineData("""{ "timeout": -1 }""", "test.json: timeout: expected a positive number of seconds")]
     [InlineData("""{ "agent": [] }""", "test.json: agent: expected an object, got an array")]

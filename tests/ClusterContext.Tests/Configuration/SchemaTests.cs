@@ -25,6 +25,7 @@ public class SchemaTests
         Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Apply(new ClusterContextOptions(), Nest("fs.notAKey"), "schema-check.json"));
         Assert.Contains("fs.mode", keys);
         Assert.Contains("network.outgoing.remote", keys);
+        Assert.Contains("network.outgoing.default", keys);
         Assert.Contains("env.envFile", keys);
     }
 
@@ -60,6 +61,7 @@ public class SchemaTests
             "timeout" or "startTimeout" => "3",
             "port" => "47471",
             "mode" => "\"read\"",
+            "default" => "\"local\"",
             "override" => "{}",
             "include" or "exclude" or "unset" or "readOnly" or "readWrite" or "local" or "notFound" or "remote" => "[]",
             _ => "\"x\"",

@@ -25,7 +25,7 @@ public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
     public void Dispose() => _client.Dispose();
 
     [Fact]
-    public async Task Agent_container_targets_the_app_container_and_carries_a_fresh_token()
+    public async Task Agent_container_targets_the_app_container_and_carries_only_the_digest_of_a_fresh_token()
     {
         var started = new TaskCompletionSource<JsonObject>();
         _server.StartEphemeralContainer = async (_, _, container) =>
@@ -43,8 +43,13 @@ public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
         Assert.Equal(first.Container, (string?)container["name"]);
         Assert.Equal("app", (string?)container["targetContainerName"]);
         Assert.Equal(Spec.Image, (string?)container["image"]);
-        Assert.Equal(first.Token, (string?)container["env"]![0]!["value"]);
-        Assert.Contains("90", container["args"]!.AsArray().Select(a => (string?)a));
+        var args = container["args"]!.AsArray().Select(a => (string?)a).ToList();
+        Assert.Contains("90", args);
+
+        // The agent listens on the pod's loopback, and the spec carries the token's digest, never the token.
+        Assert.Equal("127.0.0.1:7777", args[args.IndexOf("--listen") + 1]);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(first.Token))), args[args.IndexOf("--token-sha256") + 1]);
+        Assert.DoesNotContain(first.Token, _server.Get("pods", "shop", "orders-1")!.ToJsonString(), StringComparison.Ordinal);
         Assert.NotEqual(first.Token, second.Token);
         Assert.NotEqual(first.Container, second.Container);
         Assert.Equal(2, _server.Get("pods", "shop", "orders-1")!["spec"]!["ephemeralContainers"]!.AsArray().Count);
@@ -113,7 +118,7 @@ public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
     {
         _server.StartEphemeralContainer = (_, _, _) => Task.FromResult(new JsonObject
         {
-            ["terminated"] = new JsonObject { ["exitCode"] = 3, ["reason"] = "Error", ["message"] = "crit: Cannot listen on 0.0.0.0:7777: Address already in use.\n" },
+            ["terminated"] = new JsonObject { ["exitCode"] = 3, ["reason"] = "Error", ["message"] = "crit: Cannot listen on 127.0.0.1:7777: Address already in use.\n" },
         });
         var clock = System.Diagnostics.Stopwatch.StartNew();
 

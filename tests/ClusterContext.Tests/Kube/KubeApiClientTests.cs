@@ -349,12 +349,12 @@ public sealed class KubeApiClientTests : IAsyncLifetime
     {
         var config = AdminKubeconfig();
 
-        // From a manifest, as kubectl sends it (JSON, without client-side validation: the double serves no OpenAPI documents, and kubectl's typed generators such as "create configmap" speak protobuf, which it does not).
+        // From a manifest, as kubectl sends it (JSON).
         var manifest = Path.Combine(_root, "settings.yaml");
         File.WriteAllText(manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: sandbox\n");
-        Assert.Contains("configmap/settings created", await Kubectl(config, "create", "--validate=false", "-f", manifest), StringComparison.Ordinal);
+        Assert.Contains("configmap/settings created", await Kubectl(config, "create", "-f", manifest), StringComparison.Ordinal);
         Assert.Equal("sandbox", (string?)_server.Get("configmaps", "shop", "settings")!["data"]!["mode"]);
-        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => Kubectl(config, "create", "--validate=false", "-f", manifest));
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => Kubectl(config, "create", "-f", manifest));
         Assert.Contains("configmaps \"settings\" already exists", again.Message, StringComparison.Ordinal);
         Assert.Contains("configmap \"settings\" deleted", await Kubectl(config, "delete", "configmap", "settings", "--wait=false"), StringComparison.Ordinal);
         Assert.Null(_server.Get("configmaps", "shop", "settings"));

@@ -82,6 +82,28 @@ internal sealed class PodVolumes : IDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces the whole content of the volume mounted on <paramref name="mountDirectory"/>, as the kubelet projects
+    /// a changed ConfigMap or Secret; false when the content was already that.
+    /// </summary>
+    public async Task<bool> PublishAsync(string mountDirectory, IReadOnlyDictionary<string, byte[]> files, CancellationToken cancellationToken)
+    {
+        var volume = _volumes.FirstOrDefault(v => v.ContainerDirectory == mountDirectory)
+            ?? throw new InvalidOperationException($"No pod volume is mounted on '{mountDirectory}'.");
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await volume.PublishAsync(files, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>The container directories pod volumes are mounted on.</summary>
+    public IEnumerable<string> VolumeDirectories => _volumes.Select(v => v.ContainerDirectory);
+
     // The index keeps names unique even when two paths flatten to the same text (/a-b and /a/b).
     public void Dispose() => _writeLock.Dispose();
 

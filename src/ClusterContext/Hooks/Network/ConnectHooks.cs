@@ -51,9 +51,10 @@ internal static unsafe class ConnectHooks
 
     public static void Connect(Socket socket, EndPoint endPoint, SocketAddress socketAddress)
     {
-        if (Tunnel(socket, endPoint) is { } local)
+        if (Tunnel(socket, endPoint) is { } tunnel)
         {
-            ((delegate*<Socket, EndPoint, SocketAddress, void>)s_connect)(socket, local, local.Serialize());
+            ((delegate*<Socket, EndPoint, SocketAddress, void>)s_connect)(socket, tunnel.Loopback, tunnel.Loopback.Serialize());
+            SocketPresentation.Present(socket, (IPEndPoint)endPoint, tunnel.PodLocal);
             return;
         }
 
@@ -71,12 +72,35 @@ internal static unsafe class ConnectHooks
 
     public static bool ConnectAsync(Socket socket, SocketAsyncEventArgs e, bool userSocket, bool saeaCancelable, CancellationToken cancellationToken)
     {
-        if (e.RemoteEndPoint is { } endPoint && Tunnel(socket, endPoint) is { } local)
+        if (e.RemoteEndPoint is not IPEndPoint endPoint || Tunnel(socket, endPoint) is not { } tunnel)
         {
-            e.RemoteEndPoint = local;
+            return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)s_connectAsync)(socket, e, userSocket, saeaCancelable, cancellationToken);
         }
 
-        return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)s_connectAsync)(socket, e, userSocket, saeaCancelable, cancellationToken);
+        // The socket reports the destination from the moment it is connected: set before the connect, which may
+        // complete on another thread before this one returns. The event args get the app's end point back before
+        // the app's Completed handler can look at it.
+        SocketPresentation.Present(socket, endPoint, tunnel.PodLocal);
+        var completion = ConnectCompletion.Intercept(e, endPoint);
+        e.RemoteEndPoint = tunnel.Loopback;
+        try
+        {
+            var pending = ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)s_connectAsync)(socket, e, userSocket, saeaCancelable, cancellationToken);
+            if (!pending)
+            {
+                completion?.Release();
+            }
+
+            e.RemoteEndPoint = endPoint;
+            return pending;
+        }
+        catch
+        {
+            completion?.Release();
+            e.RemoteEndPoint = endPoint;
+            SocketPresentation.Forget(socket);
+            throw;
+        }
     }
 
     /// <summary>The loopback relay for a pod-side UDP destination of this socket; null when the destination is local.</summary>
@@ -107,11 +131,12 @@ internal static unsafe class ConnectHooks
     private static IPEndPoint Unmap(IPEndPoint endPoint) =>
         endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
 
-    private static IPEndPoint? Tunnel(Socket socket, EndPoint endPoint)
+    /// <summary>Where the app's socket connects instead of <paramref name="endPoint"/>, and the pod-side local end; null when the destination is local.</summary>
+    private static (IPEndPoint Loopback, IPEndPoint? PodLocal)? Tunnel(Socket socket, EndPoint endPoint)
     {
         if (socket.SocketType == SocketType.Dgram)
         {
-            return Relay(socket, endPoint);
+            return Relay(socket, endPoint) is { } relay ? (relay, null) : null;
         }
 
         if (s_remote is not { } remote || s_destinations is not { } destinations || endPoint is not IPEndPoint destination
@@ -137,7 +162,7 @@ internal static unsafe class ConnectHooks
             }), $"{ex.Message} (connecting from the pod)");
         }
 
-        return TunnelListener.Start(connection, socket.AddressFamily);
+        return (TunnelListener.Start(connection, socket.AddressFamily), connection.LocalEndPoint);
     }
 
     private static System.Reflection.MethodInfo Method(string name) => typeof(ConnectHooks).GetMethod(name)!;

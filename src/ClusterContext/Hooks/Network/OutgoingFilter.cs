@@ -35,9 +35,15 @@ internal sealed class OutgoingFilter
 
         int? port = null;
         var colon = text.LastIndexOf(':');
-        if (colon > 0 && !text.Contains("::", StringComparison.Ordinal) && int.TryParse(text[(colon + 1)..], out var parsed))
+        if (colon >= 0 && !text.Contains("::", StringComparison.Ordinal) && int.TryParse(text[(colon + 1)..], out var parsed))
         {
             (port, text) = (parsed, text[..colon]);
+        }
+
+        if (text.Length == 0)
+        {
+            // ":53": that port on any address.
+            return new OutgoingFilter(protocol, null, null, port);
         }
 
         if (IPNetwork.TryParse(text, out var network))
@@ -58,5 +64,5 @@ internal sealed class OutgoingFilter
         (_protocol is null || _protocol == protocol)
         && (_port is null || _port == destination.Port)
         && (_network is { } network ? network.Contains(destination.Address.IsIPv4MappedToIPv6 ? destination.Address.MapToIPv4() : destination.Address)
-            : names.Any(n => _name!.IsMatch(n)));
+            : _name is null || names.Any(n => _name.IsMatch(n)));
 }
