@@ -21,6 +21,10 @@ install_prerequisites() {
   command -v nsenter >/dev/null || missing+=(util-linux)
   command -v socat >/dev/null || missing+=(socat)
   command -v openssl >/dev/null || missing+=(openssl)
+  # kubectl exec tests run curl in the pod and kubectl under a terminal of script's.
+  command -v curl >/dev/null || missing+=(curl)
+  command -v script >/dev/null || missing+=(bsdutils)
+  command -v setsid >/dev/null || missing+=(util-linux)
   # The Kubernetes API double is checked with clients this project did not write: kubectl and the Python client.
   /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
   if [ ${#missing[@]} -gt 0 ]; then
