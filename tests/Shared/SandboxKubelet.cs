@@ -14,6 +14,8 @@ namespace ClusterContext.Testing;
 /// the sandbox (the real agent, in the pod's network namespace, with the container's arguments and environment), its
 /// state is reported back to the pod's status (running, then terminated when it exits), an image other than the
 /// agent's fails to pull, and port-forwards reach the pod's ports on its loopback, from inside its network namespace.
+/// It keeps what the app container and each ephemeral container write, for <c>pods/log</c>, and runs <c>pods/exec</c>
+/// commands in the app container as a container runtime does.
 /// </summary>
 public sealed class SandboxKubelet : IAsyncDisposable
 {
