@@ -29,7 +29,7 @@ public sealed class SandboxClusterProcess : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _directory = Directory.CreateTempSubdirectory("sandbox-cluster-streams-").FullName;
+        _directory = Directory.CreateTempSubdirectory("sandbox-cluster-process-").FullName;
         _process = Process.Start(new ProcessStartInfo("dotnet", [AppRun.BuildOutput("tests/SandboxCluster", "SandboxCluster.dll"), "--kubeconfig", Kubeconfig])
         {
             RedirectStandardOutput = true,
