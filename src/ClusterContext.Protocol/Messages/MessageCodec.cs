@@ -62,6 +62,12 @@ public static class MessageCodec
             MessageKind.TcpConnected => TcpConnectResponse.Read(ref reader),
             MessageKind.UdpOpen => UdpOpenRequest.Read(ref reader),
             MessageKind.UdpOpened => UdpOpenResponse.Read(ref reader),
+            MessageKind.Subscribe => SubscribeRequest.Read(ref reader),
+            MessageKind.Subscribed => SubscribeResponse.Read(ref reader),
+            MessageKind.Unsubscribe => UnsubscribeRequest.Read(ref reader),
+            MessageKind.Unsubscribed => UnsubscribeResponse.Read(ref reader),
+            MessageKind.IncomingConnection => IncomingConnectionRequest.Read(ref reader),
+            MessageKind.IncomingConnected => IncomingConnectionResponse.Read(ref reader),
             _ => throw new ProtocolException(ErrorCode.UnknownRequest, $"Unknown message kind {(ushort)kind}."),
         };
         reader.EnsureEnd();

@@ -59,4 +59,16 @@ public enum MessageKind : ushort
     UdpOpen = 52,
     /// <summary><see cref="UdpOpenResponse"/>.</summary>
     UdpOpened = 53,
+    /// <summary><see cref="SubscribeRequest"/>.</summary>
+    Subscribe = 60,
+    /// <summary><see cref="SubscribeResponse"/>.</summary>
+    Subscribed = 61,
+    /// <summary><see cref="UnsubscribeRequest"/>.</summary>
+    Unsubscribe = 62,
+    /// <summary><see cref="UnsubscribeResponse"/>.</summary>
+    Unsubscribed = 63,
+    /// <summary><see cref="IncomingConnectionRequest"/>.</summary>
+    IncomingConnection = 64,
+    /// <summary><see cref="IncomingConnectionResponse"/>.</summary>
+    IncomingConnected = 65,
 }

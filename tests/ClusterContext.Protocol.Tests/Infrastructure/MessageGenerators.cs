@@ -38,6 +38,8 @@ public static class MessageGenerators
         from times in Int64.Three()
         select new FileStat(type, size, mode, ids.Item1, ids.Item2, inode.Item1, inode.Item2, links, times.Item1, times.Item2, times.Item3);
 
+    private static readonly Gen<IncomingMode> Mode = Gen.Elements(Enum.GetValues<IncomingMode>());
+
     public static readonly Gen<Message> Any = Gen.OneOf(
         from version in Gen.Choose(0, 65535)
         from min in Gen.Choose(0, 65535)
@@ -80,9 +82,26 @@ public static class MessageGenerators
         from host in Text from port in Gen.Choose(0, 65535) from timeout in UInt32 select (Message)new TcpConnectRequest(host, (ushort)port, timeout),
         from local in EndPoint from remote in EndPoint select (Message)new TcpConnectResponse(local, remote),
         Bool.Select(v6 => (Message)new UdpOpenRequest(v6)),
-        EndPoint.Select(e => (Message)new UdpOpenResponse(e)));
+        EndPoint.Select(e => (Message)new UdpOpenResponse(e)),
+        from port in Gen.Choose(0, 65535) from mode in Mode from filter in Gen.OneOf(Gen.Constant<HttpFilter?>(null), Filter(3).Select(f => (HttpFilter?)f))
+        select (Message)new SubscribeRequest((ushort)port, mode, filter),
+        Text.Select(t => (Message)new SubscribeResponse(t)),
+        Gen.Choose(0, 65535).Select(p => (Message)new UnsubscribeRequest((ushort)p)),
+        Gen.Constant((Message)new UnsubscribeResponse()),
+        from port in Gen.Choose(0, 65535) from mode in Mode from ends in EndPoint.Two()
+        select (Message)new IncomingConnectionRequest((ushort)port, mode, ends.Item1, ends.Item2),
+        Gen.Constant((Message)new IncomingConnectionResponse()));
 
     public static Arbitrary<Message> Arbitrary => Any.ToArbitrary();
+
+    private static Gen<HttpFilter> Filter(int depth) =>
+        depth == 0
+            ? from kind in Gen.Elements(HttpFilterKind.Header, HttpFilterKind.Path, HttpFilterKind.Method) from pattern in Text select new HttpFilter(kind, pattern, new List<HttpFilter>())
+            : Gen.OneOf(
+                Filter(0),
+                from kind in Gen.Elements(HttpFilterKind.AllOf, HttpFilterKind.AnyOf)
+                from filters in Gen.ListOf(Filter(depth - 1)).Select(l => l.Take(3).ToList())
+                select new HttpFilter(kind, "", filters));
 
     /// <summary>Every kind the codec knows; the property tests check that the generator covers them all.</summary>
     public static IReadOnlyList<MessageKind> AllKinds => Enum.GetValues<MessageKind>();
