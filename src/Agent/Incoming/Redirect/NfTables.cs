@@ -88,6 +88,17 @@ internal static class NfTables
     public const ushort NftaPayloadLen = 4;
     public const uint NftPayloadTransportHeader = 2;
 
+    // bitwise (enum nft_bitwise_attributes): without NFTA_BITWISE_OP it is dreg = (sreg & mask) ^ xor.
+    public const ushort NftaBitwiseSreg = 1;
+    public const ushort NftaBitwiseDreg = 2;
+    public const ushort NftaBitwiseLen = 3;
+    public const ushort NftaBitwiseMask = 4;
+    public const ushort NftaBitwiseXor = 5;
+
+    // TCP header flags (byte 13).
+    public const byte TcpFlagSyn = 0x02;
+    public const byte TcpFlagAck = 0x10;
+
     // immediate (enum nft_immediate_attributes) and its data (enum nft_data_attributes, nft_verdict_attributes).
     public const ushort NftaImmediateDreg = 1;
     public const ushort NftaImmediateData = 2;

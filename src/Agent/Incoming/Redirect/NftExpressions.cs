@@ -10,18 +10,30 @@ namespace ClusterContext.Agent.Incoming.Redirect;
 /// </summary>
 internal static class NftExpressions
 {
-    /// <summary><c>tcp dport P</c>: meta l4proto (so only TCP), then the destination port from the transport header.</summary>
-    public static void TcpDestinationPort(NetlinkBatchWriter writer, ushort port)
+    /// <summary>
+    /// <c>tcp flags syn / syn,ack tcp dport P</c>: a connection's opening SYN to port P. Matching the SYN and not
+    /// just the port matters when this table brings conntrack to a namespace that had none: the kernel then picks up
+    /// connections already open mid-stream as new ones, and redirecting those would reset them. This way they get
+    /// no redirect (a null NAT binding) and stay with the app, as the contract promises.
+    /// </summary>
+    public static void TcpSynToPort(NetlinkBatchWriter writer, ushort port)
     {
         Meta(writer, NftMetaL4proto);
         Compare(writer, [IpprotoTcp]);
-        // struct tcphdr: source port at offset 0, destination port at 2, both 2 bytes in network order.
-        var expression = Begin(writer, "payload");
-        writer.PutBigEndian32(NftaPayloadDreg, NftReg1);
-        writer.PutBigEndian32(NftaPayloadBase, NftPayloadTransportHeader);
-        writer.PutBigEndian32(NftaPayloadOffset, 2);
-        writer.PutBigEndian32(NftaPayloadLen, 2);
-        End(writer, expression);
+
+        // struct tcphdr: the flags byte is at offset 13 (CWR ECE URG ACK PSH RST SYN FIN); SYN set and ACK clear.
+        Payload(writer, offset: 13, length: 1);
+        var bitwise = Begin(writer, "bitwise");
+        writer.PutBigEndian32(NftaBitwiseSreg, NftReg1);
+        writer.PutBigEndian32(NftaBitwiseDreg, NftReg1);
+        writer.PutBigEndian32(NftaBitwiseLen, 1);
+        PutValue(writer, NftaBitwiseMask, [TcpFlagSyn | TcpFlagAck]);
+        PutValue(writer, NftaBitwiseXor, [0]);
+        End(writer, bitwise);
+        Compare(writer, [TcpFlagSyn]);
+
+        // The destination port: offset 2, 2 bytes in network order.
+        Payload(writer, offset: 2, length: 2);
         Span<byte> networkOrder = stackalloc byte[2];
         BinaryPrimitives.WriteUInt16BigEndian(networkOrder, port);
         Compare(writer, networkOrder);
@@ -83,6 +95,23 @@ internal static class NftExpressions
         End(writer, redir);
     }
 
+    private static void Payload(NetlinkBatchWriter writer, uint offset, uint length)
+    {
+        var expression = Begin(writer, "payload");
+        writer.PutBigEndian32(NftaPayloadDreg, NftReg1);
+        writer.PutBigEndian32(NftaPayloadBase, NftPayloadTransportHeader);
+        writer.PutBigEndian32(NftaPayloadOffset, offset);
+        writer.PutBigEndian32(NftaPayloadLen, length);
+        End(writer, expression);
+    }
+
+    private static void PutValue(NetlinkBatchWriter writer, ushort type, ReadOnlySpan<byte> value)
+    {
+        var data = writer.BeginNested(type);
+        writer.PutBytes(NftaDataValue, value);
+        writer.EndNested(data);
+    }
+
     private static void Meta(NetlinkBatchWriter writer, uint key)
     {
         var expression = Begin(writer, "meta");
@@ -96,9 +125,7 @@ internal static class NftExpressions
         var expression = Begin(writer, "cmp");
         writer.PutBigEndian32(NftaCmpSreg, NftReg1);
         writer.PutBigEndian32(NftaCmpOp, NftCmpEq);
-        var data = writer.BeginNested(NftaCmpData);
-        writer.PutBytes(NftaDataValue, value);
-        writer.EndNested(data);
+        PutValue(writer, NftaCmpData, value);
         End(writer, expression);
     }
 

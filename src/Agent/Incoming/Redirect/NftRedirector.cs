@@ -11,8 +11,9 @@ namespace ClusterContext.Agent.Incoming.Redirect;
 /// every redirect in it, and only this socket may change it meanwhile.
 /// <code>
 /// table inet clusterctx_&lt;random&gt; {             # flags owner
-///   chain prerouting { type nat hook prerouting priority -99; tcp dport P redirect to :L }
-///   chain output     { type nat hook output priority -99; meta mark ExemptMark return; oifname "lo" tcp dport P redirect to :L }
+///   chain prerouting { type nat hook prerouting priority -99; tcp flags syn / syn,ack tcp dport P redirect to :L }
+///   chain output     { type nat hook output priority -99; meta mark ExemptMark return;
+///                      oifname "lo" tcp flags syn / syn,ack tcp dport P redirect to :L }
 /// }
 /// </code>
 /// Priority −99 (dstnat + 1): NAT takes the first binding a new connection gets, in hook priority order, so a mesh's
@@ -20,7 +21,8 @@ namespace ClusterContext.Agent.Incoming.Redirect;
 /// packet still reaches it. The output chain catches the pod's own connections, which leave over <c>lo</c> both to
 /// 127.0.0.1 and to the pod's own IP; packets of other interfaces (calls to other services on port P) pass. The
 /// agent's own connections to the app carry SO_MARK <see cref="IPortRedirector.ExemptMark"/> and return first.
-/// NAT applies to a connection's first packet only, so connections open before a redirect stay with the app.
+/// NAT applies to a connection's first packet only, and the rules match only a SYN, so connections open before a
+/// redirect stay with the app (even those conntrack first sees mid-stream, when this table is what starts it).
 /// </summary>
 internal sealed partial class NftRedirector : IPortRedirector
 {
@@ -96,13 +98,13 @@ internal sealed partial class NftRedirector : IPortRedirector
 
             AddRule(writer, PreroutingChain, podPort, w =>
             {
-                NftExpressions.TcpDestinationPort(w, podPort);
+                NftExpressions.TcpSynToPort(w, podPort);
                 NftExpressions.RedirectToPort(w, listenerPort);
             });
             AddRule(writer, OutputChain, podPort, w =>
             {
                 NftExpressions.OutputInterface(w, "lo");
-                NftExpressions.TcpDestinationPort(w, podPort);
+                NftExpressions.TcpSynToPort(w, podPort);
                 NftExpressions.RedirectToPort(w, listenerPort);
             });
             writer.EndBatch();

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Sockets;
+using ClusterContext.Agent.Incoming.Redirect;
+using static ClusterContext.Agent.FunctionalTests.Incoming.Redirect.RedirectClient;
+
+namespace ClusterContext.Agent.FunctionalTests.Incoming.Redirect;
+
+/// <summary>The redirector against the real kernel, in the pod sandbox's network namespace, with clients from everywhere a pod is reached from.</summary>
+public sealed class NftRedirectorTests(RedirectSandboxFixture fixture) : IClassFixture<RedirectSandboxFixture>
+{
+    private readonly Testing.Sandbox.PodSandbox _sandbox = fixture.Sandbox;
+
+    [Fact]
+    public async Task Redirected_port_sends_new_connections_from_outside_and_inside_the_pod_to_the_listener()
+    {
+        const ushort appPort = 18080;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        using var redirector = fixture.OpenRedirector();
+        redirector.Redirect(appPort, agent.Port);
+
+        Assert.Equal(Redirected, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+        Assert.Equal(Redirected, await FromServicesAsync(_sandbox, new IPEndPoint(_sandbox.PodServicesLinkIP, appPort)));
+        Assert.Equal(Redirected, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.Loopback, appPort)));
+        Assert.Equal(Redirected, await FromPodAsync(_sandbox, new IPEndPoint(_sandbox.PodIP, appPort)));
+        Assert.Equal(Redirected, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.IPv6Loopback, appPort)));
+    }
+
+    [Fact]
+    public async Task The_agents_marked_sockets_reach_the_app()
+    {
+        const ushort appPort = 18081;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        using var redirector = fixture.OpenRedirector();
+        redirector.Redirect(appPort, agent.Port);
+
+        Assert.Equal(App, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.Loopback, appPort), exemptMark: true));
+        Assert.Equal(App, await FromPodAsync(_sandbox, new IPEndPoint(_sandbox.PodIP, appPort), exemptMark: true));
+        Assert.Equal(App, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.IPv6Loopback, appPort), exemptMark: true));
+        // The same client without the mark is redirected: the mark, not the address, exempts.
+        Assert.Equal(Redirected, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.Loopback, appPort)));
+    }
+
+    [Fact]
+    public async Task Other_ports_stay_with_the_app()
+    {
+        const ushort appPort = 18082, otherPort = 18083;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var other = new TaggedListener(_sandbox, App, otherPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        using var redirector = fixture.OpenRedirector();
+        redirector.Redirect(appPort, agent.Port);
+
+        Assert.Equal(App, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, otherPort)));
+        Assert.Equal(App, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.Loopback, otherPort)));
+    }
+
+    [Fact]
+    public async Task Remove_gives_new_connections_back_to_the_app_and_a_second_redirect_replaces_the_first()
+    {
+        const ushort appPort = 18084;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var first = new TaggedListener(_sandbox, Redirected);
+        using var second = new TaggedListener(_sandbox, (byte)'S');
+        using var redirector = fixture.OpenRedirector();
+        var target = new IPEndPoint(_sandbox.PodIP, appPort);
+
+        redirector.Redirect(appPort, first.Port);
+        Assert.Equal(Redirected, await FromHostAsync(target));
+        redirector.Redirect(appPort, second.Port);
+        Assert.Equal((byte)'S', await FromHostAsync(target));
+        Assert.Equal((byte)'S', await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.Loopback, appPort)));
+
+        redirector.Remove(appPort);
+        Assert.Equal(App, await FromHostAsync(target));
+        Assert.Equal(App, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.Loopback, appPort)));
+        var ruleset = await fixture.NftAsync("list", "table", "inet", redirector.TableName);
+        Assert.DoesNotContain("dport 18084", ruleset, StringComparison.Ordinal);
+
+        redirector.Remove(appPort); // nothing left to remove: no error
+        redirector.Redirect(appPort, first.Port);
+        Assert.Equal(Redirected, await FromHostAsync(target));
+    }
+
+    [Fact]
+    public async Task Connections_open_before_the_redirect_stay_with_the_app()
+    {
+        const ushort appPort = 18085;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        using var early = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        Assert.Equal(App, await ConnectKeepingAsync(early, new IPEndPoint(_sandbox.PodIP, appPort)));
+
+        using var redirector = fixture.OpenRedirector();
+        redirector.Redirect(appPort, agent.Port);
+
+        Assert.Equal(App, await AskAgainAsync(early));
+        Assert.Equal(Redirected, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+    }
+
+    [Fact]
+    public async Task Nft_reads_the_table_as_the_rules_the_design_names()
+    {
+        using var redirector = fixture.OpenRedirector();
+        redirector.Redirect(18086, 41000);
+        var listing = await fixture.NftAsync("list", "table", "inet", redirector.TableName);
+
+        // nft decodes the kernel's copy of our messages back into its own language: a differential check of the encoding.
+        Assert.Matches(@"^clusterctx_[0-9a-f]{8}$", redirector.TableName);
+        Assert.Contains("flags owner", listing, StringComparison.Ordinal);
+        Assert.Contains("type nat hook prerouting priority dstnat + 1; policy accept;", listing, StringComparison.Ordinal);
+        Assert.Contains("type nat hook output priority -99; policy accept;", listing, StringComparison.Ordinal);
+        Assert.Contains("\t\ttcp flags syn / syn,ack tcp dport 18086 redirect to :41000 comment \"clusterctx: port 18086\"", listing, StringComparison.Ordinal);
+        Assert.Contains("oifname \"lo\" tcp flags syn / syn,ack tcp dport 18086 redirect to :41000 comment", listing, StringComparison.Ordinal);
+        var exemption = listing.IndexOf("meta mark 0x0000c1c7 return", StringComparison.Ordinal);
+        var loRedirect = listing.IndexOf("oifname \"lo\" tcp flags", StringComparison.Ordinal);
+        Assert.True(exemption >= 0 && exemption < loRedirect, listing);
+    }
+
+    [Fact]
+    public async Task Dispose_removes_the_table_and_agents_of_one_pod_own_tables_of_their_own()
+    {
+        const ushort appPort = 18087;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        var first = fixture.OpenRedirector();
+        using var second = fixture.OpenRedirector();
+        Assert.NotEqual(first.TableName, second.TableName);
+        first.Redirect(appPort, agent.Port);
+        second.Redirect(18088, agent.Port);
+        Assert.Equal(Redirected, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+
+        first.Dispose();
+        first.Dispose();
+
+        var tables = await fixture.NftAsync("list", "tables");
+        Assert.DoesNotContain(first.TableName, tables, StringComparison.Ordinal);
+        Assert.Contains(second.TableName, tables, StringComparison.Ordinal);
+        Assert.Equal(App, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+        Assert.Throws<ObjectDisposedException>(() => first.Redirect(appPort, agent.Port));
+    }
+
+    [Fact]
+    public async Task Only_the_owner_changes_its_table()
+    {
+        using var owner = fixture.OpenRedirector();
+        // Another process's socket (here: nft's) may list the table but not change it: the kernel answers EPERM.
+        var result = await fixture.Sandbox.RunInPodAsync("nft", ["add", "chain", "inet", owner.TableName, "intruder"]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("Operation not permitted", result.StandardError, StringComparison.Ordinal);
+    }
+
+    private static async Task<byte> ConnectKeepingAsync(Socket socket, IPEndPoint target)
+    {
+        await socket.ConnectAsync(target);
+        var tag = new byte[1];
+        Assert.Equal(1, await socket.ReceiveAsync(tag));
+        return tag[0];
+    }
+}
