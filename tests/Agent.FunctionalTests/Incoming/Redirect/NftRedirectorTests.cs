@@ -151,6 +151,30 @@ public sealed class NftRedirectorTests(RedirectSandboxFixture fixture) : IClassF
         Assert.Contains("Operation not permitted", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_agents_redirector_opens_its_table_on_the_first_redirect_only()
+    {
+        const ushort appPort = 18089;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        var before = await fixture.NftAsync("list", "tables");
+        using var redirector = PodNamespaceThread.Run(_sandbox.PodNetworkNamespacePath, () => new PortRedirector(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        redirector.Remove(appPort);
+        Assert.False(redirector.IsOpen);
+
+        // The table is made when the first Redirect runs, so in a test that call too runs in the pod's namespace.
+        PodNamespaceThread.Run(_sandbox.PodNetworkNamespacePath, () =>
+        {
+            redirector.Redirect(appPort, agent.Port);
+            return 0;
+        });
+        Assert.True(redirector.IsOpen);
+        Assert.Equal(Redirected, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+        redirector.Dispose();
+        Assert.Equal(before, await fixture.NftAsync("list", "tables"));
+        Assert.Equal(App, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+    }
+
     private static async Task<byte> ConnectKeepingAsync(Socket socket, IPEndPoint target)
     {
         await socket.ConnectAsync(target);

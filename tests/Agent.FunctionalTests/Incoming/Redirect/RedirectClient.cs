@@ -14,8 +14,8 @@ internal static class RedirectClient
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(5);
 
     /// <summary>A client of the pod from the host (another node, as far as the pod can tell).</summary>
-    public static Task<byte> FromHostAsync(IPEndPoint target) =>
-        ConnectAsync(new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp), target);
+    public static Task<byte> FromHostAsync(IPEndPoint target, CancellationToken cancellationToken = default) =>
+        ConnectAsync(new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp), target, cancellationToken);
 
     /// <summary>A client in the services' network namespace (another pod of the cluster, reaching this one over its link).</summary>
     public static Task<byte> FromServicesAsync(PodSandbox sandbox, IPEndPoint target) =>
@@ -33,11 +33,12 @@ internal static class RedirectClient
         return ConnectAsync(socket, target);
     }
 
-    public static async Task<byte> ConnectAsync(Socket socket, IPEndPoint target)
+    public static async Task<byte> ConnectAsync(Socket socket, IPEndPoint target, CancellationToken cancellationToken = default)
     {
         using (socket)
         {
-            using var timeout = new CancellationTokenSource(s_timeout);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(s_timeout);
             await socket.ConnectAsync(target, timeout.Token);
             var tag = new byte[1];
             var read = await socket.ReceiveAsync(tag, SocketFlags.None, timeout.Token);
