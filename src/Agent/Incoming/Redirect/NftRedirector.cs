@@ -24,7 +24,7 @@ namespace ClusterContext.Agent.Incoming.Redirect;
 /// NAT applies to a connection's first packet only, and the rules match only a SYN, so connections open before a
 /// redirect stay with the app (even those conntrack first sees mid-stream, when this table is what starts it).
 /// </summary>
-internal sealed partial class NftRedirector : IPortRedirector
+internal sealed class NftRedirector : IPortRedirector
 {
     /// <summary>NF_IP_PRI_NAT_DST (−100) + 1: after iptables' nat table, so a mesh's redirect wins.</summary>
     public const int ChainPriority = -99;

@@ -43,6 +43,37 @@ public sealed class NftRedirectorTests(RedirectSandboxFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task A_mesh_redirect_at_the_nat_priority_of_iptables_keeps_precedence()
+    {
+        const ushort appPort = 18090, otherPort = 18091;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var other = new TaggedListener(_sandbox, App, otherPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        using var sidecar = new TaggedListener(_sandbox, (byte)'M');
+        // A sidecar's capture as a mesh installs it: nat prerouting at -100, where iptables' nat table hooks in.
+        await fixture.NftAsync("add", "table", "ip", "mesh_test");
+        try
+        {
+            await fixture.NftAsync("add", "chain", "ip", "mesh_test", "pre", "{ type nat hook prerouting priority -100; }");
+            await fixture.NftAsync("add", "rule", "ip", "mesh_test", "pre", "tcp", "dport", $"{appPort}", "redirect", "to", $":{sidecar.Port}");
+            using var redirector = fixture.OpenRedirector();
+            redirector.Redirect(appPort, agent.Port);
+            redirector.Redirect(otherPort, agent.Port);
+
+            // The first NAT binding wins: the mesh's, so the sidecar still sees its traffic (and would forward it over
+            // lo to the app, where the output chain takes it); a port the mesh leaves alone comes to the agent.
+            Assert.Equal((byte)'M', await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+            Assert.Equal(Redirected, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, otherPort)));
+            // The sidecar's own forward to the app over lo is what the agent steals.
+            Assert.Equal(Redirected, await FromPodAsync(_sandbox, new IPEndPoint(IPAddress.Loopback, appPort)));
+        }
+        finally
+        {
+            await fixture.NftAsync("delete", "table", "ip", "mesh_test");
+        }
+    }
+
+    [Fact]
     public async Task Other_ports_stay_with_the_app()
     {
         const ushort appPort = 18082, otherPort = 18083;
