@@ -74,6 +74,68 @@ public sealed class NftRedirectorTests(RedirectSandboxFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task IPv6_clients_from_outside_the_pod_are_redirected_too()
+    {
+        const ushort appPort = 18092;
+        // The sandbox link gets IPv6 addresses of its own (unique local, on-link only, gone with the veth pair);
+        // nodad: redir picks the interface's first usable address, and a tentative one is not usable yet.
+        var podAddress = IPAddress.Parse($"fd00:cc:{_sandbox.Index:x}::2");
+        Assert.Equal(0, (await fixture.Sandbox.RunInPodAsync("ip", ["-6", "addr", "replace", $"{podAddress}/64", "dev", "eth0", "nodad"])).ExitCode);
+        var host = await RunAsync("ip", "-6", "addr", "replace", $"fd00:cc:{_sandbox.Index:x}::1/64", "dev", _sandbox.HostInterface, "nodad");
+        Assert.Equal(0, host);
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        Assert.Equal(App, await FromHostAsync(new IPEndPoint(podAddress, appPort)));
+
+        using var redirector = fixture.OpenRedirector();
+        redirector.Redirect(appPort, agent.Port);
+
+        Assert.Equal(Redirected, await FromHostAsync(new IPEndPoint(podAddress, appPort)));
+        Assert.Equal(Redirected, await FromPodAsync(_sandbox, new IPEndPoint(podAddress, appPort)));
+    }
+
+    [Fact]
+    public async Task Many_redirects_replaced_and_removed_leave_exactly_the_rules_that_remain()
+    {
+        const ushort firstPort = 18200;
+        const int ports = 60;
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        using var app = new TaggedListener(_sandbox, App, firstPort + 1);
+        using var redirector = fixture.OpenRedirector();
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < ports; i++)
+            {
+                redirector.Redirect((ushort)(firstPort + i), (ushort)(42000 + round));
+            }
+        }
+
+        for (var i = 0; i < ports; i += 2)
+        {
+            redirector.Remove((ushort)(firstPort + i));
+        }
+
+        var listing = await fixture.NftAsync("list", "table", "inet", redirector.TableName);
+        var rules = listing.Split('\n').Where(l => l.Contains("redirect to", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(ports, rules.Length); // 30 ports left, one rule in each chain
+        Assert.All(rules, r => Assert.Contains("redirect to :42002", r, StringComparison.Ordinal));
+        for (var i = 1; i < ports; i += 2)
+        {
+            Assert.Equal(2, rules.Count(r => r.Contains($"dport {firstPort + i} ", StringComparison.Ordinal)));
+        }
+
+        redirector.Redirect(firstPort + 1, agent.Port);
+        Assert.Equal(Redirected, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, firstPort + 1)));
+    }
+
+    private static async Task<int> RunAsync(string fileName, params string[] arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(fileName, arguments);
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    [Fact]
     public async Task Other_ports_stay_with_the_app()
     {
         const ushort appPort = 18082, otherPort = 18083;
