@@ -25,6 +25,9 @@ install_prerequisites() {
   command -v curl >/dev/null || missing+=(curl)
   command -v script >/dev/null || missing+=(bsdutils)
   command -v setsid >/dev/null || missing+=(util-linux)
+  # The incoming redirect tests list the pod's nftables ruleset with nft and drop NET_ADMIN with setpriv.
+  command -v nft >/dev/null || missing+=(nftables)
+  command -v setpriv >/dev/null || missing+=(util-linux)
   # The Kubernetes API double is checked with clients this project did not write: kubectl and the Python client.
   /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
   if [ ${#missing[@]} -gt 0 ]; then
