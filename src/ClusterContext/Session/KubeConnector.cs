@@ -12,7 +12,7 @@ internal static class KubeConnector
     /// <summary>How long a started agent may take to accept its first session.</summary>
     private static readonly TimeSpan ListenGrace = TimeSpan.FromSeconds(10);
 
-    public static async Task<(AgentClient Agent, string Description, IReadOnlyList<System.Net.IPEndPoint> SessionEndPoints)> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<(AgentClient Agent, string Description, IReadOnlyList<System.Net.IPEndPoint> SessionEndPoints, ResolvedTarget Target)> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
     {
         var target = KubeTarget.Parse(options.Target!);
         var endpoint = KubeConfigLoader.Load(options.Context, options.Namespace);
@@ -36,7 +36,7 @@ internal static class KubeConnector
                         loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
                     stream.DisposeWith(api); // the session's transport ends the client's life
                     owned = true;
-                    return (agent, description, sessionEndPoints);
+                    return (agent, description, sessionEndPoints, resolved);
                 }
                 catch (IOException) when (DateTimeOffset.UtcNow < deadline)
                 {
