@@ -108,7 +108,7 @@ public class IncomingConfigurationTests
         }
     }
 
-    /// <summary>The schema and the loader agree on what is valid, judged by Python's jsonschema (a validator this project did not write).</summary>
+    /// <summary>The schema and the loader agree on what is valid, judged by Debian's python3-jsonschema (a validator this project did not write).</summary>
     [Theory]
     [InlineData("""{ "network": { "incoming": { "mode": "steal", "ports": [8080], "portMapping": { "5000": 8080 }, "ignorePorts": [9090], "httpFilter": { "header": "^x$", "anyOf": [ { "path": "^/a" }, { "allOf": [ { "method": "GET" } ] } ] } } } }""", true)]
     [InlineData("""{ "network": { "incoming": { "mode": "intercept" } } }""", false)]
@@ -133,7 +133,7 @@ public class IncomingConfigurationTests
         }
 
         var schema = Path.Combine(AppContext.BaseDirectory, "clustercontext.schema.json");
-        var start = new ProcessStartInfo("python3", ["-c", "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); v=jsonschema.Draft7Validator(s); print('valid' if v.is_valid(json.loads(sys.argv[2])) else 'invalid')", schema, json])
+        var start = new ProcessStartInfo("/usr/bin/python3", ["-c", "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); v=jsonschema.Draft7Validator(s); print('valid' if v.is_valid(json.loads(sys.argv[2])) else 'invalid')", schema, json])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
