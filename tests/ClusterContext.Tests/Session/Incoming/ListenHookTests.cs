@@ -1,83 +1,66 @@
-using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using ClusterContext.Hooks.Network;
 using ClusterContext.Patching;
-using ClusterContext.Protocol;
-using ClusterContext.Protocol.Framing;
 using ClusterContext.Protocol.Messages;
-using ClusterContext.Protocol.Multiplexing;
 using ClusterContext.Session;
 using ClusterContext.Session.Incoming;
 using ClusterContext.Tests.Patching;
 
 namespace ClusterContext.Tests.Session.Incoming;
 
-/// <summary>The listen hook, really patched into Socket.Listen: TcpListener and Socket.Listen subscribe the mapped port, the session's own listeners do not.</summary>
+/// <summary>
+/// The listen hook, really patched into Socket.Bind and Socket.Listen: TcpListener and Socket.Listen on a chosen port
+/// subscribe it; a port the system chose (bound to 0) and the session's own listeners do not; nothing after uninstall.
+/// </summary>
 [Collection(PatchingGroup.Name)]
 public sealed class ListenHookTests
 {
     [Fact]
-    public async Task TcpListener_and_Socket_Listen_subscribe_and_nothing_does_after_uninstall()
+    public async Task Chosen_ports_subscribe_system_chosen_and_own_ones_do_not_and_nothing_does_after_uninstall()
     {
-        var seen = new ConcurrentQueue<SubscribeRequest>();
-        var toAgent = new Pipe();
-        var toSession = new Pipe();
-        var accepted = MuxConnection.AcceptAsync(new Duplex(toAgent.Reader, toSession.Writer),
-            _ => new WelcomeMessage(ProtocolLimits.Version, "test-agent", "s1", 1, 0), request =>
-            {
-                if (request.Message is SubscribeRequest subscribe)
-                {
-                    seen.Enqueue(subscribe);
-                    request.Respond(new SubscribeResponse(""));
-                }
-                else
-                {
-                    request.Respond(new UnsubscribeResponse());
-                }
+        await using var agent = await TestAgentPeer.StartAsync();
+        var remote = new RemoteCalls(agent.Client, TimeSpan.FromSeconds(10), "test-agent");
+        var subscriptions = new IncomingSubscriptions(new IncomingSettings { Mode = IncomingTrafficMode.Steal }, [], "app", remote, _ => { }, _ => { });
+        subscriptions.Serve(agent.Client);
+        int[] Subscribed() => [.. agent.Seen.OfType<SubscribeRequest>().Select(s => (int)s.Port)];
 
-                return Task.CompletedTask;
-            });
-        await using var client = await AgentClient.ConnectAsync(new Duplex(toSession.Reader, toAgent.Writer), "token");
-        await using var agentSide = await accepted;
-        var remote = new RemoteCalls(client, TimeSpan.FromSeconds(10), "test-agent");
-        var settings = new IncomingSettings { Mode = IncomingTrafficMode.Steal };
-        var subscriptions = new IncomingSubscriptions(settings, [], "app", remote, _ => { }, _ => { });
-        subscriptions.Serve(client);
-
-        using var reservedLike = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        reservedLike.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var rawPort = ((IPEndPoint)reservedLike.LocalEndPoint!).Port;
-        var tcpListener = new TcpListener(IPAddress.Loopback, 0);
         ListenHooks.Install(MethodPatcher.Shared, subscriptions);
+        int chosenByTcpListener, chosenBySocket, systemChosen, tunnel;
         try
         {
+            using var tcpListener = new TcpListener(IPAddress.Loopback, chosenByTcpListener = FreePort());
             tcpListener.Start();
-            reservedLike.Listen();
-            var tunnel = TunnelListener.Start(new RemoteTcpConnection(new IPEndPoint(0, 1), new IPEndPoint(0, 2), Stream.Null), AddressFamily.InterNetwork);
+            using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+            socket.Bind(new IPEndPoint(IPAddress.IPv6Any, chosenBySocket = FreePort()));
+            socket.Listen();
+            using var ephemeral = new TcpListener(IPAddress.Loopback, 0);
+            ephemeral.Start();
+            systemChosen = ((IPEndPoint)ephemeral.LocalEndpoint).Port;
+            tunnel = TunnelListener.Start(new RemoteTcpConnection(new IPEndPoint(0, 1), new IPEndPoint(0, 2), Stream.Null), AddressFamily.InterNetwork).Port;
 
-            var tcpPort = ((IPEndPoint)tcpListener.LocalEndpoint).Port;
-            Assert.Contains(seen, s => s.Port == tcpPort && s.Mode == IncomingMode.Steal && s.Filter is null);
-            Assert.Contains(seen, s => s.Port == rawPort);
-            Assert.DoesNotContain(seen, s => s.Port == tunnel.Port);
+            Assert.Contains(chosenByTcpListener, Subscribed());
+            Assert.Contains(chosenBySocket, Subscribed());
+            Assert.DoesNotContain(systemChosen, Subscribed());
+            Assert.DoesNotContain(tunnel, Subscribed());
+            Assert.All(agent.Seen.OfType<SubscribeRequest>(), s => Assert.Equal(new SubscribeRequest(s.Port, IncomingMode.Steal, null), s));
         }
         finally
         {
             ListenHooks.Uninstall(MethodPatcher.Shared);
-            tcpListener.Stop();
         }
 
-        var count = seen.Count;
-        using var after = new TcpListener(IPAddress.Loopback, 0);
+        var count = Subscribed().Length;
+        using var after = new TcpListener(IPAddress.Loopback, FreePort());
         after.Start();
-        Assert.Equal(count, seen.Count);
+        Assert.Equal(count, Subscribed().Length);
     }
 
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    /// <summary>A port free right now (taken from the system, then released), to listen on as an app that chose it would.</summary>
+    private static int FreePort()
     {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
+        using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+        probe.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }
