@@ -233,7 +233,7 @@ internal static class ConfigurationLoader
             foreach (var property in element.EnumerateObject())
             {
                 var childPath = $"{path}.{property.Name}";
-                if (!int.TryParse(property.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var local) || local is < 1 or > 65535)
+                if (property.Name.StartsWith('0') || !int.TryParse(property.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var local) || local is < 1 or > 65535)
                 {
                     throw Error(childPath, "the key must be a local port number from 1 to 65535");
                 }

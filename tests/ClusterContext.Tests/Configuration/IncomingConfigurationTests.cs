@@ -116,6 +116,8 @@ public class IncomingConfigurationTests
     [InlineData("""{ "network": { "incoming": { "ports": ["8080"] } } }""", false)]
     [InlineData("""{ "network": { "incoming": { "portMapping": { "x": 8080 } } } }""", false)]
     [InlineData("""{ "network": { "incoming": { "portMapping": { "5000": 0 } } } }""", false)]
+    [InlineData("""{ "network": { "incoming": { "portMapping": { "05000": 8080 } } } }""", false)]
+    [InlineData("""{ "network": { "incoming": { "portMapping": { "65535": 8080, "1": 1 } } } }""", true)]
     [InlineData("""{ "network": { "incoming": { "httpFilter": {} } } }""", false)]
     [InlineData("""{ "network": { "incoming": { "httpFilter": { "anyOf": [ { "heder": "x" } ] } } } }""", false)]
     [InlineData("""{ "network": { "incoming": { "httpFilter": null } } }""", true)]
