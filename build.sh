@@ -30,6 +30,10 @@ install_prerequisites() {
   command -v setpriv >/dev/null || missing+=(util-linux)
   # The Kubernetes API double is checked with clients this project did not write: kubectl and the Python client.
   /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
+  # The configuration schema is checked with a validator this project did not write; the sandbox's client pod
+  # reaches services through a kube-proxy-style DNAT written with nft.
+  /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
+  command -v nft >/dev/null || missing+=(nftables)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing ${missing[*]}..."
     apt-get update -qq

@@ -24,8 +24,8 @@ public sealed class SandboxClusterClientsTests(SandboxClusterFixture fixture) : 
             var csharp = await ReadWithCSharpClientAsync();
             foreach (var view in new[] { python, csharp })
             {
-                Assert.Equal([SandboxCluster.Pod], Names(view, "pods"));
-                Assert.Equal(["redis", "web"], Names(view, "services"));
+                Assert.Equal([SandboxCluster.ClientPod, SandboxCluster.Pod], Names(view, "pods"));
+                Assert.Equal(["orders", "redis", "web"], Names(view, "services"));
                 Assert.Contains("orders-config", Names(view, "configmaps"));
                 Assert.Contains("orders-secret", Names(view, "secrets"));
                 Assert.Equal([SandboxCluster.Deployment], Names(view, "deployments"));

@@ -81,6 +81,8 @@ public sealed partial class SandboxClusterTests
             Assert.Equal("app", (string?)pod["spec"]!["containers"]![0]!["name"]);
             var all = await KubectlAsync(kubeconfig, "get", "all");
             Assert.Matches(@"service/redis\s+ClusterIP\s+10\.241\.\d+\.20\s+<none>\s+6379/TCP", all);
+            Assert.Matches(@"service/orders\s+ClusterIP\s+10\.96\.0\.80\s+<none>\s+8080/TCP", all);
+            Assert.Matches(@"pod/client\s+1/1\s+Running", all);
             Assert.Matches(@"deployment.apps/orders\s+1/1", all);
             Assert.Matches(@"replicaset.apps/orders-7d9f8\s+1\s+1\s+1", all);
             Assert.Matches($@"orders-7d9f8-abcde\s+1/1\s+Running\s+0\s+\w+\s+10\.240\.{index}\.2\s+sandbox-node", await KubectlAsync(kubeconfig, "get", "pods", "-o", "wide"));

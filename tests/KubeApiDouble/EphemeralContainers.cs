@@ -65,6 +65,12 @@ internal static class EphemeralContainers
                 return;
             }
 
+            if (server.PodSecurityEnforce.TryGetValue(@namespace, out var level) && PodSecurityAdmission.Check(level, pod, container) is { } refusal)
+            {
+                await KubeApiServer.WriteStatusAsync(context, 403, "Forbidden", refusal, pod, "pods").ConfigureAwait(false);
+                return;
+            }
+
             // The defaults the server fills in for a container, as for the pod's own.
             var defaulted = (JsonObject)container.DeepClone();
             var image = (string)defaulted["image"]!;

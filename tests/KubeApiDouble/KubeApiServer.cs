@@ -106,6 +106,12 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     /// <summary>Watches open now (a test can wait for a client's watch to be in place before changing objects).</summary>
     public int ActiveWatches => _watchers.Count;
 
+    /// <summary>
+    /// Pod Security levels enforced per namespace (the value of its <c>pod-security.kubernetes.io/enforce</c> label:
+    /// privileged, baseline or restricted); containers added to pods there are checked for their capabilities.
+    /// </summary>
+    public ConcurrentDictionary<string, string> PodSecurityEnforce { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Handlers for subresources (e.g. "ephemeralcontainers", "portforward"), keyed by name.</summary>
     public ConcurrentDictionary<string, Func<HttpContext, string, string, string, Task>> Subresources { get; } = new(StringComparer.Ordinal);
 

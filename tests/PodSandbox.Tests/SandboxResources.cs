@@ -8,7 +8,7 @@ internal static class SandboxResources
     public static IReadOnlyList<string> Remaining(int index)
     {
         var remaining = new List<string>();
-        foreach (var name in new[] { $"cc{index}-pod", $"cc{index}-svc" })
+        foreach (var name in new[] { $"cc{index}-pod", $"cc{index}-svc", $"cc{index}-cli" })
         {
             if (File.Exists($"/run/netns/{name}"))
             {

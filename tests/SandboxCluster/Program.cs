@@ -92,6 +92,8 @@ await using (cluster)
           deployment/{SandboxCluster.Deployment}   pod {SandboxCluster.Pod} at {cluster.Sandbox.PodIP}, container '{SandboxCluster.Container}' serving HTTP on :{SandboxCluster.AppPort}
           service redis       {cluster.Sandbox.RedisIP}:6379   (redis.{SandboxCluster.Namespace}.svc.cluster.local, from the pod)
           service web         {cluster.WebIP}:{SandboxCluster.WebPort}   (web.{SandboxCluster.Namespace}.svc.cluster.local, from the pod)
+          service orders      {SandboxCluster.OrdersIP}:{SandboxCluster.AppPort} -> pod :{SandboxCluster.AppPort}   ({SandboxCluster.OrdersHost}, from pod {SandboxCluster.ClientPod})
+          pod client          {cluster.Sandbox.ClientIP}, network namespace {cluster.Sandbox.ClientNetworkNamespace}   (e.g. ip netns exec {cluster.Sandbox.ClientNetworkNamespace} curl {cluster.Sandbox.PodIP}:{SandboxCluster.AppPort})
 
         Try:  KUBECONFIG={kubeconfig} kubectl get all
               KUBECONFIG={kubeconfig} kubectl logs -f deploy/{SandboxCluster.Deployment}   (also exec -it deploy/{SandboxCluster.Deployment} -- sh, port-forward deploy/{SandboxCluster.Deployment} {SandboxCluster.AppPort})

@@ -11,7 +11,8 @@ namespace ClusterContext.Testing.Cluster;
 /// <summary>
 /// A local stand-in for a small cluster: the Kubernetes API double serving namespace <c>shop</c> with deployment
 /// <c>orders</c> (replica set, one ready pod) whose pod is a real pod sandbox, services <c>redis</c> (a real
-/// redis-server) and <c>web</c> (HTTP), and a kubelet part that runs ephemeral containers (the agent) in the pod.
+/// redis-server), <c>web</c> (HTTP) and <c>orders</c> (cluster IP to the pod's 8080, reached from pod <c>client</c>,
+/// a network namespace of its own), and a kubelet part that runs ephemeral containers (the agent) in the pod.
 /// Disposing it removes every namespace, mount, process and route it made.
 /// </summary>
 public sealed class SandboxCluster : IAsyncDisposable
@@ -31,6 +32,15 @@ public sealed class SandboxCluster : IAsyncDisposable
     public const int WebPort = 8080;
     public const string WebBody = "web";
     public const string ServiceAccount = "orders";
+
+    /// <summary>The <c>orders</c> service's DNS name; from the client pod it reaches the pod's <see cref="AppPort"/>.</summary>
+    public const string OrdersHost = $"orders.{Namespace}.svc.cluster.local";
+
+    /// <summary>The client pod: another pod of the namespace, in its own network namespace, sending traffic to the service and the pod IP.</summary>
+    public const string ClientPod = "client";
+
+    /// <summary>The <c>orders</c> service's cluster IP (port <see cref="AppPort"/> to the pod's <see cref="AppPort"/>).</summary>
+    public static IPAddress OrdersIP { get; } = IPAddress.Parse("10.96.0.80");
 
     /// <summary>The user the API server sees for the pod's service-account token.</summary>
     public const string ServiceAccountUser = $"system:serviceaccount:{Namespace}:{ServiceAccount}";
@@ -133,6 +143,10 @@ public sealed class SandboxCluster : IAsyncDisposable
         await File.WriteAllTextAsync(response, $"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {AppBody.Length}\r\nConnection: close\r\n\r\n{AppBody}", cancellationToken);
         await WaitForAppAsync(cancellationToken);
 
+        progress?.Report($"Starting pod {ClientPod} and service orders ({OrdersIP}:{AppPort} -> {Sandbox.PodIP}:{AppPort}, DNAT in the client's namespace as kube-proxy's)...");
+        await Sandbox.AddClientServiceAsync(OrdersHost, OrdersIP, AppPort, AppPort, cancellationToken);
+        await Sandbox.AddServiceRecordAsync(OrdersHost, OrdersIP, cancellationToken);
+
         progress?.Report("Starting service web (HTTP)...");
         WebIP = await Sandbox.AddServiceAddressAsync(21, cancellationToken);
         _parts.Add(await SandboxWebService.StartAsync(Sandbox, WebPort, WebBody, address: WebIP));
@@ -150,6 +164,14 @@ public sealed class SandboxCluster : IAsyncDisposable
         Volumes = new SandboxPodVolumes(Api, Sandbox, Pod);
         _parts.Add(Volumes);
     }
+
+    /// <summary>Runs a host program (curl, wrk, python3) in pod <see cref="ClientPod"/>, where <see cref="OrdersHost"/> resolves to the service.</summary>
+    public Task<PodCommandResult> RunInClientAsync(string fileName, IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Sandbox.RunInClientAsync(fileName, arguments, timeout, cancellationToken);
+
+    /// <summary>A socket in pod <see cref="ClientPod"/>'s network namespace (connect it to <see cref="OrdersIP"/> or the pod IP).</summary>
+    public Socket CreateClientSocket(AddressFamily addressFamily = AddressFamily.InterNetwork, SocketType socketType = SocketType.Stream, ProtocolType protocolType = ProtocolType.Tcp) =>
+        Sandbox.CreateClientSocket(addressFamily, socketType, protocolType);
 
     /// <summary>GET / from inside the pod's network namespace until the app answers.</summary>
     private async Task WaitForAppAsync(CancellationToken cancellationToken)
@@ -286,7 +308,22 @@ public sealed class SandboxCluster : IAsyncDisposable
         Api.Put("pods", pod);
         Api.Put("services", Service("redis", Sandbox.RedisIP, PodSandbox.RedisPort));
         Api.Put("services", Service("web", WebIP, WebPort));
+        Api.Put("services", Service("orders", OrdersIP, AppPort));
+        Api.Put("pods", ClientPodObject());
         Api.Put("services", KubernetesService());
+    }
+
+    /// <summary>Pod <see cref="ClientPod"/>: a plain running pod at the client namespace's address.</summary>
+    private JsonObject ClientPodObject()
+    {
+        var client = SandboxKubelet.PodObject(Sandbox, ClientPod, "client", "registry.local/shop/client:1", new Dictionary<string, string> { ["app"] = ClientPod });
+        var container = client["spec"]!["containers"]![0]!.AsObject();
+        container["env"] = new JsonArray();
+        container.Remove("ports");
+        client["spec"]!["hostname"] = ClientPod;
+        client["status"]!["podIP"] = Sandbox.ClientIP.ToString();
+        client["status"]!["podIPs"] = new JsonArray(new JsonObject { ["ip"] = Sandbox.ClientIP.ToString() });
+        return client;
     }
 
     /// <summary>The <c>kubernetes</c> service every cluster has in <c>default</c>: no selector, port https 443 to the API server.</summary>

@@ -126,6 +126,9 @@ public sealed class NetworkSettings
 
     /// <summary>Outgoing connections.</summary>
     public OutgoingSettings Outgoing { get; set; } = new();
+
+    /// <summary>The pod's incoming traffic (see docs/incoming.md).</summary>
+    public IncomingSettings Incoming { get; set; } = new();
 }
 
 /// <summary>Which outgoing connections go through the pod.</summary>

@@ -84,6 +84,20 @@ internal static class ConfigurationLoader
                 : throw new ConfigurationException($"CLUSTERCONTEXT_FS_MODE is '{mode}'; expected local, localWithOverrides, read or write.");
         }
 
+        if (Get("INCOMING_MODE") is { } incoming)
+        {
+            options.Network.Incoming.Mode = IncomingModes.Parse(incoming)
+                ?? throw new ConfigurationException($"CLUSTERCONTEXT_INCOMING_MODE is '{incoming}'; expected off, mirror or steal.");
+        }
+
+        if (Get("INCOMING_HEADER") is { } header)
+        {
+            // The variable replaces the file's whole filter: one header is what a developer sets from a shell.
+            options.Network.Incoming.HttpFilter = RegexCheck.Validate(header) is { } problem
+                ? throw new ConfigurationException($"CLUSTERCONTEXT_INCOMING_HEADER is '{header}', which is not a valid regular expression: {problem}.")
+                : new HttpFilterSettings { Header = header };
+        }
+
         if (Get("AGENT_PORT") is { } port)
         {
             options.Agent.Port = int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is > 0 and < 65536
@@ -144,6 +158,14 @@ internal static class ConfigurationLoader
                     ["remote"] = (w, r) => options.Network.Outgoing.Remote = Strings(w, r),
                     ["local"] = (w, r) => options.Network.Outgoing.Local = Strings(w, r),
                 }),
+                ["incoming"] = (v, q) => Object(v, q, new()
+                {
+                    ["mode"] = (w, r) => options.Network.Incoming.Mode = IncomingModeValue(w, r),
+                    ["ports"] = (w, r) => options.Network.Incoming.Ports = Ports(w, r),
+                    ["portMapping"] = (w, r) => options.Network.Incoming.PortMapping = PortMap(w, r),
+                    ["ignorePorts"] = (w, r) => options.Network.Incoming.IgnorePorts = Ports(w, r),
+                    ["httpFilter"] = (w, r) => options.Network.Incoming.HttpFilter = w.ValueKind == JsonValueKind.Null ? null : TopFilter(w, r),
+                }),
             }),
         });
 
@@ -189,18 +211,89 @@ internal static class ConfigurationLoader
             var patterns = Strings(element, path);
             for (var i = 0; i < patterns.Count; i++)
             {
-                try
+                if (RegexCheck.Validate(patterns[i]) is { } problem)
                 {
-                    _ = new System.Text.RegularExpressions.Regex(patterns[i]);
-                }
-                catch (ArgumentException ex)
-                {
-                    throw Error($"{path}[{i}]", $"'{patterns[i]}' is not a valid regular expression: {ex.Message}");
+                    throw Error($"{path}[{i}]", $"'{patterns[i]}' is not a valid regular expression: {problem}");
                 }
             }
 
             return patterns;
         }
+
+        private List<int> Ports(JsonElement element, string path)
+        {
+            Expect(element, JsonValueKind.Array, path, "an array of port numbers");
+            return [.. element.EnumerateArray().Select((item, index) => Port(item, $"{path}[{index}]"))];
+        }
+
+        private Dictionary<int, int> PortMap(JsonElement element, string path)
+        {
+            Expect(element, JsonValueKind.Object, path, "an object of local port to pod port");
+            var map = new Dictionary<int, int>();
+            foreach (var property in element.EnumerateObject())
+            {
+                var childPath = $"{path}.{property.Name}";
+                if (property.Name.StartsWith('0') || !int.TryParse(property.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var local) || local is < 1 or > 65535)
+                {
+                    throw Error(childPath, "the key must be a local port number from 1 to 65535");
+                }
+
+                map[local] = Port(property.Value, childPath);
+            }
+
+            return map;
+        }
+
+        private HttpFilterSettings TopFilter(JsonElement element, string path)
+        {
+            var filter = Filter(element, path, 1);
+            // Several conditions on one object become an allOf node on the wire, so the wire's tree can be deeper than the file's.
+            return HttpFilterConversion.Depth(HttpFilterConversion.ToProtocol(filter)!) > Protocol.Messages.HttpFilter.MaxDepth + 1
+                ? throw Error(path, $"filters nest too deep: at most {Protocol.Messages.HttpFilter.MaxDepth + 1} levels, counting an object with several conditions as one more")
+                : filter;
+        }
+
+        private HttpFilterSettings Filter(JsonElement element, string path, int depth)
+        {
+            if (depth > Protocol.Messages.HttpFilter.MaxDepth + 1)
+            {
+                throw Error(path, $"filters nest deeper than {Protocol.Messages.HttpFilter.MaxDepth + 1} levels");
+            }
+
+            var filter = new HttpFilterSettings();
+            List<HttpFilterSettings> Filters(JsonElement e, string p)
+            {
+                Expect(e, JsonValueKind.Array, p, "an array of filters");
+                return [.. e.EnumerateArray().Select((item, index) => Filter(item, $"{p}[{index}]", depth + 1))];
+            }
+
+            Object(element, path, new()
+            {
+                ["header"] = (v, q) => filter.Header = Regex(v, q),
+                ["path"] = (v, q) => filter.Path = Regex(v, q),
+                ["method"] = (v, q) => filter.Method = Regex(v, q),
+                ["allOf"] = (v, q) => filter.AllOf = Filters(v, q),
+                ["anyOf"] = (v, q) => filter.AnyOf = Filters(v, q),
+            });
+            if (filter.Header is null && filter.Path is null && filter.Method is null && filter.AllOf.Count == 0 && filter.AnyOf.Count == 0)
+            {
+                throw Error(path, "an empty filter; set header, path, method, allOf or anyOf (or leave httpFilter out to take the whole port)");
+            }
+
+            return filter;
+        }
+
+        private string Regex(JsonElement element, string path)
+        {
+            var pattern = Expect(element, JsonValueKind.String, path, "a regular expression").GetString()!;
+            return RegexCheck.Validate(pattern) is { } problem
+                ? throw Error(path, $"'{pattern}' is not a valid regular expression: {problem}")
+                : pattern;
+        }
+
+        private IncomingTrafficMode IncomingModeValue(JsonElement element, string path) =>
+            IncomingModes.Parse(Expect(element, JsonValueKind.String, path, "a string").GetString()!)
+            ?? throw Error(path, $"'{element.GetString()}' is not a mode; expected off, mirror or steal");
 
         private Dictionary<string, string> StringMap(JsonElement element, string path)
         {

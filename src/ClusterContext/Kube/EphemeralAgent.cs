@@ -56,6 +56,10 @@ public static class EphemeralAgent
         {
             patched = await api.SendAsync(HttpMethod.Patch, path, patch.ToJsonString(), "application/strategic-merge-patch+json", cancellationToken).ConfigureAwait(false);
         }
+        catch (KubeApiException ex) when (ex.StatusCode is 400 or 403 or 422 && PodSecurityRefusal.Level(ex.Message) is { } level)
+        {
+            throw new KubeApiException(PodSecurityRefusal.Explain(level, target, spec, ex.Message), ex.StatusCode, ex.Reason, ex);
+        }
         catch (KubeApiException ex) when (ex.StatusCode == 403)
         {
             throw new KubeApiException($"Cannot start the agent in pod {target.Pod}: the user of context '{api.Endpoint.Context}' may not patch pods/ephemeralcontainers in namespace '{target.Namespace}'. Grant RBAC verb 'patch' on resource 'pods/ephemeralcontainers' (and 'get' on 'pods'), or run an agent yourself and set agent.address. Server said: {ex.Message}", ex.StatusCode, ex.Reason, ex);

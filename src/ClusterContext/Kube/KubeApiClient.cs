@@ -220,7 +220,7 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
                     throw Unreachable(new HttpRequestException(ex.Message, ex.InnerException ?? ex));
                 }
 
-                throw new KubeApiException($"GET {path} (WebSocket {subprotocol}): {code} {(HttpStatusCode)code}.{Advice(code, "create", path)}", code, ((HttpStatusCode)code).ToString(), ex);
+                throw new KubeApiException($"GET {path} (WebSocket {subprotocol}): {code} {(HttpStatusCode)code}.{Advice(code, "create", path, "")}", code, ((HttpStatusCode)code).ToString(), ex);
             }
         }
     }
@@ -394,12 +394,14 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
         }
 
         var verb = method == HttpMethod.Get ? ReadVerb(path) : method == HttpMethod.Post ? "create" : method.Method.ToLowerInvariant();
-        return new KubeApiException($"{method} {path}: {code} {reason ?? response.ReasonPhrase}: {message}.{Advice(code, verb, path)}", code, reason);
+        return new KubeApiException($"{method} {path}: {code} {reason ?? response.ReasonPhrase}: {message}.{Advice(code, verb, path, message)}", code, reason);
     }
 
     /// <summary>What to do about a 401 or 403 on <paramref name="path"/>; empty for other codes.</summary>
-    private string Advice(int code, string verb, string path) => code switch
+    private string Advice(int code, string verb, string path, string message) => code switch
     {
+        // An admission refusal is a 403 too, but no RBAC grant changes it; the caller explains it.
+        403 when PodSecurityRefusal.Level(message) is not null => "",
         401 => $" The credentials of context '{Endpoint.Context}' were rejected: log in again or refresh the token.",
         403 => $" The user of context '{Endpoint.Context}' may not {verb} {Target(path).Resource}; ask a cluster admin to grant that RBAC permission.",
         _ => "",

@@ -9,7 +9,8 @@ namespace ClusterContext.Kube;
 /// <param name="Container">The container the session runs alongside.</param>
 /// <param name="Uid">The pod's uid, to notice a replaced pod of the same name.</param>
 /// <param name="RunAs">The user the container runs as, when its or the pod's security context says so.</param>
-public sealed record ResolvedTarget(string Namespace, string Pod, string Container, string Uid, RunAs? RunAs = null);
+/// <param name="ContainerPorts">The TCP <c>containerPort</c>s the container declares (for the incoming port mapping); null when unknown.</param>
+public sealed record ResolvedTarget(string Namespace, string Pod, string Container, string Uid, RunAs? RunAs = null, IReadOnlyList<int>? ContainerPorts = null);
 
 /// <summary>The effective <c>runAsUser</c>/<c>runAsGroup</c>/<c>runAsNonRoot</c> of a container (its own over the pod's).</summary>
 /// <param name="User">The user id, if set.</param>
@@ -98,8 +99,17 @@ public static class TargetResolver
         var spec = pod.GetProperty("spec");
         var containerSpec = spec.GetProperty("containers").EnumerateArray().First(c => c.GetProperty("name").GetString() == container);
         return new ResolvedTarget(@namespace, Name(pod), container, metadata.TryGetProperty("uid", out var uid) ? uid.GetString() ?? "" : "",
-            EffectiveRunAs(containerSpec, spec));
+            EffectiveRunAs(containerSpec, spec), TcpPorts(containerSpec));
     }
+
+    private static List<int> TcpPorts(JsonElement container) =>
+        container.TryGetProperty("ports", out var ports) && ports.ValueKind == JsonValueKind.Array
+            ? [.. ports.EnumerateArray()
+                .Where(p => !p.TryGetProperty("protocol", out var protocol) || protocol.GetString() is null or "TCP")
+                .Select(p => p.TryGetProperty("containerPort", out var port) && port.TryGetInt32(out var number) ? number : 0)
+                .Where(p => p is > 0 and < 65536)
+                .Distinct()]
+            : [];
 
     /// <summary>The container's security context wins over the pod's, field by field, as the kubelet applies them.</summary>
     private static RunAs? EffectiveRunAs(JsonElement container, JsonElement podSpec)

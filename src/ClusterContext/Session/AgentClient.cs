@@ -19,11 +19,18 @@ public sealed class AgentClient : IAsyncDisposable
     private readonly MuxConnection _connection;
     private readonly IAsyncDisposable? _transport;
 
-    private AgentClient(MuxConnection connection, IAsyncDisposable? transport)
+    private AgentClient(MuxConnection connection, IAsyncDisposable? transport, IncomingDispatch dispatch)
     {
         _connection = connection;
         _transport = transport;
+        dispatch.Client = this;
     }
+
+    /// <summary>
+    /// Serves the requests the agent sends this session (incoming connections of subscribed ports); until one is set,
+    /// they are refused as unknown and the agent serves them from the pod's own app.
+    /// </summary>
+    internal Func<IncomingRequest, Task>? IncomingHandler { get; set; }
 
     /// <summary>The agent's side of the handshake (its version, session id and target process).</summary>
     public WelcomeMessage Agent => _connection.Welcome!;
@@ -65,8 +72,9 @@ public sealed class AgentClient : IAsyncDisposable
         ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ClusterContext.Session");
-        var connection = await MuxConnection.ConnectAsync(new StreamDuplexPipe(transport), token, clientName, options, logger, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new AgentClient(connection, transport);
+        var dispatch = new IncomingDispatch();
+        var connection = await MuxConnection.ConnectAsync(new StreamDuplexPipe(transport), token, clientName, options, logger, dispatch.HandleAsync, cancellationToken).ConfigureAwait(false);
+        return new AgentClient(connection, transport, dispatch);
     }
 
     /// <summary>Opens a session over a duplex pipe (in-memory tests, custom transports); the caller owns the pipe.</summary>
@@ -75,8 +83,9 @@ public sealed class AgentClient : IAsyncDisposable
         ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ClusterContext.Session");
-        var connection = await MuxConnection.ConnectAsync(transport, token, clientName, options, logger, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new AgentClient(connection, null);
+        var dispatch = new IncomingDispatch();
+        var connection = await MuxConnection.ConnectAsync(transport, token, clientName, options, logger, dispatch.HandleAsync, cancellationToken).ConfigureAwait(false);
+        return new AgentClient(connection, null, dispatch);
     }
 
     /// <summary>Measures one round trip to the agent.</summary>
@@ -184,6 +193,21 @@ public sealed class AgentClient : IAsyncDisposable
         return new RemoteUdpSocket(response.LocalEndPoint, stream);
     }
 
+    /// <summary>
+    /// Asks for a pod port's incoming traffic (all of it, or the HTTP requests <paramref name="filter"/> matches); the
+    /// agent then sends an incoming connection request for each connection or request it hands over.
+    /// </summary>
+    public Task<SubscribeResponse> SubscribeAsync(int port, IncomingMode mode, HttpFilter? filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(port);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, IPEndPoint.MaxPort);
+        return _connection.RequestAsync<SubscribeResponse>(new SubscribeRequest((ushort)port, mode, filter), cancellationToken);
+    }
+
+    /// <summary>Ends this session's subscription to a pod port.</summary>
+    public Task UnsubscribeAsync(int port, CancellationToken cancellationToken = default) =>
+        _connection.RequestAsync<UnsubscribeResponse>(new UnsubscribeRequest((ushort)port), cancellationToken);
+
     /// <summary>Ends the session and closes the transport.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -192,5 +216,16 @@ public sealed class AgentClient : IAsyncDisposable
         {
             await _transport.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The connection's handler exists before the client does: it forwards to the client's handler once both are there.</summary>
+    private sealed class IncomingDispatch
+    {
+        public AgentClient? Client { get; set; }
+
+        public Task HandleAsync(IncomingRequest request) =>
+            Client?.IncomingHandler is { } handler
+                ? handler(request)
+                : throw new RemoteException(ErrorCode.UnknownRequest, $"This session serves no {request.Message.Kind} requests.");
     }
 }

@@ -5,6 +5,7 @@ using ClusterContext.Hooks.Network;
 using ClusterContext.Patching;
 using ClusterContext.Protocol;
 using ClusterContext.Session;
+using ClusterContext.Session.Incoming;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -109,7 +110,16 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
 
         // The same way in at the start and again when a session is lost: a new agent through the API, or the agent address.
-        async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints)> OpenAsync(CancellationToken ct)
+        // Incoming connections the agent hands over are served from the first moment of every session, a restored one too.
+        IncomingSubscriptions? incoming = null;
+        async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenAsync(CancellationToken ct)
+        {
+            var opened = await OpenCoreAsync(ct).ConfigureAwait(false);
+            incoming?.Serve(opened.Agent);
+            return opened;
+        }
+
+        async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenCoreAsync(CancellationToken ct)
         {
             if (options.Agent.Address is not { } direct)
             {
@@ -120,15 +130,16 @@ public sealed class ClusterContextSession : IAsyncDisposable
             timeout.CancelAfter(options.Timeout);
             var agentEndPoint = await ResolveAsync(direct).ConfigureAwait(false);
             return (await AgentClient.ConnectAsync(agentEndPoint, options.Agent.Token ?? string.Empty,
-                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false), direct, [agentEndPoint]);
+                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false), direct, [agentEndPoint], null);
         }
 
         AgentClient agent;
         string address;
         IReadOnlyList<IPEndPoint> sessionEndPoints;
+        Kube.ResolvedTarget? target;
         try
         {
-            (agent, address, sessionEndPoints) = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            (agent, address, sessionEndPoints, target) = await OpenAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException
             && options.Agent.Address is { } direct)
@@ -191,6 +202,13 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
         ConnectHooks.Install(patcher, remote, destinations);
         ReceiveFromHooks.Install(patcher);
+        if (options.Network.Incoming.Mode != IncomingTrafficMode.Off)
+        {
+            incoming = new IncomingSubscriptions(options.Network.Incoming, target?.ContainerPorts ?? [], target?.Container ?? "(unknown)", remote,
+                message => SessionLog.Incoming(logger, message), message => SessionLog.Progress(logger, message));
+            incoming.Serve(remote.Agent);
+            ListenHooks.Install(patcher, incoming);
+        }
 
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
         return new ClusterContextSession(options, remote, cache, environment, logger);
@@ -243,6 +261,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             DnsHooks.Uninstall(patcher);
             ConnectHooks.Uninstall(patcher);
             ReceiveFromHooks.Uninstall(patcher);
+            ListenHooks.Uninstall(patcher);
             if (_remote is not null)
             {
                 _remote.Close();

@@ -12,7 +12,7 @@ internal static class KubeConnector
     /// <summary>How long a started agent may take to accept its first session.</summary>
     private static readonly TimeSpan ListenGrace = TimeSpan.FromSeconds(10);
 
-    public static async Task<(AgentClient Agent, string Description, IReadOnlyList<System.Net.IPEndPoint> SessionEndPoints)> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<(AgentClient Agent, string Description, IReadOnlyList<System.Net.IPEndPoint> SessionEndPoints, ResolvedTarget Target)> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
     {
         var target = KubeTarget.Parse(options.Target!);
         var endpoint = KubeConfigLoader.Load(options.Context, options.Namespace);
@@ -36,7 +36,7 @@ internal static class KubeConnector
                         loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
                     stream.DisposeWith(api); // the session's transport ends the client's life
                     owned = true;
-                    return (agent, description, sessionEndPoints);
+                    return (agent, description, sessionEndPoints, resolved);
                 }
                 catch (IOException) when (DateTimeOffset.UtcNow < deadline)
                 {
@@ -98,7 +98,7 @@ internal static class KubeConnector
             var port = options.Agent.Port ?? System.Security.Cryptography.RandomNumberGenerator.GetInt32(40000, 60000);
 
             // The agent exits 2 s after the session ends, or after 60 s if it never comes: nothing stays behind in the pod.
-            var spec = new AgentContainerSpec(options.Agent.Image, port, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2), []);
+            var spec = new AgentContainerSpec(options.Agent.Image, port, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2), Capabilities(options));
             try
             {
                 return await EphemeralAgent.StartAsync(api, target, spec, progress, options.Agent.StartTimeout, cancellationToken).ConfigureAwait(false);
@@ -113,6 +113,10 @@ internal static class KubeConnector
             }
         }
     }
+
+    /// <summary>NET_ADMIN, to program the port redirect in the pod's network namespace, only when incoming traffic is on; nothing else ever.</summary>
+    internal static IReadOnlyList<string> Capabilities(ClusterContextOptions options) =>
+        options.Network.Incoming.Mode == IncomingTrafficMode.Off ? [] : ["NET_ADMIN"];
 
     private sealed class LogProgress(ILogger logger) : IProgress<string>
     {

@@ -18,4 +18,7 @@ internal static partial class SessionLog
 
     [LoggerMessage(5, LogLevel.Warning, "{Message}", EventName = "Reconnect")]
     public static partial void Reconnect(ILogger logger, string message);
+
+    [LoggerMessage(6, LogLevel.Warning, "{Message}", EventName = "Incoming")]
+    public static partial void Incoming(ILogger logger, string message);
 }

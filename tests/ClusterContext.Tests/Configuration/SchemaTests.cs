@@ -27,6 +27,8 @@ public class SchemaTests
         Assert.Contains("network.outgoing.remote", keys);
         Assert.Contains("network.outgoing.default", keys);
         Assert.Contains("env.envFile", keys);
+        Assert.Contains("network.incoming.httpFilter.anyOf", keys);
+        Assert.Contains("network.incoming.portMapping", keys);
     }
 
     private static void Collect(JsonElement node, string path, List<string> keys)
@@ -55,7 +57,14 @@ public class SchemaTests
     {
         var parts = key.Split('.');
         var leaf = parts[^1];
-        var value = leaf switch
+        var value = key switch
+        {
+            "network.incoming.mode" => "\"steal\"",
+            "network.incoming.ports" or "network.incoming.ignorePorts" => "[8080]",
+            "network.incoming.portMapping" => "{ \"5000\": 8080 }",
+            "network.incoming.httpFilter.allOf" or "network.incoming.httpFilter.anyOf" => "[{ \"header\": \"^x-dev: a$\" }]",
+            _ => null,
+        } ?? leaf switch
         {
             "required" or "dns" or "tcp" or "udp" => "true",
             "timeout" or "startTimeout" => "3",

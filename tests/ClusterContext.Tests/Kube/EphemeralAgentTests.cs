@@ -170,4 +170,55 @@ public sealed class EphemeralAgentTests : IAsyncLifetime, IDisposable
             }
         }
     }
+    [Fact]
+    public async Task Incoming_traffic_adds_NET_ADMIN_and_nothing_else_and_only_then()
+    {
+        var containers = new List<JsonObject>();
+        _server.StartEphemeralContainer = (_, _, container) =>
+        {
+            lock (containers)
+            {
+                containers.Add(container);
+            }
+
+            return Task.FromResult(new JsonObject { ["running"] = new JsonObject() });
+        };
+        var off = new ClusterContextOptions();
+        var steal = new ClusterContextOptions();
+        steal.Network.Incoming.Mode = IncomingTrafficMode.Steal;
+        var mirror = new ClusterContextOptions();
+        mirror.Network.Incoming.Mode = IncomingTrafficMode.Mirror;
+
+        foreach (var options in new[] { off, steal, mirror })
+        {
+            await EphemeralAgent.StartAsync(_client, Target, Spec with { Capabilities = ClusterContext.Session.KubeConnector.Capabilities(options) }, null, TimeSpan.FromSeconds(20), CancellationToken.None);
+        }
+
+        var added = containers.Select(c => c["securityContext"]!["capabilities"]!.ToJsonString()).ToList();
+        Assert.Equal(["""{"drop":["ALL"],"add":[]}""", """{"drop":["ALL"],"add":["NET_ADMIN"]}""", """{"drop":["ALL"],"add":["NET_ADMIN"]}"""], added);
+        Assert.All(containers, c => Assert.Equal(false, (bool?)c["securityContext"]!["allowPrivilegeEscalation"]));
+    }
+
+    [Theory]
+    [InlineData("baseline")]
+    [InlineData("restricted")]
+    public async Task A_Pod_Security_level_that_refuses_NET_ADMIN_is_named_with_the_label_to_change(string level)
+    {
+        _server.PodSecurityEnforce["shop"] = level;
+        _server.StartEphemeralContainer = (_, _, _) => Task.FromResult(new JsonObject { ["running"] = new JsonObject() });
+
+        // Without incoming traffic the agent asks for nothing, and either level admits it.
+        await EphemeralAgent.StartAsync(_client, Target, Spec, null, TimeSpan.FromSeconds(20), CancellationToken.None);
+
+        var ex = await Assert.ThrowsAsync<KubeApiException>(() =>
+            EphemeralAgent.StartAsync(_client, Target, Spec with { Capabilities = ["NET_ADMIN"] }, null, TimeSpan.FromSeconds(5), CancellationToken.None));
+
+        Assert.Equal(403, ex.StatusCode);
+        Assert.Contains($"namespace 'shop' enforces Pod Security level '{level}'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("pod-security.kubernetes.io/enforce=privileged", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("NET_ADMIN", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("network.incoming.mode", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"violates PodSecurity \"{level}:latest\"", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("RBAC", ex.Message, StringComparison.Ordinal);
+    }
 }

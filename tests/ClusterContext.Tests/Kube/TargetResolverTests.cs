@@ -78,6 +78,24 @@ public sealed class TargetResolverTests : IAsyncLifetime, IDisposable
         Assert.Null(plain.RunAs);
     }
 
+    [Fact]
+    public async Task The_containers_declared_TCP_ports_are_its_own()
+    {
+        _server.Update("pods", "shop", "migrate-x", pod =>
+        {
+            pod["spec"]!["containers"]![0]!["ports"] = JsonNode.Parse("""[{"containerPort":8080},{"containerPort":9090,"protocol":"TCP","name":"metrics"},{"containerPort":53,"protocol":"UDP"}]""");
+            pod["spec"]!["containers"]![1]!["ports"] = JsonNode.Parse("""[{"containerPort":15001}]""");
+        });
+
+        var main = await TargetResolver.ResolveAsync(_client, KubeTarget.Parse("pod/migrate-x/container/main"), "shop", CancellationToken.None);
+        var proxy = await TargetResolver.ResolveAsync(_client, KubeTarget.Parse("pod/migrate-x/container/proxy"), "shop", CancellationToken.None);
+        var plain = await TargetResolver.ResolveAsync(_client, KubeTarget.Parse("pod/orders-best"), "shop", CancellationToken.None);
+
+        Assert.Equal([8080, 9090], main.ContainerPorts);
+        Assert.Equal([15001], proxy.ContainerPorts);
+        Assert.Equal([], plain.ContainerPorts);
+    }
+
     [Theory]
     [InlineData("deployment/missing", "was not found in namespace 'shop'")]
     [InlineData("statefulset/db", "db-0: not ready, CrashLoopBackOff")]

@@ -36,9 +36,18 @@ internal sealed class SandboxAddresses(int index)
 
     public IPNetwork ServicesCidr { get; } = IPNetwork.Parse($"10.241.{index}.0/24");
 
+    /// <summary>The network namespace of the client pod (a pod of its own, reaching this one over the pod network).</summary>
+    public string ClientNamespace { get; } = $"cc{index}-cli";
+
+    /// <summary>The pod's address on its link to the client pod (<c>eth2</c>).</summary>
+    public IPAddress PodClientLinkIP { get; } = IPAddress.Parse($"10.242.{index}.1");
+
+    public IPAddress ClientIP { get; } = IPAddress.Parse($"10.242.{index}.2");
+
     public static string NamespacePath(string name) => $"/run/netns/{name}";
 
     /// <summary>Whether host output (addresses, routes) mentions either of this sandbox's subnets.</summary>
     public bool IsMentionedIn(string text) =>
-        text.Contains($"10.240.{Index}.", StringComparison.Ordinal) || text.Contains($"10.241.{Index}.", StringComparison.Ordinal);
+        text.Contains($"10.240.{Index}.", StringComparison.Ordinal) || text.Contains($"10.241.{Index}.", StringComparison.Ordinal)
+        || text.Contains($"10.242.{Index}.", StringComparison.Ordinal);
 }

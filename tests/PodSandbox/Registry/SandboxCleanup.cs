@@ -30,7 +30,9 @@ internal static partial class SandboxCleanup
             await RunAsync(tools, ["link", "del", state.HostInterface], problems, tolerated: "Cannot find device").ConfigureAwait(false);
         }
 
-        foreach (var name in new[] { state.PodNamespace, state.ServicesNamespace }.Where(n => n.Length > 0))
+        // The client pod's namespace derives from the index alone: states written before it existed are swept too.
+        var client = state.Index > 0 ? new SandboxAddresses(state.Index).ClientNamespace : "";
+        foreach (var name in new[] { state.PodNamespace, state.ServicesNamespace, client }.Where(n => n.Length > 0))
         {
             if (File.Exists(SandboxAddresses.NamespacePath(name)))
             {

@@ -36,6 +36,7 @@ internal static class SandboxRegistry
             if (taken.Contains(index)
                 || namespaces.Contains(addresses.PodNamespace)
                 || namespaces.Contains(addresses.ServicesNamespace)
+                || namespaces.Contains(addresses.ClientNamespace)
                 || Directory.Exists($"/sys/class/net/{addresses.HostInterface}")
                 || addresses.IsMentionedIn(hostNetwork))
             {

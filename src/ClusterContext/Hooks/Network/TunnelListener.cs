@@ -15,6 +15,7 @@ internal static class TunnelListener
     {
         var address = family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var own = HookBypass.Enter(); // the session's own listener: never a port to subscribe
         try
         {
             listener.Bind(new IPEndPoint(address, 0));
@@ -49,57 +50,10 @@ internal static class TunnelListener
         }
 
         local.NoDelay = true;
-        var mux = (MuxStream)tunnel.Stream;
         await using (tunnel.ConfigureAwait(false))
         using (local)
-        await using (var stream = new NetworkStream(local, ownsSocket: false))
         {
-            var toPod = ToPodAsync(stream, mux);
-            var fromPod = FromPodAsync(mux, local);
-            try
-            {
-                var first = await Task.WhenAny(toPod, fromPod).ConfigureAwait(false);
-                if (!first.IsCompletedSuccessfully)
-                {
-                    local.Close(0);
-                }
-
-                await Task.WhenAll(toPod, fromPod).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                // One side ended abruptly; closing both is all that is left to do.
-            }
-        }
-    }
-
-    private static async Task ToPodAsync(NetworkStream app, MuxStream pod)
-    {
-        await app.CopyToAsync(pod, 64 * 1024).ConfigureAwait(false);
-        pod.CompleteWrites();
-    }
-
-    // The pod's end reaches the app with the last bytes before it, not one wake-up later: a client that finds the
-    // connection still open in between (HttpClient's pool after an HTTP/1.0 response) would send its next request on it.
-    private static async Task FromPodAsync(MuxStream pod, Socket app)
-    {
-        while (true)
-        {
-            var result = await pod.ReadBufferAsync(CancellationToken.None).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            if (result.IsCompleted)
-            {
-                await TcpEnd.SendLastAsync(app, buffer, CancellationToken.None).ConfigureAwait(false);
-                pod.AdvanceBuffer(buffer, buffer.Length);
-                return;
-            }
-
-            foreach (var segment in buffer)
-            {
-                await app.SendAsync(segment, SocketFlags.None).ConfigureAwait(false);
-            }
-
-            pod.AdvanceBuffer(buffer, buffer.Length);
+            await SocketSplice.RunAsync(local, (MuxStream)tunnel.Stream).ConfigureAwait(false);
         }
     }
 }
