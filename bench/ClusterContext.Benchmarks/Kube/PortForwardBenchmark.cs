@@ -59,7 +59,7 @@ internal static class PortForwardBenchmark
             for (var round = 0; round <= rounds; round++)
             {
                 var started = Stopwatch.GetTimestamp();
-                var (viaApi, _, _) = await KubeConnector.ConnectAsync(options, null, NullLogger.Instance, CancellationToken.None);
+                var (viaApi, _, _, _) = await KubeConnector.ConnectAsync(options, null, NullLogger.Instance, CancellationToken.None);
                 var readyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 await using (viaApi)
                 {
