@@ -47,9 +47,14 @@ internal sealed class PortSubscriptions(ushort port)
                         throw new RemoteException(ErrorCode.InvalidArgument, $"Port {Port} is stolen whole by {other.Session}; a filtered steal would get nothing until that session ends.");
                     }
 
-                    notices.Add(other.Filter.Source.Equals(subscription.Filter.Source)
-                        ? $"{other.Session} steals port {Port} with the same filter and subscribed first: it gets those requests."
-                        : $"{other.Session} also steals port {Port} with an HTTP filter and subscribed first: requests both filters match go to it.");
+                    if (other.Filter.Source.Equals(subscription.Filter.Source))
+                    {
+                        notices.Add($"{other.Session} steals port {Port} with the same filter and subscribed first: it gets those requests.");
+                    }
+                    else if (!FilterOverlap.AreDisjoint(other.Filter.Source, subscription.Filter.Source))
+                    {
+                        notices.Add($"{other.Session} also steals port {Port} with an HTTP filter and subscribed first: requests both filters match go to it.");
+                    }
                 }
             }
 
