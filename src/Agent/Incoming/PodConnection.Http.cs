@@ -53,15 +53,19 @@ internal sealed partial class PodConnection
             var result = await _fromClient.ReadAsync(ct).ConfigureAwait(false);
             var buffer = result.Buffer;
             var start = buffer.Slice(0, Math.Min(buffer.Length, 16 * 1024)).ToArray();
-            _fromClient.AdvanceTo(buffer.Start, buffer.End);
+            var sniffed = HttpHeadParser.SniffRequestLine(start);
+            var undecided = sniffed == HeadStatus.Incomplete && !result.IsCompleted && !result.IsCanceled;
+
+            // Nothing is consumed: whoever gets the connection gets these bytes. Marking them examined only while
+            // undecided makes the next read wait for more, and never once the start is known.
+            _fromClient.AdvanceTo(buffer.Start, undecided ? buffer.End : buffer.Start);
             if (start.AsSpan().StartsWith(Http2Preface))
             {
                 IncomingLog.NotHttp(_logger, _port.Port, _clientEndPoint, "HTTP/2 (per-stream filtering is not done yet; the connection goes to the app)");
                 return false;
             }
 
-            var sniffed = HttpHeadParser.SniffRequestLine(start);
-            if (sniffed != HeadStatus.Incomplete || result.IsCompleted || result.IsCanceled)
+            if (!undecided)
             {
                 if (sniffed != HeadStatus.Parsed && !(result.IsCompleted && start.Length == 0))
                 {
