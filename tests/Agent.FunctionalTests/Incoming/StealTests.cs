@@ -39,6 +39,46 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
     }
 
     [Fact]
+    public async Task Behind_a_kernel_redirect_the_session_is_told_the_port_the_client_meant()
+    {
+        var port = NewPodPort();
+        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", async (_, stream) =>
+        {
+            await stream.WriteAsync("stolen"u8.ToArray());
+            stream.CompleteWrites();
+        });
+        await session.SubscribeAsync(port, IncomingMode.Steal);
+        var listener = await ListenerAsync(port);
+
+        // A plain nft redirect stands in for the agent's own (another part), so SO_ORIGINAL_DST has something to report;
+        // from another port than the subscribed one, so the answer cannot come from the direct-connection fallback.
+        var redirected = NewPodPort();
+        var table = $"cctest_{port}";
+        await NftAsync("add", "table", "ip", table);
+        try
+        {
+            await NftAsync("add", "chain", "ip", table, "pre", "{", "type", "nat", "hook", "prerouting", "priority", "-100", ";", "}");
+            await NftAsync("add", "rule", "ip", table, "pre", "tcp", "dport", $"{redirected}", "redirect", "to", $":{listener.Port}");
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(new IPEndPoint(Fixture.Sandbox.PodIP, redirected));
+            Assert.Equal("stolen", await ReadToEndAsync(client));
+            var request = Assert.Single(session.Requests);
+            Assert.Equal(port, request.Port);
+            Assert.Equal(new IPEndPoint(Fixture.Sandbox.PodIP, redirected), request.Destination);
+        }
+        finally
+        {
+            await NftAsync("delete", "table", "ip", table);
+        }
+    }
+
+    private async Task NftAsync(params string[] arguments)
+    {
+        var result = await Fixture.Sandbox.RunInPodAsync("nft", arguments);
+        Assert.True(result.ExitCode == 0, $"nft {string.Join(' ', arguments)}: {result.StandardError}");
+    }
+
+    [Fact]
     public async Task A_filtered_keep_alive_connection_alternates_between_the_local_app_and_the_original_in_order()
     {
         var port = NewPodPort();
