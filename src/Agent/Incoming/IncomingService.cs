@@ -128,7 +128,17 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
 
     private async Task ServeAsync(Socket socket, PortEntry entry, CancellationToken ct)
     {
-        var connection = new PodConnection(socket, entry, this, _logger);
+        PodConnection connection;
+        try
+        {
+            connection = new PodConnection(socket, entry, this, _logger);
+        }
+        catch (SocketException)
+        {
+            socket.Dispose(); // reset between the accept and now: nothing to serve
+            return;
+        }
+
         await using (connection.ConfigureAwait(false))
         {
             await connection.RunAsync(ct).ConfigureAwait(false);
