@@ -1,6 +1,7 @@
 using ClusterContext.Agent.Dns;
 using ClusterContext.Agent.Files;
 using ClusterContext.Agent.Hosting;
+using ClusterContext.Agent.Incoming;
 using ClusterContext.Agent.Target;
 using Microsoft.Extensions.Logging;
 
@@ -41,7 +42,9 @@ catch (InvalidOperationException ex)
 var files = new ContainerFileSystem(target);
 var resolverFiles = new ContainerResolverFiles(files);
 var resolver = new PodResolver(resolverFiles.ReadConfig, resolverFiles.ReadHosts, loggerFactory.CreateLogger("ClusterContext.Agent.Dns"));
-var server = new AgentServer(options, new AgentRequestHandler(target, files, resolver, resolverFiles), loggerFactory);
+// No redirector yet: incoming listeners serve only connections made to them directly.
+using var incoming = new IncomingService(redirectorFactory: null, loggerFactory);
+var server = new AgentServer(options, new AgentRequestHandler(target, files, resolver, resolverFiles, incoming), loggerFactory);
 
 using var shutdown = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

@@ -1,5 +1,6 @@
 using ClusterContext.Agent.Dns;
 using ClusterContext.Agent.Files;
+using ClusterContext.Agent.Incoming;
 using ClusterContext.Agent.Network;
 using ClusterContext.Agent.Target;
 using ClusterContext.Protocol;
@@ -8,13 +9,15 @@ using ClusterContext.Protocol.Multiplexing;
 
 namespace ClusterContext.Agent.Hosting;
 
-/// <summary>Carries out each request in the target's context. Shared by all sessions; holds no per-session state.</summary>
-internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSystem files, PodResolver resolver, ContainerResolverFiles resolverFiles)
+/// <summary>Carries out each request in the target's context. Shared by all sessions; per-session state lives in <see cref="IncomingSession"/>.</summary>
+internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSystem files, PodResolver resolver, ContainerResolverFiles resolverFiles, IncomingService incoming)
 {
     /// <summary>Largest directory listing sent in one response; bigger directories are paged.</summary>
     private const int MaxDirectoryResponseBytes = 512 * 1024;
 
-    public Task HandleAsync(IncomingRequest request)
+    public IncomingService Incoming => incoming;
+
+    public Task HandleAsync(IncomingRequest request, IncomingSession session)
     {
         switch (request.Message)
         {
@@ -53,6 +56,13 @@ internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSys
                 return TcpRelay.RunAsync(request, connect, resolver);
             case UdpOpenRequest udp:
                 return UdpRelay.RunAsync(request, udp);
+            case SubscribeRequest subscribe:
+                request.Respond(incoming.Subscribe(session, subscribe));
+                return Task.CompletedTask;
+            case UnsubscribeRequest unsubscribe:
+                incoming.Unsubscribe(session, unsubscribe.Port);
+                request.Respond(new UnsubscribeResponse());
+                return Task.CompletedTask;
             default:
                 throw new RemoteException(ErrorCode.UnknownRequest, $"This agent does not serve {request.Message.Kind} requests; update the agent image.");
         }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using ClusterContext.Agent.Incoming;
 using ClusterContext.Protocol;
 using ClusterContext.Protocol.Framing;
 using ClusterContext.Protocol.Messages;
@@ -76,13 +77,14 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
         var sessionId = $"s{Interlocked.Increment(ref _sessionCounter)}";
         SessionStarted();
         var started = Stopwatch.GetTimestamp();
+        var incoming = new IncomingSession(sessionId);
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: true);
             MuxConnection connection;
             try
             {
-                connection = await MuxConnection.AcceptAsync(new StreamDuplexPipe(stream), hello => Accept(hello, sessionId), handler.HandleAsync, logger: _protocolLogger, cancellationToken: cancellationToken).ConfigureAwait(false);
+                connection = await MuxConnection.AcceptAsync(new StreamDuplexPipe(stream), hello => Accept(hello, sessionId), request => handler.HandleAsync(request, incoming), logger: _protocolLogger, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException)
             {
@@ -95,6 +97,7 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
                 _served = true;
             }
 
+            incoming.Attach(connection);
             await using (connection.ConfigureAwait(false))
             {
                 AgentLog.SessionStarted(_logger, sessionId, remote, connection.Hello!.ClientName);
@@ -118,6 +121,9 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
         }
         finally
         {
+            // Its subscriptions end with it: the pod's app serves what the session took, at once.
+            incoming.Detach();
+            handler.Incoming.EndSession(incoming);
             SessionEnded();
         }
     }

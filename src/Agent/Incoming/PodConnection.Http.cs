@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using ClusterContext.Agent.Incoming.Http;
+using ClusterContext.Protocol.Messages;
+
+namespace ClusterContext.Agent.Incoming;
+
+internal sealed partial class PodConnection
+{
+    /// <summary>How long a connection may stay silent before it is taken for a server-first protocol and passed through.</summary>
+    private static readonly TimeSpan SniffTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly byte[] Http2Preface = "PRI * HTTP/2.0\r\n"u8.ToArray();
+    private static readonly byte[] BadGateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
+
+    private async Task RouteHttpAsync(CancellationToken ct)
+    {
+        if (!await SniffHttpAsync(ct).ConfigureAwait(false))
+        {
+            await PassThroughAsync(null, ct).ConfigureAwait(false);
+            return;
+        }
+
+        while (true)
+        {
+            var (status, head) = await ReadRequestHeadAsync(ct).ConfigureAwait(false);
+            if (status == HeadStatus.Incomplete)
+            {
+                return; // the client closed between requests
+            }
+
+            if (status == HeadStatus.Invalid)
+            {
+                // Not a request this parser would frame the same way as the app: the app gets the rest as it is.
+                IncomingLog.NotHttp(_logger, _port.Port, _clientEndPoint, "a malformed request head");
+                await PassThroughAsync(null, ct).ConfigureAwait(false);
+                return;
+            }
+
+            if (!await ExchangeAsync(head!, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>True when the connection starts like HTTP/1.x; false for anything else (HTTP/2 included, for now) and for silence.</summary>
+    private async Task<bool> SniffHttpAsync(CancellationToken ct)
+    {
+        using var timer = new Timer(static reader => ((PipeReader)reader!).CancelPendingRead(), _fromClient, SniffTimeout, Timeout.InfiniteTimeSpan);
+        while (true)
+        {
+            var result = await _fromClient.ReadAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var start = buffer.Slice(0, Math.Min(buffer.Length, 16 * 1024)).ToArray();
+            var sniffed = HttpHeadParser.SniffRequestLine(start);
+            var undecided = sniffed == HeadStatus.Incomplete && !result.IsCompleted && !result.IsCanceled;
+
+            // Nothing is consumed: whoever gets the connection gets these bytes. Marking them examined only while
+            // undecided makes the next read wait for more, and never once the start is known.
+            _fromClient.AdvanceTo(buffer.Start, undecided ? buffer.End : buffer.Start);
+            if (start.AsSpan().StartsWith(Http2Preface))
+            {
+                IncomingLog.NotHttp(_logger, _port.Port, _clientEndPoint, "HTTP/2 (per-stream filtering is not done yet; the connection goes to the app)");
+                return false;
+            }
+
+            if (!undecided)
+            {
+                if (sniffed != HeadStatus.Parsed && !(result.IsCompleted && start.Length == 0))
+                {
+                    IncomingLog.NotHttp(_logger, _port.Port, _clientEndPoint, result.IsCanceled ? "no request line within 2 s" : "bytes that are not an HTTP/1.x request line");
+                }
+
+                return sniffed == HeadStatus.Parsed;
+            }
+        }
+    }
+
+    private async Task<(HeadStatus Status, HttpRequestHead? Head)> ReadRequestHeadAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var result = await _fromClient.ReadAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var status = HttpHeadParser.TryParseRequest(buffer, out var head);
+            if (status == HeadStatus.Parsed)
+            {
+                // Left unconsumed: the head's bytes are forwarded as they came, by the exchange.
+                _fromClient.AdvanceTo(buffer.Start);
+                return (status, head);
+            }
+
+            _fromClient.AdvanceTo(buffer.Start, buffer.End);
+            if (status == HeadStatus.Invalid)
+            {
+                return (status, null);
+            }
+
+            if (result.IsCompleted)
+            {
+                return (buffer.IsEmpty ? HeadStatus.Incomplete : HeadStatus.Invalid, null);
+            }
+        }
+    }
+
+    /// <summary>Sends one request to whoever it belongs to and its response back; false when the connection is done.</summary>
+    private async Task<bool> ExchangeAsync(HttpRequestHead request, CancellationToken ct)
+    {
+        var subscriptions = _port.Subscriptions.Current;
+        var copies = subscriptions.Where(s => s.Mode == IncomingMode.Mirror && s.Takes(request))
+            .Select(s => MirrorCopy.Start(_service, s.Session, _port.Port, _clientEndPoint, _destination)).ToArray();
+        Action<ReadOnlySequence<byte>>? copy = copies.Length == 0 ? null : bytes => Offer(copies, bytes);
+
+        UpstreamConnection? target = null;
+        var fromSession = false;
+        if (PortSubscriptions.StealerOf(subscriptions, request) is { } stealer && await TryOpenAsync(stealer.Session, IncomingMode.Steal, ct).ConfigureAwait(false) is { } stream)
+        {
+            target = new UpstreamConnection(stream, null);
+            fromSession = true;
+        }
+
+        target ??= await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
+        var reusable = false;
+        try
+        {
+            var head = (await _fromClient.ReadAsync(ct).ConfigureAwait(false)).Buffer.Slice(0, request.Length);
+            await HttpBody.WriteAsync(target.Stream, head, copy, ct).ConfigureAwait(false);
+            _fromClient.AdvanceTo(head.End);
+
+            // The body goes up while the response comes down: a server may answer 100 Continue, or answer early.
+            var body = HttpBody.CopyAsync(_fromClient, target.Stream, request.Body, copy, ct);
+            var response = await RelayResponseAsync(request, target, ct).ConfigureAwait(false);
+            var bodyComplete = await body.ConfigureAwait(false);
+            foreach (var mirror in copies)
+            {
+                mirror.Complete();
+            }
+
+            if (response is null)
+            {
+                return false;
+            }
+
+            if (response.Status == 101 && request.IsUpgrade)
+            {
+                // From here the connection speaks another protocol (WebSocket): bytes both ways, to the side that accepted it.
+                await Splice.RunAsync(_fromClient, _client, _toClient, target, null, ct).ConfigureAwait(false);
+                return false;
+            }
+
+            var goesOn = bodyComplete && request.KeepAlive && response.KeepAlive;
+            reusable = goesOn && !fromSession;
+            if (!goesOn)
+            {
+                _client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            }
+
+            return goesOn;
+        }
+        finally
+        {
+            foreach (var mirror in copies)
+            {
+                mirror.Complete();
+            }
+
+            if (reusable)
+            {
+                await _port.Original.ReturnAsync(target).ConfigureAwait(false);
+            }
+            else
+            {
+                await target.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Copies the response (interim 1xx heads first) to the client; null when the other side broke off or was not HTTP.</summary>
+    private async Task<HttpResponseHead?> RelayResponseAsync(HttpRequestHead request, UpstreamConnection target, CancellationToken ct)
+    {
+        var sent = false;
+        while (true)
+        {
+            var result = await target.Reader.ReadAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var status = HttpHeadParser.TryParseResponse(buffer, request.Method, out var response);
+            if (status == HeadStatus.Incomplete && !result.IsCompleted)
+            {
+                target.Reader.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            if (status != HeadStatus.Parsed)
+            {
+                target.Reader.AdvanceTo(buffer.End);
+                if (!sent)
+                {
+                    await _toClient.WriteAsync(BadGateway, ct).ConfigureAwait(false);
+                }
+
+                IncomingLog.BadResponse(_logger, _port.Port, _clientEndPoint, result.IsCompleted ? "the connection closed before a response" : "a malformed response head");
+                return null;
+            }
+
+            var head = buffer.Slice(0, response!.Length);
+            await HttpBody.WriteAsync(_toClient, head, null, ct).ConfigureAwait(false);
+            target.Reader.AdvanceTo(head.End);
+            sent = true;
+            if (response.IsInterim)
+            {
+                continue;
+            }
+
+            if (response.Status == 101)
+            {
+                return response;
+            }
+
+            return await HttpBody.CopyAsync(target.Reader, _toClient, response.Body, null, ct).ConfigureAwait(false) ? response : null;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using ClusterContext.Protocol;
+using ClusterContext.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterContext.Agent.Incoming;
+
+/// <summary>
+/// One connection a pod client made to a subscribed port, as the listener accepted it. Decided once per connection:
+/// stolen whole, mirrored whole, or (when a session filters) read as HTTP and routed request by request.
+/// </summary>
+internal sealed partial class PodConnection : IAsyncDisposable
+{
+    private readonly Socket _client;
+    private readonly NetworkStream _toClient;
+    private readonly PipeReader _fromClient;
+    private readonly PortEntry _port;
+    private readonly IncomingService _service;
+    private readonly ILogger _logger;
+    private readonly IPEndPoint _clientEndPoint;
+    private readonly IPEndPoint _destination;
+
+    public PodConnection(Socket client, PortEntry port, IncomingService service, ILogger logger)
+    {
+        _client = client;
+        _client.NoDelay = true;
+        _toClient = new NetworkStream(client, ownsSocket: false);
+        _fromClient = PipeReader.Create(_toClient, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
+        _port = port;
+        _service = service;
+        _logger = logger;
+        _clientEndPoint = Unmap((IPEndPoint)client.RemoteEndPoint!);
+        _destination = Destination(client, port);
+    }
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            var subscriptions = _port.Subscriptions.Current;
+            if (PortSubscriptions.WholePortSteal(subscriptions) is { } thief)
+            {
+                await StealWholeAsync(thief, ct).ConfigureAwait(false);
+            }
+            else if (PortSubscriptions.NeedsHttp(subscriptions))
+            {
+                await RouteHttpAsync(ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await MirrorWholeAsync(subscriptions, ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidDataException or RemoteException)
+        {
+            IncomingLog.ConnectionFailed(_logger, _port.Port, _clientEndPoint, ex.Message);
+        }
+    }
+
+    private async Task StealWholeAsync(Subscription thief, CancellationToken ct)
+    {
+        var stream = await TryOpenAsync(thief.Session, IncomingMode.Steal, ct).ConfigureAwait(false);
+        if (stream is null)
+        {
+            await PassThroughAsync(null, ct).ConfigureAwait(false);
+            return;
+        }
+
+        await using var session = new UpstreamConnection(stream, null);
+        await Splice.RunAsync(_fromClient, _client, _toClient, session, null, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The original app serves the connection; each mirroring session gets a copy of what the client sends.</summary>
+    private async Task MirrorWholeAsync(ImmutableArray<Subscription> subscriptions, CancellationToken ct)
+    {
+        var copies = subscriptions.Where(s => s.Mode == IncomingMode.Mirror)
+            .Select(s => MirrorCopy.Start(_service, s.Session, _port.Port, _clientEndPoint, _destination)).ToArray();
+        try
+        {
+            await PassThroughAsync(copies.Length == 0 ? null : bytes => Offer(copies, bytes), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var copy in copies)
+            {
+                copy.Complete();
+            }
+        }
+    }
+
+    /// <summary>The original app gets the rest of the connection untouched, bytes already read included.</summary>
+    private async Task PassThroughAsync(Action<ReadOnlySequence<byte>>? copy, CancellationToken ct)
+    {
+        var socket = await _port.Original.ConnectAsync(_destination, ct).ConfigureAwait(false);
+        await using var original = new UpstreamConnection(new NetworkStream(socket, ownsSocket: false), socket);
+        await Splice.RunAsync(_fromClient, _client, _toClient, original, copy, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>An incoming stream to the session, or null when the session is gone (the original app serves instead).</summary>
+    private async Task<Protocol.Multiplexing.MuxStream?> TryOpenAsync(IncomingSession session, IncomingMode mode, CancellationToken ct)
+    {
+        try
+        {
+            return await session.OpenAsync(_port.Port, mode, _clientEndPoint, _destination, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or RemoteException or ObjectDisposedException)
+        {
+            IncomingLog.SessionUnavailable(_logger, _port.Port, session.ToString(), ex.Message);
+            return null;
+        }
+    }
+
+    private static void Offer(MirrorCopy[] copies, ReadOnlySequence<byte> bytes)
+    {
+        foreach (var copy in copies)
+        {
+            copy.Offer(bytes);
+        }
+    }
+
+    /// <summary>
+    /// Where the client meant to connect: conntrack's original destination after a redirect; for a connection made
+    /// to the listener itself (no redirect in front), the subscribed port at the address the client reached.
+    /// </summary>
+    private static IPEndPoint Destination(Socket client, PortEntry port)
+    {
+        var local = Unmap((IPEndPoint)client.LocalEndPoint!);
+        return SocketOptions.OriginalDestination(client) is { } original && original.Port != port.ListenerPort
+            ? Unmap(original)
+            : new IPEndPoint(local.Address, port.Port);
+    }
+
+    private static IPEndPoint Unmap(IPEndPoint endPoint) =>
+        endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _fromClient.CompleteAsync().ConfigureAwait(false);
+        await _toClient.DisposeAsync().ConfigureAwait(false);
+        _client.Dispose();
+    }
+}

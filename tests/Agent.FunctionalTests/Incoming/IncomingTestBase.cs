@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using ClusterContext.Testing;
+
+namespace ClusterContext.Agent.FunctionalTests.Incoming;
+
+/// <summary>Each test gets an agent of its own in the shared pod sandbox, so listeners and subscriptions never cross tests.</summary>
+public abstract partial class IncomingTestBase(SandboxAgentFixture fixture) : IAsyncLifetime
+{
+    private static int s_nextAgentPort = 7800;
+    private static int s_nextPodPort = 18080;
+
+    protected SandboxAgentFixture Fixture { get; } = fixture;
+
+    protected AgentProcess Agent { get; private set; } = null!;
+
+    protected IPEndPoint AgentEndPoint { get; private set; } = null!;
+
+    /// <summary>A pod port no other test uses.</summary>
+    protected static ushort NewPodPort() => (ushort)Interlocked.Increment(ref s_nextPodPort);
+
+    public async Task InitializeAsync()
+    {
+        var port = Interlocked.Increment(ref s_nextAgentPort);
+        Agent = await Fixture.StartAgentAsync(port, "--token", SandboxAgentFixture.Token);
+        AgentEndPoint = new IPEndPoint(Fixture.Sandbox.PodIP, port);
+    }
+
+    public async Task DisposeAsync() => await Agent.DisposeAsync();
+
+    /// <summary>The agent's listener for <paramref name="podPort"/>, as its log names it; the redirect in front of it is not part of these tests.</summary>
+    protected async Task<IPEndPoint> ListenerAsync(ushort podPort)
+    {
+        var pattern = new Regex($@"incoming port {podPort}: .* listener port (\d+)", RegexOptions.CultureInvariant);
+        await WaitForLogAsync(line => pattern.IsMatch(line));
+        var port = Agent.Log.Select(l => pattern.Match(l)).Last(m => m.Success).Groups[1].Value;
+        return new IPEndPoint(Fixture.Sandbox.PodIP, int.Parse(port, CultureInfo.InvariantCulture));
+    }
+
+    protected async Task WaitForLogAsync(Func<string, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!Agent.Log.Any(condition))
+        {
+            if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(10)))
+            {
+                throw new TimeoutException($"The agent never logged the expected line. Its log:{Environment.NewLine}{string.Join(Environment.NewLine, Agent.Log)}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    protected static async Task<(int ExitCode, string Output, string Error)> RunAsync(string file, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+}
