@@ -42,8 +42,9 @@ catch (InvalidOperationException ex)
 var files = new ContainerFileSystem(target);
 var resolverFiles = new ContainerResolverFiles(files);
 var resolver = new PodResolver(resolverFiles.ReadConfig, resolverFiles.ReadHosts, loggerFactory.CreateLogger("ClusterContext.Agent.Dns"));
-// No redirector yet: incoming listeners serve only connections made to them directly.
-using var incoming = new IncomingService(redirectorFactory: null, loggerFactory);
+// The pod's ports are redirected in an nftables table the agent owns, opened on the first subscription (an agent
+// that serves no incoming traffic never touches netfilter, nor needs NET_ADMIN).
+using var incoming = new IncomingService(() => new ClusterContext.Agent.Incoming.Redirect.PortRedirector(loggerFactory.CreateLogger("ClusterContext.Agent.Incoming")), loggerFactory);
 var server = new AgentServer(options, new AgentRequestHandler(target, files, resolver, resolverFiles, incoming), loggerFactory);
 
 using var shutdown = new CancellationTokenSource();
