@@ -24,12 +24,7 @@ public sealed record SubscribeRequest(ushort Port, IncomingMode Mode, HttpFilter
     internal static SubscribeRequest Read(ref PayloadReader reader)
     {
         var port = reader.ReadUInt16();
-        var mode = (IncomingMode)reader.ReadByte();
-        if (!Enum.IsDefined(mode))
-        {
-            throw new ProtocolException(ErrorCode.ProtocolError, $"Malformed message: unknown incoming mode {(byte)mode}.");
-        }
-
+        var mode = IncomingModes.Read(ref reader);
         return new SubscribeRequest(port, mode, reader.ReadBool() ? HttpFilter.Read(ref reader) : null);
     }
 }
@@ -99,12 +94,7 @@ public sealed record IncomingConnectionRequest(ushort Port, IncomingMode Mode, I
     internal static IncomingConnectionRequest Read(ref PayloadReader reader)
     {
         var port = reader.ReadUInt16();
-        var mode = (IncomingMode)reader.ReadByte();
-        if (!Enum.IsDefined(mode))
-        {
-            throw new ProtocolException(ErrorCode.ProtocolError, $"Malformed message: unknown incoming mode {(byte)mode}.");
-        }
-
+        var mode = IncomingModes.Read(ref reader);
         return new IncomingConnectionRequest(port, mode, reader.ReadEndPoint(), reader.ReadEndPoint());
     }
 }
