@@ -16,6 +16,7 @@ public sealed class ClientPodTests(ITestOutputHelper output)
     {
         var sandbox = await PodSandbox.StartAsync(new PodSandboxOptions { LoggerFactory = new TestLoggerFactory(output) });
         var index = sandbox.Index;
+        var tempPath = sandbox.TempPath;
         var peers = new List<(EndPoint Remote, EndPoint Local)>();
         using var listener = sandbox.CreatePodSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Any, 8080));
@@ -53,7 +54,7 @@ public sealed class ClientPodTests(ITestOutputHelper output)
         }
 
         Assert.Empty(sandbox.TeardownProblems);
-        Assert.Empty(SandboxResources.Remaining(index));
+        Assert.Empty(SandboxResources.RemainingAfter(index, tempPath));
     }
 
     private static async Task ServeAsync(Socket listener, List<(EndPoint Remote, EndPoint Local)> peers)

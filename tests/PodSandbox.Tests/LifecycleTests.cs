@@ -24,7 +24,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         output.WriteLine($"dispose: {stopwatch.ElapsedMilliseconds} ms");
 
         Assert.Empty(sandbox.TeardownProblems);
-        Assert.Empty(SandboxResources.Remaining(index));
+        Assert.Empty(SandboxResources.RemainingAfter(index, tempPath));
         Assert.DoesNotContain(pids, SandboxResources.IsAlive);
         Assert.False(Directory.Exists(tempPath));
         Assert.True(podProcess.HasExited);

@@ -36,6 +36,31 @@ internal static class SandboxResources
         return remaining;
     }
 
+    /// <summary>
+    /// What a disposed sandbox left behind. Other test processes start sandboxes at the same time and take the lowest
+    /// free number: once the number is claimed again (a live owner, another temp folder), what is there is the new
+    /// claimant's, and only the disposed sandbox's own temp folder is still looked for.
+    /// </summary>
+    public static IReadOnlyList<string> RemainingAfter(int index, string disposedTempPath)
+    {
+        var state = $"/run/clustercontext-sandbox/{index}.json";
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(state)) is { } claim
+                && (string?)claim["tempDirectory"] is { } temp && temp != disposedTempPath
+                && (int?)claim["ownerPid"] is { } owner && IsAlive(owner))
+            {
+                return Directory.Exists(disposedTempPath) ? [disposedTempPath] : [];
+            }
+        }
+        catch (IOException)
+        {
+            // Not claimed again.
+        }
+
+        return Remaining(index);
+    }
+
     public static bool IsAlive(int pid)
     {
         try
