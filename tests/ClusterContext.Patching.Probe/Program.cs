@@ -29,6 +29,11 @@ if (args.Length > 0 && args[0] == "code-pages")
     return CodePages.Run();
 }
 
+if (args.Length > 0 && args[0] == "half-copied")
+{
+    return HalfCopiedBody.Run();
+}
+
 if (args.Length > 0 && args[0] == "single")
 {
     return SingleMethod.Run();

@@ -100,7 +100,18 @@ internal sealed unsafe class Detour
 
     public void RedirectEntryStub(nint target) => Interlocked.Exchange(ref *(nint*)X64.AbsoluteJumpTargetSlot(EntryStub), target);
 
-    public void SetOriginal(nint trampoline) => Interlocked.Exchange(ref *(nint*)X64.AbsoluteJumpTargetSlot(OriginalStub), trampoline);
+    /// <summary>The body whose first instructions the current trampoline runs and continues in.</summary>
+    public nint OriginalBody { get; private set; }
+
+    /// <summary>The JIT body slot of <see cref="OriginalBody"/>; -1 for the body found at install.</summary>
+    public int OriginalSlot { get; private set; } = -1;
+
+    public void SetOriginal(nint trampoline, nint body, int slot)
+    {
+        OriginalBody = body;
+        OriginalSlot = slot;
+        Interlocked.Exchange(ref *(nint*)X64.AbsoluteJumpTargetSlot(OriginalStub), trampoline);
+    }
 
     /// <summary>
     /// Called from the JIT hook with a new body still in the JIT's writable buffer: writes the jump before the

@@ -26,6 +26,9 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     private readonly HashSet<nint> _reserved = [];
     private RetargetWorker? _worker;
 
+    /// <summary>The upkeep thread of the engine that started one (for tests).</summary>
+    internal static RetargetWorker? Worker { get; private set; }
+
     public IReadOnlyList<PatchHandle> Patches
     {
         get
@@ -135,7 +138,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         var detour = new Detour(target, replacement, owner, PatchValidation.CompiledHandles(target));
         var body = FindBody(detour);
         var original = OriginalBytesOf(body);
-        detour.SetOriginal(BuildTrampoline(detour, body, original, X64.AbsoluteJumpLength));
+        detour.SetOriginal(BuildTrampoline(detour, body, original, X64.AbsoluteJumpLength), body, -1);
         return new PendingInstall(detour, body, hadCode);
     }
 
@@ -400,35 +403,40 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
 
     private RetargetWorker StartWorker()
     {
-        var worker = new RetargetWorker(OnNewBodyPublished, SweepAll);
+        var worker = new RetargetWorker(RetargetOriginal, SweepAll);
+        Worker = worker;
         JitHook.BodyPatched = worker.Enqueue;
         return worker;
     }
 
-    /// <summary>A body the JIT hook patched: once it runs, call the original there (its newest tier).</summary>
-    private void OnNewBodyPublished(Detour detour, nint body, byte[] original, int patchLength)
+    /// <summary>
+    /// A body the JIT hook patched: once the method's entry leads to it (the runtime has copied it into place and
+    /// published it), the original is called there, at its newest tier. Returns false while that is still to come.
+    /// </summary>
+    private bool RetargetOriginal(Detour detour, int slot, TimeSpan waited)
     {
-        var deadline = Stopwatch.StartNew();
-        while (*(byte*)body != 0xFF)
+        var (body, original, patchLength) = detour.JitBody(slot);
+        if (detour.Removed || body == 0 || slot <= detour.OriginalSlot)
         {
-            if (deadline.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                return;
-            }
+            return true;
+        }
 
-            Thread.Sleep(1);
+        if (X64.FollowToBody(detour.Target.MethodHandle.GetFunctionPointer(), address => address == body) != body)
+        {
+            // Not yet published; one never published (discarded, or overtaken by a newer tier) is let go in the end.
+            return waited > BarrierTimeout;
         }
 
         lock (_gate)
         {
-            if (detour.Removed)
+            if (!detour.Removed && slot > detour.OriginalSlot)
             {
-                return;
+                _originalBytes[body] = original;
+                detour.SetOriginal(BuildTrampoline(detour, body, original, patchLength), body, slot);
             }
-
-            _originalBytes[body] = original;
-            detour.SetOriginal(BuildTrampoline(detour, body, original, patchLength));
         }
+
+        return true;
     }
 
     private void SweepAll()

@@ -44,6 +44,11 @@ internal static unsafe class JitHook
     private static int s_watchedThread;
     private static int s_watchedThreadCompiled;
     private static int s_markerCompiled;
+    private static nint s_holdMethod;
+    private static int s_holding;
+    private static nint s_heldExecutable;
+    private static nint s_heldWritable;
+    private static uint s_heldSize;
 
     /// <summary>
     /// Bodies compiled for patched methods whose writable copy the hook did not know (more than 64 compilations at
@@ -141,6 +146,7 @@ internal static unsafe class JitHook
             (typeof(JitHook), nameof(ClaimFlight)),
             (typeof(JitHook), nameof(ShadowVtableFor)),
             (typeof(JitHook), nameof(MarkPendingNotInlinable)),
+            (typeof(JitHook), nameof(Hold)),
         })
         {
             RuntimeHelpers.PrepareMethod(type.GetMethod(name, all)!.MethodHandle);
@@ -231,7 +237,41 @@ internal static unsafe class JitHook
             OnBodyPatched(detour, body);
         }
 
+        if (Volatile.Read(ref s_holdMethod) == method)
+        {
+            Hold(executable, writable, *nativeSize);
+        }
+
         return result;
+    }
+
+    /// <summary>
+    /// For tests: the next compilation of <paramref name="methodHandle"/> that gets a patch stops on its way back to
+    /// the runtime, before the runtime copies the body into place, until <see cref="ReleaseHeld"/>.
+    /// </summary>
+    public static void HoldNextPatchedCompilation(nint methodHandle) => Volatile.Write(ref s_holdMethod, methodHandle);
+
+    /// <summary>The held compilation's body: where it will run, the JIT's writable copy and its size; null while none is held.</summary>
+    public static (nint Executable, nint Writable, uint Size)? Held => Volatile.Read(ref s_holding) == 1 ? (s_heldExecutable, s_heldWritable, s_heldSize) : null;
+
+    public static void ReleaseHeld()
+    {
+        Volatile.Write(ref s_holdMethod, 0);
+        Volatile.Write(ref s_holding, 0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Hold(nint executable, nint writable, uint size)
+    {
+        s_heldExecutable = executable;
+        s_heldWritable = writable;
+        s_heldSize = size;
+        Volatile.Write(ref s_holdMethod, 0);
+        Volatile.Write(ref s_holding, 1);
+        while (Volatile.Read(ref s_holding) == 1)
+        {
+            s_yield();
+        }
     }
 
     /// <summary>Makes the hook note when <paramref name="thread"/> (an OS thread id; 0 for none) next compiles.</summary>

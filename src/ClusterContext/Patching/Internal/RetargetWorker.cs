@@ -1,11 +1,13 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace ClusterContext.Patching.Internal;
 
 /// <summary>
 /// Finishes what the JIT hook starts, on a thread of its own where allocating and locking are fine: once a newly
-/// patched body is published, it builds a trampoline for it so that the original is called at its newest tier.
-/// It also sweeps the patched methods now and then as a safety net, and counts any body it has to patch.
+/// patched body is the one the method's entry leads to, it builds a trampoline for it so that the original is called
+/// at its newest tier. It also sweeps the patched methods now and then as a safety net, and counts any body it has to
+/// patch.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One per process, for the life of the process.")]
 internal sealed unsafe class RetargetWorker
@@ -13,21 +15,31 @@ internal sealed unsafe class RetargetWorker
     private const int QueueLength = 1024;
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often bodies not yet published are looked at again.</summary>
+    private static readonly TimeSpan PendingInterval = TimeSpan.FromMilliseconds(1);
+
     private readonly Detour?[] _queuedDetour = new Detour?[QueueLength];
     private readonly int[] _queuedBody = new int[QueueLength];
     private readonly AutoResetEvent _wake = new(false);
-    private readonly Action<Detour, nint, byte[], int> _retarget;
+    private readonly Func<Detour, int, TimeSpan, bool> _retarget;
     private readonly Action _sweep;
+    private readonly List<(Detour Detour, int Body, Stopwatch Since)> _pending = [];
     private long _written;
     private long _read;
+    private long _examined;
 
-    public RetargetWorker(Action<Detour, nint, byte[], int> retarget, Action sweep)
+    /// <param name="retarget">Called with a patched body (its slot in the detour) and how long it has waited; true once nothing more is to be done for it.</param>
+    /// <param name="sweep">The safety net, run every quarter second.</param>
+    public RetargetWorker(Func<Detour, int, TimeSpan, bool> retarget, Action sweep)
     {
         _retarget = retarget;
         _sweep = sweep;
         RuntimeHelpers.PrepareMethod(typeof(RetargetWorker).GetMethod(nameof(Enqueue))!.MethodHandle);
         new Thread(Run) { IsBackground = true, Name = "ClusterContext patch upkeep" }.Start();
     }
+
+    /// <summary>How many times a queued body has been looked at (for tests that wait until the worker had its chance).</summary>
+    public long Examined => Interlocked.Read(ref _examined);
 
     /// <summary>Called from the JIT hook: records the body in a fixed ring, no allocation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -42,9 +54,10 @@ internal sealed unsafe class RetargetWorker
 
     private void Run()
     {
+        var sinceSweep = Stopwatch.StartNew();
         while (true)
         {
-            _wake.WaitOne(SweepInterval);
+            _wake.WaitOne(_pending.Count > 0 ? PendingInterval : SweepInterval);
             while (_read < Volatile.Read(ref _written))
             {
                 var index = (int)(_read % QueueLength);
@@ -58,26 +71,36 @@ internal sealed unsafe class RetargetWorker
 
                 _queuedDetour[index] = null;
                 _read++;
-                if (!detour.Removed)
-                {
-                    var (address, bytes, length) = detour.JitBody(_queuedBody[index]);
-                    Safely(() => _retarget(detour, address, bytes, length));
-                }
+                _pending.Add((detour, _queuedBody[index], Stopwatch.StartNew()));
             }
 
-            Safely(_sweep);
+            // A body is used for the original only once the runtime calls it too: until it is published, the runtime
+            // may still be copying it into place, past the first bytes (a call into it then runs half-copied code).
+            _pending.RemoveAll(p => Safely(() => _retarget(p.Detour, p.Body, p.Since.Elapsed)));
+            Interlocked.Increment(ref _examined);
+
+            if (sinceSweep.Elapsed >= SweepInterval)
+            {
+                Safely(() =>
+                {
+                    _sweep();
+                    return true;
+                });
+                sinceSweep.Restart();
+            }
         }
     }
 
-    private static void Safely(Action action)
+    private static bool Safely(Func<bool> action)
     {
         try
         {
-            action();
+            return action();
         }
         catch (Exception ex) when (ex is PatchException or InvalidOperationException or ArgumentException)
         {
-            // The patch stays in place with the previous trampoline; the next sweep tries again.
+            // The patch stays in place with the previous trampoline; the sweep looks at the method again.
+            return true;
         }
     }
 }
