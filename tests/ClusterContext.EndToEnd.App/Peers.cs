@@ -141,6 +141,50 @@ internal static class Peers
         return string.Join(";", results);
     }
 
+    /// <summary>
+    /// Argument "IP:PORT": how each async connect API reports a connect to it: SocketAsyncEventArgs through
+    /// <see cref="SocketAsyncEventArgs.SocketError"/> (never by throwing), the task APIs by a SocketException.
+    /// </summary>
+    public static async Task<string> ConnectOutcomesAsync(string argument)
+    {
+        var destination = IPEndPoint.Parse(argument);
+        var results = new List<string>();
+        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        using (var args = new SocketAsyncEventArgs { RemoteEndPoint = destination })
+        {
+            var completed = new TaskCompletionSource();
+            args.Completed += (_, _) => completed.TrySetResult();
+            try
+            {
+                if (socket.ConnectAsync(args))
+                {
+                    await completed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                }
+
+                results.Add($"SocketAsyncEventArgs={args.SocketError}");
+            }
+            catch (SocketException ex)
+            {
+                results.Add($"SocketAsyncEventArgs=threw {ex.SocketErrorCode}");
+            }
+        }
+
+        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            try
+            {
+                await socket.ConnectAsync(destination);
+                results.Add("ConnectAsync=Success");
+            }
+            catch (SocketException ex)
+            {
+                results.Add($"ConnectAsync=threw {ex.SocketErrorCode}");
+            }
+        }
+
+        return string.Join(";", results);
+    }
+
     private static byte[] Query(string name)
     {
         var query = new List<byte> { 0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };

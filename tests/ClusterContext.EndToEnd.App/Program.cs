@@ -61,6 +61,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "redis-env" => await Peers.RedisPingAtAsync(argument),
     "peers" => await Peers.ReportAsync(argument),
     "udp-source" => await Peers.UdpSourceAsync(argument),
+    "connect-outcomes" => await Peers.ConnectOutcomesAsync(argument),
     "serve-http" => await LocalHttpServer.ServeAsync(argument),
     _ => throw new ArgumentException($"unknown command {verb}"),
 };

@@ -33,6 +33,18 @@ public sealed class RawAddressTests(PodFixture pod) : IDisposable
     }
 
     [Fact]
+    public async Task A_connect_the_pod_refuses_fails_each_async_api_the_way_a_socket_of_its_own_does()
+    {
+        // A port nothing listens on, at the redis service's address: refused in the pod.
+        var refused = $"{pod.Sandbox.RedisIP}:{ClusterContext.Testing.Sandbox.PodSandbox.RedisPort + 1}";
+        var run = await AppRun.RunAsync(Environment, _directory, $"connect-outcomes:{refused}", $"connect-outcomes:{Redis}");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Equal("SocketAsyncEventArgs=ConnectionRefused;ConnectAsync=threw ConnectionRefused", run[$"connect-outcomes:{refused}"]);
+        Assert.Equal("SocketAsyncEventArgs=Success;ConnectAsync=Success", run[$"connect-outcomes:{Redis}"]);
+    }
+
+    [Fact]
     public async Task With_default_local_a_raw_address_stays_local()
     {
         await File.WriteAllTextAsync(Path.Combine(_directory, "clustercontext.json"), """{ "network": { "outgoing": { "default": "local" } } }""");

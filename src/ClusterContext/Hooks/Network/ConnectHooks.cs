@@ -72,7 +72,20 @@ internal static unsafe class ConnectHooks
 
     public static bool ConnectAsync(Socket socket, SocketAsyncEventArgs e, bool userSocket, bool saeaCancelable, CancellationToken cancellationToken)
     {
-        if (e.RemoteEndPoint is not IPEndPoint endPoint || Tunnel(socket, endPoint) is not { } tunnel)
+        (IPEndPoint Loopback, IPEndPoint? PodLocal)? redirected;
+        try
+        {
+            redirected = e.RemoteEndPoint is IPEndPoint target ? Tunnel(socket, target) : null;
+        }
+        catch (SocketException ex)
+        {
+            // As a socket's own failed connect: completed at once, the error in the event args (the multi-address
+            // connect of a DnsEndPoint then tries the next address; the task APIs throw it as a SocketException).
+            e.SocketError = ex.SocketErrorCode;
+            return false;
+        }
+
+        if (e.RemoteEndPoint is not IPEndPoint endPoint || redirected is not { } tunnel)
         {
             return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)s_connectAsync)(socket, e, userSocket, saeaCancelable, cancellationToken);
         }
