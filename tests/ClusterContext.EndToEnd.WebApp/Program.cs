@@ -31,7 +31,7 @@ app.Map("/ws", async context =>
     }
 });
 app.MapGet("/count", () => Interlocked.Read(ref answered).ToString(System.Globalization.CultureInfo.InvariantCulture));
-app.Run(async context =>
+app.MapFallback("{**path}", async context =>
 {
     Interlocked.Increment(ref answered);
     var request = context.Request;

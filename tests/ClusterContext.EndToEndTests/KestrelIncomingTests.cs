@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ClusterContext.Testing.Cluster;
+using Xunit.Abstractions;
 
 namespace ClusterContext.EndToEndTests;
 
@@ -11,7 +12,7 @@ namespace ClusterContext.EndToEndTests;
 /// mirror while the app is killed, the agent killed under wrk load, and a WebSocket upgrade. Every app of one test
 /// ends, and its agents exit, before the next starts: agents of one pod do not share a port yet.
 /// </summary>
-public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture) : IClassFixture<SandboxClusterFixture>
+public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture, ITestOutputHelper output) : IClassFixture<SandboxClusterFixture>
 {
     /// <summary>A pod port on which the tests run a keep-alive app of the pod's own (the pod's app on 8080 closes every connection).</summary>
     private const int KeepAlivePort = 8081;
@@ -24,7 +25,7 @@ public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture) 
     public async Task Kestrel_gets_the_requests_the_header_filter_steals_from_curl_and_from_one_python_keep_alive_connection_and_the_pod_app_the_rest()
     {
         var (mapped, keepAlive) = (KestrelApp.FreePort(), KestrelApp.FreePort());
-        var agentsBefore = Cluster.Kubelet.Agents.Count;
+        var agentsBefore = await AgentsGoneAsync();
         var resume = Path.Combine(fixture.Directory, $"resume-{Guid.NewGuid():N}");
         await StartPodKeepAliveAppAsync(resume);
         try
@@ -97,6 +98,17 @@ public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture) 
         var after = await Cluster.RunInClientAsync("/usr/bin/curl", ["-sS", "--max-time", "10", $"{OrdersUrl}/after", "-H", "x-dev: alice"]);
         Assert.Equal(SandboxCluster.AppBody, after.StandardOutput);
         Assert.DoesNotContain("clusterctx", await RulesetAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Waits until every agent an earlier test started has exited (its redirect gone with it) and returns how many
+    /// agents there were: agents of one pod do not share a port yet, so a test's agent must be the only one.
+    /// </summary>
+    private async Task<int> AgentsGoneAsync()
+    {
+        var count = Cluster.Kubelet.Agents.Count;
+        await WaitForAgentsToExitAsync(0);
+        return count;
     }
 
     /// <summary>Every agent started since the first <paramref name="agentsBefore"/> has exited.</summary>
