@@ -17,7 +17,7 @@ internal sealed class WebAppRun : IAsyncDisposable
 
     public static async Task<WebAppRun> StartAsync(string kubeconfig, string directory, string configuration, int port)
     {
-        var workingDirectory = Directory.CreateTempSubdirectory(Path.Combine(directory, "app-")).FullName;
+        var workingDirectory = Directory.CreateDirectory(Path.Combine(directory, $"app-{Guid.NewGuid():N}")).FullName;
         await File.WriteAllTextAsync(Path.Combine(workingDirectory, "clustercontext.json"), configuration);
         var info = new ProcessStartInfo("dotnet", [AppRuns.WebAppPath])
         {
