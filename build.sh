@@ -3,7 +3,8 @@
 #   ./build.sh demo    run samples/OrdersConsole in the context of deployment/orders: in your cluster when
 #                      CLUSTERCONTEXT_TARGET is set and kubectl has a current context, else in the local sandbox cluster
 #   ./build.sh test    build everything and run every test (needs root: the pod sandbox uses Linux namespaces)
-#   ./build.sh bench   throughput of client -> agent -> TCP echo against a direct loopback socket, and agent memory
+#   ./build.sh bench   throughput of client -> agent -> TCP echo against a direct loopback socket, and agent memory;
+#                      ./build.sh bench incoming: the pod's incoming traffic through the agent vs direct (wrk)
 # Each command installs what it needs first (Debian packages, NuGet packages).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,6 +29,8 @@ install_prerequisites() {
   # The incoming redirect tests list the pod's nftables ruleset with nft and drop NET_ADMIN with setpriv.
   command -v nft >/dev/null || missing+=(nftables)
   command -v setpriv >/dev/null || missing+=(util-linux)
+  # The incoming end-to-end tests and the incoming benchmark load the pod from the client pod with wrk.
+  command -v wrk >/dev/null || missing+=(wrk)
   # The Kubernetes API double is checked with clients this project did not write: kubectl and the Python client.
   /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
   # The configuration schema is checked with a validator this project did not write; the sandbox's client pod

@@ -10,7 +10,10 @@ internal static class AppRuns
     /// The app in its own build folder (tests/ClusterContext.EndToEnd.App/bin/&lt;configuration&gt;/&lt;framework&gt;), with its
     /// own older copies of shared packages, as the end-to-end tests run it; the bench runs from bench/&lt;project&gt;/bin/...
     /// </summary>
-    private static string AppPath => BuildOutput("tests/ClusterContext.EndToEnd.App", "ClusterContext.EndToEnd.App.dll");
+    public static string AppPath => BuildOutput("tests/ClusterContext.EndToEnd.App", "ClusterContext.EndToEnd.App.dll");
+
+    /// <summary>The ASP.NET Core test app, in its own build folder.</summary>
+    public static string WebAppPath => BuildOutput("tests/ClusterContext.EndToEnd.WebApp", "ClusterContext.EndToEnd.WebApp.dll");
 
     /// <summary>The hook as it ships: ClusterContext's own build folder with its dependencies (this folder lacks the packages the ASP.NET Core framework provides).</summary>
     public static string HookPath => BuildOutput("src/ClusterContext", "ClusterContext.dll");

@@ -1,4 +1,5 @@
 using ClusterContext.Benchmarks.Context;
+using ClusterContext.Benchmarks.Incoming;
 using ClusterContext.Benchmarks.Kube;
 using ClusterContext.Benchmarks.Patching;
 using ClusterContext.Benchmarks.Throughput;
@@ -13,9 +14,11 @@ switch (args.FirstOrDefault())
         return 0;
     case "patching":
         return await PatchingBenchmark.RunAsync();
+    case "incoming":
+        return await IncomingBenchmark.RunAsync(args[1..]);
     case "context":
         return await ContextBenchmark.RunAsync();
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds]");
         return 2;
 }

@@ -8,11 +8,15 @@ using System.Text;
 /// </summary>
 internal static class LocalHttpServer
 {
-    // serve-http:PORT|BODY|/resume-file: listens on 127.0.0.1:PORT; "listening" once it does, then the number of requests it answered.
+    // serve-http:[ADDRESS:]PORT|BODY|/resume-file: listens on ADDRESS:PORT (default 127.0.0.1); "listening" once it does,
+    // then the number of requests it answered. With an address, it also serves as a pod's own keep-alive app.
     public static async Task<string> ServeAsync(string argument)
     {
         var parts = argument.Split('|');
-        var listener = new TcpListener(IPAddress.Loopback, int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture));
+        var endPoint = parts[0].Contains(':', StringComparison.Ordinal)
+            ? IPEndPoint.Parse(parts[0])
+            : new IPEndPoint(IPAddress.Loopback, int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture));
+        var listener = new TcpListener(endPoint);
         listener.Start();
         Console.WriteLine($"serve-http\tlistening");
         Console.Out.Flush();

@@ -26,6 +26,9 @@ public sealed class AppRun
     /// <summary>The app in its own build folder, with its own (older) copies of shared packages.</summary>
     public static string AppPath => BuildOutput("tests/ClusterContext.EndToEnd.App", "ClusterContext.EndToEnd.App.dll");
 
+    /// <summary>The ASP.NET Core app (Kestrel), unchanged from what a developer writes.</summary>
+    public static string WebAppPath => BuildOutput("tests/ClusterContext.EndToEnd.WebApp", "ClusterContext.EndToEnd.WebApp.dll");
+
     /// <summary>The app that uses ClusterContext as a library.</summary>
     public static string LibraryAppPath => BuildOutput("tests/ClusterContext.EndToEnd.LibraryApp", "ClusterContext.EndToEnd.LibraryApp.dll");
 
