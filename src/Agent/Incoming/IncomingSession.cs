@@ -20,9 +20,10 @@ internal sealed class IncomingSession(string id)
 
     public override string ToString() => $"session {Id} ({ClientName})";
 
-    public void Attach(MuxConnection connection)
+    /// <param name="clientName">The name to show for the session; the hello's client name when not given.</param>
+    public void Attach(MuxConnection connection, string? clientName = null)
     {
-        ClientName = connection.Hello?.ClientName ?? "?";
+        ClientName = clientName ?? connection.Hello?.ClientName ?? "?";
         _connection.TrySetResult(connection);
     }
 
