@@ -19,10 +19,10 @@ internal static partial class CoordinationLog
     [LoggerMessage(424, LogLevel.Warning, "incoming coordination: {Session}'s subscription to port {Port} could not be made again: {Reason}", EventName = "ResubscribeFailed")]
     public static partial void ResubscribeFailed(ILogger logger, string session, ushort port, string reason);
 
-    [LoggerMessage(425, LogLevel.Information, "incoming coordination: {Session} of another agent joined", EventName = "FollowerJoined")]
+    [LoggerMessage(425, LogLevel.Information, "incoming coordination: {Session} joined through the coordination socket", EventName = "FollowerJoined")]
     public static partial void FollowerJoined(ILogger logger, string session);
 
-    [LoggerMessage(426, LogLevel.Information, "incoming coordination: {Session} of another agent left ({Reason})", EventName = "FollowerLeft")]
+    [LoggerMessage(426, LogLevel.Information, "incoming coordination: {Session} left ({Reason})", EventName = "FollowerLeft")]
     public static partial void FollowerLeft(ILogger logger, string session, string reason);
 
     [LoggerMessage(427, LogLevel.Warning, "incoming coordination: refused a link from a peer: {Reason}", EventName = "LinkRefused")]

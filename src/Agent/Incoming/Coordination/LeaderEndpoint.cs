@@ -14,8 +14,10 @@ namespace ClusterContext.Agent.Incoming.Coordination;
 /// the other agent, which hands it to its session. A link that ends (its agent died or the session unsubscribed)
 /// ends that subscription.
 /// </summary>
-internal sealed class LeaderEndpoint(Socket listener, IncomingService engine, string agentName, ILogger logger) : IDisposable
+internal sealed class LeaderEndpoint(Socket listener, IncomingService engine, ILogger logger) : IDisposable
 {
+    private static readonly string AgentVersion = typeof(LeaderEndpoint).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
     private readonly CancellationTokenSource _stop = new();
     private long _links;
 
@@ -63,7 +65,7 @@ internal sealed class LeaderEndpoint(Socket listener, IncomingService engine, st
 
                     // Named as the other agent names it ("session s1 of agent 42 (alice)"), so refusals name the right one.
                     remote = new IncomingSession(session);
-                    return new WelcomeMessage(ProtocolLimits.Version, agentName, $"l{Interlocked.Increment(ref _links)}", Environment.ProcessId, 0);
+                    return new WelcomeMessage(ProtocolLimits.Version, AgentVersion, $"l{Interlocked.Increment(ref _links)}", Environment.ProcessId, 0);
                 }, request => HandleAsync(request, remote!, rank), logger: logger, cancellationToken: _stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException)

@@ -19,11 +19,11 @@ internal sealed class LeaderLink : IAsyncDisposable
     /// <summary>Completes when the link ends, for whatever reason: the leader died, or this side closed it.</summary>
     public Task Completion => _connection.Completion;
 
-    public static async Task<LeaderLink> ConnectAsync(string name, LocalSubscription subscription, string agentName, ILogger logger, CancellationToken ct)
+    public static async Task<LeaderLink> ConnectAsync(string name, LocalSubscription subscription, ILogger logger, CancellationToken ct)
     {
         var socket = await CoordinationSocket.ConnectAsync(name, ct).ConfigureAwait(false);
         var session = subscription.Session;
-        var hello = LinkName.Format(subscription.Rank, $"{session.Id} of {agentName}", session.ClientName);
+        var hello = LinkName.Format(subscription.Rank, session.QualifiedId, session.ClientName);
         try
         {
             var connection = await MuxConnection.ConnectAsync(new StreamDuplexPipe(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true)), "", hello,

@@ -27,7 +27,6 @@ internal sealed class PodCoordinator : IDisposable
     private readonly IncomingService _engine;
     private readonly string? _name;
     private readonly ILogger _logger;
-    private readonly string _agentName = $"agent {Environment.ProcessId}";
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<LocalSubscription> _local = [];
     private readonly CancellationTokenSource _stop = new();
@@ -174,14 +173,14 @@ internal sealed class PodCoordinator : IDisposable
     }
 
     private Task<LeaderLink> ConnectAsync(LocalSubscription subscription, CancellationToken ct) =>
-        LeaderLink.ConnectAsync(_name!, subscription, _agentName, _logger, ct);
+        LeaderLink.ConnectAsync(_name!, subscription, _logger, ct);
 
     /// <summary>Leads if the pod's coordination socket is free; follows whoever holds it otherwise.</summary>
     private void Decide()
     {
         if (CoordinationSocket.TryListen(_name!) is { } listener)
         {
-            _leading = new LeaderEndpoint(listener, _engine, _agentName, _logger);
+            _leading = new LeaderEndpoint(listener, _engine, _logger);
             _leading.Start();
             CoordinationLog.Leading(_logger, _name!);
         }
