@@ -119,6 +119,49 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
     }
 
     [Fact]
+    public async Task The_leader_keeps_serving_a_follower_after_its_own_session_ends_and_a_followers_unsubscribe_and_end_reach_it()
+    {
+        var port = NewPodPort();
+        var other = NewPodPort();
+        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", port));
+        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", other));
+        var (leader, alice) = await StartAgentWithSessionAsync("alice");
+        var (_, bob) = await StartAgentWithSessionAsync("bob");
+        await alice.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
+        await bob.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"));
+        await bob.SubscribeAsync(other, IncomingMode.Steal);
+        var pod = new IPEndPoint(Sandbox.PodIP, port);
+        var otherPod = new IPEndPoint(Sandbox.PodIP, other);
+        Assert.Equal("bob", await PodHttp.WhoAsync(otherPod, null));
+
+        // The leader's only session leaves: the leader stays, for bob.
+        await alice.DisposeAsync();
+        await WaitForAsync(async () => await PodHttp.WhoAsync(pod, "alice") == "original");
+        Assert.Equal("bob", await PodHttp.WhoAsync(pod, "bob"));
+        Assert.False(leader.HasExited);
+
+        // bob unsubscribes one port: that port goes back to the original app, the other stays bob's.
+        await bob.Connection.RequestAsync<UnsubscribeResponse>(new UnsubscribeRequest(other));
+        Assert.Equal("original", await PodHttp.WhoAsync(otherPod, null));
+        Assert.Equal("bob", await PodHttp.WhoAsync(pod, "bob"));
+
+        // bob's session ends: the leader drops its subscription at once, without being told by a request.
+        await bob.DisposeAsync();
+        await WaitForAsync(async () => await PodHttp.WhoAsync(pod, "bob") == "original");
+        await WaitForAsync(() => Task.FromResult(leader.Log.Any(l => l.Contains($"incoming port {port}: no subscription left", StringComparison.Ordinal))));
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the condition never held");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public async Task Kill_9_of_a_lone_agent_under_steal_gives_the_port_back_to_the_original_app_within_a_second()
     {
         var port = NewPodPort();
