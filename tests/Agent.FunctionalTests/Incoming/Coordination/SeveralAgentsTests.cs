@@ -93,7 +93,7 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
         string? who;
         do
         {
-            who = await PodHttp.WhoAsync(pod, "bob", TimeSpan.FromMilliseconds(500));
+            who = await PodHttp.WhoAsync(pod, "bob", TimeSpan.FromMilliseconds(100));
         }
         while (who != "bob" && clock.Elapsed < TimeSpan.FromSeconds(10));
 
@@ -176,7 +176,7 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
         string? who;
         do
         {
-            who = await PodHttp.WhoAsync(pod, null, TimeSpan.FromMilliseconds(300));
+            who = await PodHttp.WhoAsync(pod, null, TimeSpan.FromMilliseconds(100));
         }
         while (who != "original" && clock.Elapsed < TimeSpan.FromSeconds(5));
 
