@@ -162,6 +162,26 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
     }
 
     [Fact]
+    public async Task A_follower_session_that_mirrors_gets_a_copy_while_the_original_app_answers()
+    {
+        var port = NewPodPort();
+        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", port));
+        var (_, alice) = await StartAgentWithSessionAsync("alice");
+        var (_, bob) = await StartAgentWithSessionAsync("bob");
+        await alice.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
+        await bob.SubscribeAsync(port, IncomingMode.Mirror, IncomingSessionDouble.Header("^x-dev: bob$"));
+        var pod = new IPEndPoint(Sandbox.PodIP, port);
+
+        Assert.StartsWith("original GET /mirrored dev=bob", await PodHttp.GetAsync(pod, "/mirrored", "bob"), StringComparison.Ordinal);
+        Assert.Equal("alice", await PodHttp.WhoAsync(pod, "alice"));
+
+        await WaitForAsync(() => Task.FromResult(!bob.Requests.IsEmpty));
+        var copy = Assert.Single(bob.Requests);
+        Assert.Equal(IncomingMode.Mirror, copy.Mode);
+        Assert.Equal(port, copy.Port);
+    }
+
+    [Fact]
     public async Task Kill_9_of_a_lone_agent_under_steal_gives_the_port_back_to_the_original_app_within_a_second()
     {
         var port = NewPodPort();
