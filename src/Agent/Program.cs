@@ -45,7 +45,9 @@ var resolver = new PodResolver(resolverFiles.ReadConfig, resolverFiles.ReadHosts
 // The pod's ports are redirected in an nftables table the agent owns, opened on the first subscription (an agent
 // that serves no incoming traffic never touches netfilter, nor needs NET_ADMIN).
 using var incoming = new IncomingService(() => new ClusterContext.Agent.Incoming.Redirect.PortRedirector(loggerFactory.CreateLogger("ClusterContext.Agent.Incoming")), loggerFactory);
-var server = new AgentServer(options, new AgentRequestHandler(target, files, resolver, resolverFiles, incoming), loggerFactory);
+// Several agents of one pod (one per developer's session) share its incoming traffic through one of them.
+using var coordinator = new ClusterContext.Agent.Incoming.Coordination.PodCoordinator(incoming, options.Coordination, loggerFactory);
+var server = new AgentServer(options, new AgentRequestHandler(target, files, resolver, resolverFiles, coordinator), loggerFactory);
 
 using var shutdown = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

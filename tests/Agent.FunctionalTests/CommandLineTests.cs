@@ -19,6 +19,7 @@ public class CommandLineTests
     [InlineData(new[] { "--listen", "127.0.0.1:0", "--idle-timeout", "-3" }, "is not a positive number of seconds")]
     [InlineData(new[] { "--listen", "127.0.0.1:0", "--bogus", "1" }, "Unknown option '--bogus'")]
     [InlineData(new[] { "--listen" }, "--listen needs a value")]
+    [InlineData(new[] { "--listen", "127.0.0.1:0", "--coordination", "" }, "is not a socket name")]
     [InlineData(new[] { "--listen", "127.0.0.1:0", "--token-sha256", "abc" }, "is not a SHA-256 digest")]
     [InlineData(new[] { "--listen", "127.0.0.1:0", "--token", "t", "--token-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }, "not both")]
     public async Task Bad_arguments_print_a_clear_error_and_exit_non_zero(string[] arguments, string message)

@@ -4,11 +4,12 @@ using System.Net;
 namespace ClusterContext.Agent.Hosting;
 
 /// <summary>The agent's command line.</summary>
-internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Token, TimeSpan? IdleTimeout, TimeSpan? Linger = null, byte[]? TokenSha256 = null)
+internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Token, TimeSpan? IdleTimeout, TimeSpan? Linger = null, byte[]? TokenSha256 = null,
+    string? Coordination = Incoming.Coordination.CoordinationSocket.DefaultName)
 {
     public const string Usage = """
         Usage: clusterctx-agent --listen ADDR:PORT [--target-pid PID] [--token TOKEN | --token-sha256 HEX]
-                                [--idle-timeout SECONDS] [--linger SECONDS]
+                                [--idle-timeout SECONDS] [--linger SECONDS] [--coordination NAME|off]
 
         Serves ClusterContext sessions inside a pod: the target process's environment, files, DNS and
         network, from the pod's namespaces.
@@ -24,6 +25,9 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
           --idle-timeout SECONDS   exit after this long with no session (default: never)
           --linger SECONDS         once a session has been served, exit this long after the last one
                                    ends (default: the idle timeout); for an agent started for one user
+          --coordination NAME      abstract Unix socket name on which the agents of one pod share its
+                                   incoming traffic (default clusterctx-incoming); off: this agent
+                                   redirects for its own sessions alone
           --help                   show this text
         """;
 
@@ -37,6 +41,7 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
         TimeSpan? idle = null;
         TimeSpan? linger = null;
         byte[]? verifier = null;
+        string? coordination = Incoming.Coordination.CoordinationSocket.DefaultName;
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
@@ -81,6 +86,15 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
                 case "--idle-timeout" or "--linger":
                     error = $"{name} '{value}' is not a positive number of seconds.";
                     return null;
+                case "--coordination" when value == "off":
+                    coordination = null;
+                    break;
+                case "--coordination" when value.Length is > 0 and <= 100 && !value.Contains('\0', StringComparison.Ordinal):
+                    coordination = value;
+                    break;
+                case "--coordination":
+                    error = $"--coordination '{value}' is not a socket name (1-100 characters) or 'off'.";
+                    return null;
                 default:
                     error = $"Unknown option '{name}'.";
                     return null;
@@ -99,6 +113,6 @@ internal sealed record AgentOptions(IPEndPoint Listen, int TargetPid, string Tok
             return null;
         }
 
-        return new AgentOptions(listen, pid, token, idle, linger, verifier);
+        return new AgentOptions(listen, pid, token, idle, linger, verifier, coordination);
     }
 }

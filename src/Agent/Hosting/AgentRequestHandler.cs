@@ -1,6 +1,7 @@
 using ClusterContext.Agent.Dns;
 using ClusterContext.Agent.Files;
 using ClusterContext.Agent.Incoming;
+using ClusterContext.Agent.Incoming.Coordination;
 using ClusterContext.Agent.Network;
 using ClusterContext.Agent.Target;
 using ClusterContext.Protocol;
@@ -10,12 +11,12 @@ using ClusterContext.Protocol.Multiplexing;
 namespace ClusterContext.Agent.Hosting;
 
 /// <summary>Carries out each request in the target's context. Shared by all sessions; per-session state lives in <see cref="IncomingSession"/>.</summary>
-internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSystem files, PodResolver resolver, ContainerResolverFiles resolverFiles, IncomingService incoming)
+internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSystem files, PodResolver resolver, ContainerResolverFiles resolverFiles, PodCoordinator incoming)
 {
     /// <summary>Largest directory listing sent in one response; bigger directories are paged.</summary>
     private const int MaxDirectoryResponseBytes = 512 * 1024;
 
-    public IncomingService Incoming => incoming;
+    public PodCoordinator Incoming => incoming;
 
     public Task HandleAsync(IncomingRequest request, IncomingSession session)
     {
@@ -57,15 +58,21 @@ internal sealed class AgentRequestHandler(TargetProcess target, ContainerFileSys
             case UdpOpenRequest udp:
                 return UdpRelay.RunAsync(request, udp);
             case SubscribeRequest subscribe:
-                request.Respond(incoming.Subscribe(session, subscribe));
-                return Task.CompletedTask;
+                return SubscribeAsync(request, session, subscribe);
             case UnsubscribeRequest unsubscribe:
-                incoming.Unsubscribe(session, unsubscribe.Port);
-                request.Respond(new UnsubscribeResponse());
-                return Task.CompletedTask;
+                return UnsubscribeAsync(request, session, unsubscribe);
             default:
                 throw new RemoteException(ErrorCode.UnknownRequest, $"This agent does not serve {request.Message.Kind} requests; update the agent image.");
         }
+    }
+
+    private async Task SubscribeAsync(IncomingRequest request, IncomingSession session, SubscribeRequest subscribe) =>
+        request.Respond(await incoming.SubscribeAsync(session, subscribe, request.CancellationToken).ConfigureAwait(false));
+
+    private async Task UnsubscribeAsync(IncomingRequest request, IncomingSession session, UnsubscribeRequest unsubscribe)
+    {
+        await incoming.UnsubscribeAsync(session, unsubscribe.Port).ConfigureAwait(false);
+        request.Respond(new UnsubscribeResponse());
     }
 
     private async Task ResolveAsync(IncomingRequest request, ResolveRequest resolve)

@@ -77,7 +77,7 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
         var sessionId = $"s{Interlocked.Increment(ref _sessionCounter)}";
         SessionStarted();
         var started = Stopwatch.GetTimestamp();
-        var incoming = new IncomingSession(sessionId);
+        var incoming = new IncomingSession(sessionId, options.Coordination is null ? null : $"agent {Environment.ProcessId}");
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: true);

@@ -30,14 +30,15 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
     /// <summary>Mirrored copies dropped so far, because a session was slow or gone.</summary>
     public long DroppedCopies => Interlocked.Read(ref _droppedCopies);
 
-    public SubscribeResponse Subscribe(IncomingSession session, SubscribeRequest request)
+    /// <param name="rank">The claim's precedence (<see cref="Subscription.Rank"/>); now when not given.</param>
+    public SubscribeResponse Subscribe(IncomingSession session, SubscribeRequest request, long? rank = null)
     {
         if (request.Port == 0)
         {
             throw new RemoteException(ErrorCode.InvalidArgument, "Port 0 cannot be subscribed.");
         }
 
-        var subscription = new Subscription(session, request.Mode, request.Filter is null ? null : RequestFilter.Compile(request.Filter));
+        var subscription = new Subscription(session, request.Mode, request.Filter is null ? null : RequestFilter.Compile(request.Filter), rank ?? System.Diagnostics.Stopwatch.GetTimestamp());
         lock (_gate)
         {
             var created = false;

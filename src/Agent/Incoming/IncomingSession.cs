@@ -9,7 +9,8 @@ namespace ClusterContext.Agent.Incoming;
 /// One session of this agent as the incoming service sees it: who it is, and the connection to open incoming
 /// streams on. The connection is known only once the handshake completes, while the session may subscribe at once.
 /// </summary>
-internal sealed class IncomingSession(string id)
+/// <param name="agent">The agent serving the session, named when several agents of the pod share one table of subscriptions.</param>
+internal sealed class IncomingSession(string id, string? agent = null)
 {
     private readonly TaskCompletionSource<MuxConnection> _connection = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -18,11 +19,15 @@ internal sealed class IncomingSession(string id)
     /// <summary>The client name the session gave in its hello, to name it in errors other sessions see.</summary>
     public string ClientName { get; private set; } = "?";
 
-    public override string ToString() => $"session {Id} ({ClientName})";
+    /// <summary>The session's id, with its agent's name when the pod's agents coordinate (ids are per agent).</summary>
+    public string QualifiedId => agent is null ? Id : $"{Id} of {agent}";
 
-    public void Attach(MuxConnection connection)
+    public override string ToString() => $"session {QualifiedId} ({ClientName})";
+
+    /// <param name="clientName">The name to show for the session; the hello's client name when not given.</param>
+    public void Attach(MuxConnection connection, string? clientName = null)
     {
-        ClientName = connection.Hello?.ClientName ?? "?";
+        ClientName = clientName ?? connection.Hello?.ClientName ?? "?";
         _connection.TrySetResult(connection);
     }
 

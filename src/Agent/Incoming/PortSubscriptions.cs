@@ -59,9 +59,21 @@ internal sealed class PortSubscriptions(ushort port)
             }
 
             var replaced = _current.IndexOf(_current.FirstOrDefault(s => s.Session == subscription.Session)!);
-            _current = replaced >= 0 ? _current.SetItem(replaced, subscription) : _current.Add(subscription);
+            _current = replaced >= 0 ? _current.SetItem(replaced, subscription) : _current.Insert(InsertionIndex(subscription.Rank), subscription);
             return string.Join(" ", notices);
         }
+    }
+
+    /// <summary>After every claim made earlier: claims made again after a takeover find their old place, in any arrival order.</summary>
+    private int InsertionIndex(long rank)
+    {
+        var index = _current.Length;
+        while (index > 0 && _current[index - 1].Rank > rank)
+        {
+            index--;
+        }
+
+        return index;
     }
 
     /// <summary>Removes the session's claim; true when it had one.</summary>
