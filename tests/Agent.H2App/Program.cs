@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 //   /big?n=N     answers N bytes (byte i is i % 251), after reading the request body
 //   /trailers    answers with trailers (grpc-status, x-got-len), as gRPC does
 //   anything else: "NAME METHOD PATH dev=X len=N sha=S from=PORT proto=P"
+// and writes "got METHOD PATH dev=X len=N sha=S" to its output for each request it served.
 var (name, host, port) = (args[0], IPAddress.Parse(args[1]), int.Parse(args[2], CultureInfo.InvariantCulture));
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
@@ -25,6 +26,8 @@ app.Run(async context =>
     var body = new MemoryStream();
     await request.Body.CopyToAsync(body);
     var sha = Convert.ToHexStringLower(SHA256.HashData(body.ToArray()))[..16];
+    var seenDev = request.Headers["x-dev"].ToString();
+    Console.WriteLine($"got {request.Method} {request.Path} dev={(seenDev.Length == 0 ? "-" : seenDev)} len={body.Length} sha={sha}");
     var response = context.Response;
     response.Headers["x-app"] = name;
     if (request.Path.StartsWithSegments("/big"))

@@ -40,11 +40,13 @@ internal sealed partial class Http2Connection
         catch (Http2ConnectionException ex)
         {
             reason = $"protocol error: {ex.Message}";
+            Http2Log.ProtocolError(_logger, Name, reason);
             await GoAwayAsync(ex.Code).ConfigureAwait(false);
         }
         catch (InvalidDataException ex)
         {
             reason = $"header compression error: {ex.Message}";
+            Http2Log.ProtocolError(_logger, Name, reason);
             await GoAwayAsync(Http2ErrorCode.CompressionError).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException or Protocol.RemoteException or InvalidOperationException)
@@ -138,6 +140,12 @@ internal sealed partial class Http2Connection
 
                 break;
             case Http2FrameType.GoAway:
+                var code = (Http2ErrorCode)BinaryPrimitives.ReadUInt32BigEndian(Require(payload, 8)[4..]);
+                if (code != Http2ErrorCode.NoError)
+                {
+                    Http2Log.GoAwayReceived(_logger, Name, code, payload.Length > 8 ? $": {System.Text.Encoding.Latin1.GetString(payload, 8, Math.Min(payload.Length - 8, 200))}" : "");
+                }
+
                 OnGoAway(BinaryPrimitives.ReadInt32BigEndian(Require(payload, 8)) & 0x7FFFFFFF);
                 break;
             case Http2FrameType.WindowUpdate:
