@@ -15,6 +15,8 @@ public sealed class Http2Client : IDisposable
         _base = new Uri($"http://{endPoint}");
         var handler = new SocketsHttpHandler
         {
+            // A 100 Continue that never came through would stall an expecting request this long, not a second.
+            Expect100ContinueTimeout = TimeSpan.FromSeconds(30),
             ConnectCallback = async (context, ct) =>
             {
                 Interlocked.Increment(ref _connections);
@@ -49,6 +51,20 @@ public sealed class Http2Client : IDisposable
         using var response = await _http.SendAsync(request);
         response.EnsureSuccessStatusCode();
         return (response.Headers.GetValues("x-app").Single(), response.Headers.GetValues("x-got").Single(), await response.Content.ReadAsByteArrayAsync());
+    }
+
+    public Task<string> PostStringAsync(string path, string? dev, byte[] body, CancellationToken ct = default) =>
+        PostStreamAsync(path, dev, new ByteArrayContent(body), ct);
+
+    public async Task<string> PostStreamAsync(string path, string? dev, HttpContent content, CancellationToken ct, bool expectContinue = false)
+    {
+        var request = Request(HttpMethod.Post, path, dev);
+        request.Headers.ExpectContinue = expectContinue;
+        request.Content = content;
+        using var response = await _http.SendAsync(request, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {response.StatusCode} {text}");
+        return text;
     }
 
     public async Task<(Dictionary<string, string> Trailers, string Text)> TrailersAsync(string path, string? dev)

@@ -138,6 +138,40 @@ public partial class Http2Tests(SandboxAgentFixture fixture) : IncomingTestBase(
     }
 
     [Fact]
+    public async Task An_interim_100_Continue_reaches_the_client_before_the_body_goes_up()
+    {
+        var port = NewPodPort();
+        await using var original = await Http2App.StartInPodAsync(Fixture.Sandbox, "original", port);
+        await using var local = await Http2App.StartLocalAsync("local");
+        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
+        await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
+        using var client = new Http2Client(await ListenerAsync(port));
+
+        // The client holds the body back until the app's 100 Continue arrives (or 30 s pass).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        foreach (var (dev, app) in new[] { ("alice", "local"), ((string?)null, "original") })
+        {
+            var answer = await client.PostStreamAsync("/expect", dev, new ByteArrayContent("waited"u8.ToArray()), timeout.Token, expectContinue: true);
+            Assert.StartsWith($"{app} POST /expect dev={dev ?? "-"} len=6 ", answer, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_stream_matched_by_a_session_that_refuses_it_goes_to_the_original()
+    {
+        var port = NewPodPort();
+        await using var original = await Http2App.StartInPodAsync(Fixture.Sandbox, "original", port);
+        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", 1);
+        session.RefuseConnections = true;
+        await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
+        using var client = new Http2Client(await ListenerAsync(port));
+
+        Assert.StartsWith("original GET /a dev=alice", await client.GetStringAsync("/a", "alice"), StringComparison.Ordinal);
+        Assert.Single(session.Requests);
+        await WaitForLogAsync(line => line.Contains("is unavailable", StringComparison.Ordinal) && line.Contains("the original app serves instead", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_mirrored_stream_is_answered_by_the_original_and_copied_to_the_local_app()
     {
         var port = NewPodPort();
