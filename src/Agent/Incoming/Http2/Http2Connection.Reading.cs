@@ -225,6 +225,19 @@ internal sealed partial class Http2Connection
         }
 
         Volatile.Write(ref _lastPeerStreamId, id);
+        int open;
+        lock (_gate)
+        {
+            open = _streams.Count;
+        }
+
+        // Beyond what we advertised (with slack: a stream the peer saw end may not be forgotten here yet).
+        if (open >= 2 * MaxConcurrentStreams)
+        {
+            Post(Http2Frames.RstStream(id, Http2ErrorCode.RefusedStream));
+            return;
+        }
+
         var opened = new Http2Stream(id, _peerInitialWindow, NoSink.Instance) { RemoteEnded = end };
         if (AcceptStream?.Invoke(opened, fields) is not { } sink)
         {

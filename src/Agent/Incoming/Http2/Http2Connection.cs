@@ -18,6 +18,9 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     /// <summary>What we let the peer send on one stream before it hears from us (SETTINGS_INITIAL_WINDOW_SIZE).</summary>
     public const int StreamReceiveWindow = 256 * 1024;
 
+    /// <summary>Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).</summary>
+    public const int MaxConcurrentStreams = 100;
+
     private const int ConnectionReceiveWindow = 16 * 1024 * 1024;
     private const int ConnectionRefundThreshold = 1024 * 1024;
     private const int MaxFrameSize = 16384;
@@ -81,7 +84,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     public async Task StartAsync(CancellationToken ct)
     {
         var settings = _isServer
-            ? Http2Frames.Settings((Http2Settings.MaxConcurrentStreams, 100), (Http2Settings.InitialWindowSize, StreamReceiveWindow))
+            ? Http2Frames.Settings((Http2Settings.MaxConcurrentStreams, MaxConcurrentStreams), (Http2Settings.InitialWindowSize, StreamReceiveWindow))
             : Http2Frames.Settings((Http2Settings.EnablePush, 0), (Http2Settings.InitialWindowSize, StreamReceiveWindow));
         byte[] start = [.. _isServer ? [] : Http2Frames.ClientPreface, .. settings, .. Http2Frames.WindowUpdate(0, ConnectionReceiveWindow - DefaultWindow)];
         await WriteAsync(start, ct).ConfigureAwait(false);
