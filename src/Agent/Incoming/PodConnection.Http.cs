@@ -10,12 +10,18 @@ internal sealed partial class PodConnection
     /// <summary>How long a connection may stay silent before it is taken for a server-first protocol and passed through.</summary>
     private static readonly TimeSpan SniffTimeout = TimeSpan.FromSeconds(2);
 
-    private static readonly byte[] Http2Preface = "PRI * HTTP/2.0\r\n"u8.ToArray();
     private static readonly byte[] BadGateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
 
     private async Task RouteHttpAsync(CancellationToken ct)
     {
-        if (!await SniffHttpAsync(ct).ConfigureAwait(false))
+        var sniffed = await SniffHttpAsync(ct).ConfigureAwait(false);
+        if (sniffed == Sniffed.Http2)
+        {
+            await new Http2.Http2Proxy(_fromClient, _toClient, _port, _service, _logger, _clientEndPoint, _destination).RunAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
+        if (sniffed == Sniffed.Other)
         {
             await PassThroughAsync(null, ct).ConfigureAwait(false);
             return;
@@ -44,8 +50,15 @@ internal sealed partial class PodConnection
         }
     }
 
-    /// <summary>True when the connection starts like HTTP/1.x; false for anything else (HTTP/2 included, for now) and for silence.</summary>
-    private async Task<bool> SniffHttpAsync(CancellationToken ct)
+    private enum Sniffed
+    {
+        Http1,
+        Http2,
+        Other,
+    }
+
+    /// <summary>How the connection starts: an HTTP/1.x request line, the HTTP/2 preface, or anything else (silence included).</summary>
+    private async Task<Sniffed> SniffHttpAsync(CancellationToken ct)
     {
         using var timer = new Timer(static reader => ((PipeReader)reader!).CancelPendingRead(), _fromClient, SniffTimeout, Timeout.InfiniteTimeSpan);
         while (true)
@@ -54,15 +67,16 @@ internal sealed partial class PodConnection
             var buffer = result.Buffer;
             var start = buffer.Slice(0, Math.Min(buffer.Length, 16 * 1024)).ToArray();
             var sniffed = HttpHeadParser.SniffRequestLine(start);
-            var undecided = sniffed == HeadStatus.Incomplete && !result.IsCompleted && !result.IsCanceled;
+            var preface = Http2.Http2Frames.ClientPreface;
+            var maybeHttp2 = start.AsSpan().StartsWith(preface.AsSpan(0, Math.Min(start.Length, preface.Length)));
+            var undecided = (sniffed == HeadStatus.Incomplete || (maybeHttp2 && start.Length < preface.Length)) && !result.IsCompleted && !result.IsCanceled;
 
             // Nothing is consumed: whoever gets the connection gets these bytes. Marking them examined only while
             // undecided makes the next read wait for more, and never once the start is known.
             _fromClient.AdvanceTo(buffer.Start, undecided ? buffer.End : buffer.Start);
-            if (start.AsSpan().StartsWith(Http2Preface))
+            if (start.Length >= preface.Length && maybeHttp2)
             {
-                IncomingLog.NotHttp(_logger, _port.Port, _clientEndPoint, "HTTP/2 (per-stream filtering is not done yet; the connection goes to the app)");
-                return false;
+                return Sniffed.Http2;
             }
 
             if (!undecided)
@@ -72,7 +86,7 @@ internal sealed partial class PodConnection
                     IncomingLog.NotHttp(_logger, _port.Port, _clientEndPoint, result.IsCanceled ? "no request line within 2 s" : "bytes that are not an HTTP/1.x request line");
                 }
 
-                return sniffed == HeadStatus.Parsed;
+                return sniffed == HeadStatus.Parsed ? Sniffed.Http1 : Sniffed.Other;
             }
         }
     }

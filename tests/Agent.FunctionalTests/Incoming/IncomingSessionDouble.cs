@@ -23,6 +23,9 @@ public sealed class IncomingSessionDouble : IAsyncDisposable
 
     public MuxConnection Connection { get; private set; } = null!;
 
+    /// <summary>When set, the session refuses incoming connections, as the library does when its local app is not listening.</summary>
+    public bool RefuseConnections { get; set; }
+
     /// <summary>Every IncomingConnection the agent opened, in order.</summary>
     public ConcurrentQueue<IncomingConnectionRequest> Requests { get; } = new();
 
@@ -83,6 +86,11 @@ public sealed class IncomingSessionDouble : IAsyncDisposable
         }
 
         Requests.Enqueue(incoming);
+        if (RefuseConnections)
+        {
+            throw new ClusterContext.Protocol.RemoteException(ClusterContext.Protocol.ErrorCode.ConnectionRefused, "the local app does not accept connections");
+        }
+
         var stream = request.CreateStream();
         request.Respond(new IncomingConnectionResponse());
         await using (stream)
