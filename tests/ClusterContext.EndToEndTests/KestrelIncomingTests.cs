@@ -9,8 +9,9 @@ namespace ClusterContext.EndToEndTests;
 /// <summary>
 /// The pod's incoming traffic reaching an unchanged ASP.NET Core app (Kestrel on http://localhost:PORT) under the
 /// hook, end to end in the sandbox cluster: steal with a header filter from curl and from Python's http.client,
-/// mirror while the app is killed, the agent killed under wrk load, and a WebSocket upgrade. Every app of one test
-/// ends, and its agents exit, before the next starts: agents of one pod do not share a port yet.
+/// mirror while the app is killed, the agent killed under wrk load, a WebSocket upgrade, and two developers' apps at
+/// once. Every app of one test ends, and its agents exit, before the next starts, so that each test sees only its own
+/// sessions on the pod's ports.
 /// </summary>
 public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture, ITestOutputHelper output) : IClassFixture<SandboxClusterFixture>
 {
@@ -102,7 +103,7 @@ public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture, 
 
     /// <summary>
     /// Waits until every agent an earlier test started has exited (its redirect gone with it) and returns how many
-    /// agents there were: agents of one pod do not share a port yet, so a test's agent must be the only one.
+    /// agents there were: a test's agents must be the only ones on the pod's ports.
     /// </summary>
     private async Task<int> AgentsGoneAsync()
     {

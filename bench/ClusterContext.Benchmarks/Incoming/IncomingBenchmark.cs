@@ -134,7 +134,7 @@ internal static class IncomingBenchmark
         }
     }
 
-    /// <summary>Agents of one pod do not share a port yet: the next session starts once the last agent has left.</summary>
+    /// <summary>Each figure is measured with one session on the port: the next session starts once the last agent has left.</summary>
     private static async Task WaitForAgentsAsync(SandboxCluster cluster)
     {
         foreach (var agent in cluster.Kubelet.Agents)

@@ -10,6 +10,9 @@ internal sealed partial class PodConnection
     /// <summary>How long a connection may stay silent before it is taken for a server-first protocol and passed through.</summary>
     private static readonly TimeSpan SniffTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>The stream to the session that took this connection's last matched request, kept for its next one.</summary>
+    private (IncomingSession Session, UpstreamConnection Stream)? _sessionStream;
+
     private static readonly byte[] BadGateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
 
     private async Task RouteHttpAsync(CancellationToken ct)
@@ -27,6 +30,18 @@ internal sealed partial class PodConnection
             return;
         }
 
+        try
+        {
+            await ExchangeAllAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ForgetSessionStreamAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ExchangeAllAsync(CancellationToken ct)
+    {
         while (true)
         {
             var (status, head) = await ReadRequestHeadAsync(ct).ConfigureAwait(false);
@@ -126,20 +141,30 @@ internal sealed partial class PodConnection
             .Select(s => MirrorCopy.Start(_service, s.Session, _port.Port, _clientEndPoint, _destination)).ToArray();
         Action<ReadOnlySequence<byte>>? copy = copies.Length == 0 ? null : bytes => Offer(copies, bytes);
 
-        UpstreamConnection? target = null;
-        var fromSession = false;
-        if (PortSubscriptions.StealerOf(subscriptions, request) is { } stealer && await TryOpenAsync(stealer.Session, IncomingMode.Steal, ct).ConfigureAwait(false) is { } stream)
-        {
-            target = new UpstreamConnection(stream, null);
-            fromSession = true;
-        }
-
-        target ??= await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
+        var stealer = PortSubscriptions.StealerOf(subscriptions, request)?.Session;
+        var session = stealer is null ? null : await SessionStreamAsync(stealer, reuse: true, ct).ConfigureAwait(false);
+        var fromSession = session is not null;
+        var target = session ?? await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
         var reusable = false;
         try
         {
             var head = (await _fromClient.ReadAsync(ct).ConfigureAwait(false)).Buffer.Slice(0, request.Length);
-            await HttpBody.WriteAsync(target.Stream, head, copy, ct).ConfigureAwait(false);
+            try
+            {
+                await HttpBody.WriteAsync(target.Stream, head, null, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (fromSession && ex is IOException or ObjectDisposedException or Protocol.RemoteException)
+            {
+                // The stream kept from this connection's previous request broke meanwhile (the session was lost):
+                // nothing of this request went anywhere yet, so it goes on a new stream, or to the original app.
+                await ForgetSessionStreamAsync().ConfigureAwait(false);
+                session = await SessionStreamAsync(stealer!, reuse: false, ct).ConfigureAwait(false);
+                fromSession = session is not null;
+                target = session ?? await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
+                await HttpBody.WriteAsync(target.Stream, head, null, ct).ConfigureAwait(false);
+            }
+
+            copy?.Invoke(head);
             _fromClient.AdvanceTo(head.End);
 
             // The body goes up while the response comes down: a server may answer 100 Continue, or answer early.
@@ -164,7 +189,7 @@ internal sealed partial class PodConnection
             }
 
             var goesOn = bodyComplete && request.KeepAlive && response.KeepAlive;
-            reusable = goesOn && !fromSession;
+            reusable = goesOn;
             if (!goesOn)
             {
                 _client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
@@ -179,7 +204,16 @@ internal sealed partial class PodConnection
                 mirror.Complete();
             }
 
-            if (reusable)
+            if (fromSession)
+            {
+                // The session's stream stays with this connection for its next matched request (the local app sees
+                // one keep-alive connection per pod client connection), unless this exchange ended it.
+                if (!reusable)
+                {
+                    await ForgetSessionStreamAsync().ConfigureAwait(false);
+                }
+            }
+            else if (reusable)
             {
                 await _port.Original.ReturnAsync(target).ConfigureAwait(false);
             }
@@ -187,6 +221,37 @@ internal sealed partial class PodConnection
             {
                 await target.DisposeAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// The stream to <paramref name="session"/> for this connection's matched requests: the one a previous request
+    /// used when <paramref name="reuse"/>, else a new one; null when the session is gone.
+    /// </summary>
+    private async Task<UpstreamConnection?> SessionStreamAsync(IncomingSession session, bool reuse, CancellationToken ct)
+    {
+        if (reuse && _sessionStream is { } kept && kept.Session == session)
+        {
+            return kept.Stream;
+        }
+
+        await ForgetSessionStreamAsync().ConfigureAwait(false);
+        if (await TryOpenAsync(session, IncomingMode.Steal, ct).ConfigureAwait(false) is not { } stream)
+        {
+            return null;
+        }
+
+        var connection = new UpstreamConnection(stream, null);
+        _sessionStream = (session, connection);
+        return connection;
+    }
+
+    private async ValueTask ForgetSessionStreamAsync()
+    {
+        if (_sessionStream is { } kept)
+        {
+            _sessionStream = null;
+            await kept.Stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 

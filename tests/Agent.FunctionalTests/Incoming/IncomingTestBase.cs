@@ -21,6 +21,9 @@ public abstract partial class IncomingTestBase(SandboxAgentFixture fixture) : IA
     /// <summary>A pod port no other test uses.</summary>
     protected static ushort NewPodPort() => (ushort)Interlocked.Increment(ref s_nextPodPort);
 
+    /// <summary>The connection an answer of the test app came from (its "from=" part).</summary>
+    protected static string From(string line) => line[(line.LastIndexOf("from=", StringComparison.Ordinal) + 5)..];
+
     public async Task InitializeAsync()
     {
         var port = Interlocked.Increment(ref s_nextAgentPort);

@@ -102,9 +102,11 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
         Assert.StartsWith("original GET /four dev=-", lines[3], StringComparison.Ordinal);
         Assert.Equal(3, Regex.Count(error, "e-?using existing connection", RegexOptions.IgnoreCase));
 
-        // The original app saw one pooled upstream connection for both of its requests.
+        // The original app saw one pooled upstream connection for both of its requests; the local app one connection
+        // too, the session's stream kept from alice's first request for her next one on the same client connection.
         Assert.Equal(From(lines[1]), From(lines[3]));
-        Assert.Equal(2, session.Requests.Count);
+        Assert.Equal(From(lines[0]), From(lines[2]));
+        Assert.Single(session.Requests);
     }
 
     [Fact]
@@ -235,8 +237,10 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
             Assert.StartsWith(dev switch { "alice" => "alice-app", "bob" => "bob-app", _ => "original" } + " GET /r", body, StringComparison.Ordinal);
         }
 
-        Assert.Equal(10, alice.Requests.Count);
-        Assert.Equal(10, bob.Requests.Count);
+        // A session's stream serves the client connection's following requests for the same session: at most one
+        // stream per request, at least one per session.
+        Assert.InRange(alice.Requests.Count, 1, 10);
+        Assert.InRange(bob.Requests.Count, 1, 10);
     }
 
     [Fact]
@@ -274,7 +278,6 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
         Assert.StartsWith("original GET /after dev=alice", await http.GetStringAsync($"http://{listener}/after"), StringComparison.Ordinal);
     }
 
-    private static string From(string line) => line[(line.LastIndexOf("from=", StringComparison.Ordinal) + 5)..];
 
     private static async Task<string> ReadToEndAsync(Socket socket)
     {

@@ -43,6 +43,9 @@ internal sealed class Http2Exchange
 
     public Task Completion { get; }
 
+    /// <summary>The mirrored copies of this stream, each done once its local app answered it (or it was dropped).</summary>
+    public IEnumerable<Task> CopyCompletions => _copies.Select(c => c.Completion);
+
     private async Task RunAsync()
     {
         await Task.Yield();

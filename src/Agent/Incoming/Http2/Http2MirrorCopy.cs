@@ -16,6 +16,7 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
     private readonly CancellationTokenSource _dropping = new();
     private readonly Task<Http2Connection?> _target;
     private readonly Action<string> _dropped;
+    private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Http2Connection? _connection;
     private Http2Stream? _stream;
     private long _queued;
@@ -27,6 +28,9 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
         _dropped = dropped;
         _ = SendAsync();
     }
+
+    /// <summary>Done: the local app answered the copy in full, or the copy was dropped or lost.</summary>
+    public Task Completion => _completed.Task;
 
     public void Offer(Http2Item item)
     {
@@ -61,6 +65,7 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
             return;
         }
 
+        _completed.TrySetResult();
         _queue.Writer.TryComplete();
         _dropping.Cancel();
         if (_connection is { } connection && _stream is { } stream)
@@ -118,6 +123,8 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
             {
                 Drop($"the session is unavailable ({ex.Message})");
             }
+
+            _completed.TrySetResult();
         }
     }
 
@@ -144,10 +151,17 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
         {
             Drop($"the session is unavailable ({reason})");
         }
+
+        _completed.TrySetResult();
     }
 
     private void Finished(bool endStream)
     {
+        if (endStream)
+        {
+            _completed.TrySetResult();
+        }
+
         if (endStream && _connection is { } connection && _stream is { LocalEnded: true } stream)
         {
             connection.Forget(stream);

@@ -53,10 +53,11 @@ internal sealed class Http2Proxy
             await _client.RunAsync(linked.Token).ConfigureAwait(false);
 
             // The client's streams are lost with its connection; their pumps wind down (and reset their upstream streams).
+            // Mirrored copies still on their way (a session connection still opening) get the same time to arrive.
             Task[] running;
             lock (_gate)
             {
-                running = [.. _exchanges.Select(e => e.Completion)];
+                running = [.. _exchanges.SelectMany(e => e.CopyCompletions.Prepend(e.Completion))];
             }
 
             await Task.WhenAll(running).WaitAsync(DrainTimeout, CancellationToken.None).ConfigureAwait(false);
@@ -87,7 +88,7 @@ internal sealed class Http2Proxy
         var exchange = new Http2Exchange(_client, stream, target, copies, reason => Http2Log.BadGateway(_logger, _port.Port, stream.Id, reason));
         lock (_gate)
         {
-            _exchanges.RemoveAll(e => e.Completion.IsCompleted);
+            _exchanges.RemoveAll(e => e.Completion.IsCompleted && e.CopyCompletions.All(c => c.IsCompleted));
             _exchanges.Add(exchange);
         }
 
