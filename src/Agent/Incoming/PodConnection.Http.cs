@@ -148,10 +148,13 @@ internal sealed partial class PodConnection
         var reusable = false;
         try
         {
-            var head = (await _fromClient.ReadAsync(ct).ConfigureAwait(false)).Buffer.Slice(0, request.Length);
+            // The head, with the body when all of it came with it (a GET, a small POST): one write upstream.
+            var buffered = (await _fromClient.ReadAsync(ct).ConfigureAwait(false)).Buffer;
+            var whole = HttpBody.WholeMessage(buffered, request.Length, request.Body);
+            var head = whole ?? buffered.Slice(0, request.Length);
             try
             {
-                await HttpBody.WriteAsync(target.Stream, head, null, ct).ConfigureAwait(false);
+                await HttpBody.WriteCoalescedAsync(target.Stream, head, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (fromSession && ex is IOException or ObjectDisposedException or Protocol.RemoteException)
             {
@@ -161,14 +164,14 @@ internal sealed partial class PodConnection
                 session = await SessionStreamAsync(stealer!, reuse: false, ct).ConfigureAwait(false);
                 fromSession = session is not null;
                 target = session ?? await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
-                await HttpBody.WriteAsync(target.Stream, head, null, ct).ConfigureAwait(false);
+                await HttpBody.WriteCoalescedAsync(target.Stream, head, ct).ConfigureAwait(false);
             }
 
             copy?.Invoke(head);
             _fromClient.AdvanceTo(head.End);
 
             // The body goes up while the response comes down: a server may answer 100 Continue, or answer early.
-            var body = HttpBody.CopyAsync(_fromClient, target.Stream, request.Body, copy, ct);
+            var body = whole is null ? HttpBody.CopyAsync(_fromClient, target.Stream, request.Body, copy, ct) : Task.FromResult(true);
             var response = await RelayResponseAsync(request, target, ct).ConfigureAwait(false);
             var bodyComplete = await body.ConfigureAwait(false);
             foreach (var mirror in copies)
@@ -282,7 +285,15 @@ internal sealed partial class PodConnection
                 return null;
             }
 
-            var head = buffer.Slice(0, response!.Length);
+            if (!response!.IsInterim && response.Status != 101 && HttpBody.WholeMessage(buffer, response.Length, response.Body) is { } whole)
+            {
+                // The usual small answer, all of it read already: to the client in one write (one packet, one syscall).
+                await HttpBody.WriteCoalescedAsync(_toClient, whole, ct).ConfigureAwait(false);
+                target.Reader.AdvanceTo(whole.End);
+                return response;
+            }
+
+            var head = buffer.Slice(0, response.Length);
             await HttpBody.WriteAsync(_toClient, head, null, ct).ConfigureAwait(false);
             target.Reader.AdvanceTo(head.End);
             sent = true;

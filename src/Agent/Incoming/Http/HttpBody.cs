@@ -137,6 +137,36 @@ internal static class HttpBody
         }
     }
 
+    /// <summary>A message's head and whole body when <paramref name="buffer"/> holds all of it (no body, or a length-framed one); else null.</summary>
+    public static ReadOnlySequence<byte>? WholeMessage(ReadOnlySequence<byte> buffer, int headLength, BodyFraming body) => body.Kind switch
+    {
+        BodyKind.None => buffer.Slice(0, headLength),
+        BodyKind.Length when buffer.Length - headLength >= body.Length => buffer.Slice(0, headLength + body.Length),
+        _ => null,
+    };
+
+    /// <summary>Writes <paramref name="bytes"/> with one write, however many segments they span.</summary>
+    public static async ValueTask WriteCoalescedAsync(Stream to, ReadOnlySequence<byte> bytes, CancellationToken ct)
+    {
+        if (bytes.IsSingleSegment)
+        {
+            await to.WriteAsync(bytes.First, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var length = checked((int)bytes.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            bytes.CopyTo(rented);
+            await to.WriteAsync(rented.AsMemory(0, length), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     public static async ValueTask WriteAsync(Stream to, ReadOnlySequence<byte> bytes, Action<ReadOnlySequence<byte>>? copy, CancellationToken ct)
     {
         if (bytes.IsEmpty)
