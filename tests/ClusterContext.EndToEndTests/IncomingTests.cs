@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ClusterContext.Testing.Cluster;
 
 namespace ClusterContext.EndToEndTests;
@@ -52,25 +51,11 @@ public sealed class IncomingTests(SandboxClusterFixture fixture) : IClassFixture
             Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
             var after = await cluster.RunInClientAsync("/usr/bin/curl", ["-sS", "--max-time", "10", $"{url}/four", "-H", "x-dev: alice"]);
             Assert.Equal(SandboxCluster.AppBody, after.StandardOutput);
-            Assert.DoesNotContain("clusterctx", await RulesetAsync(cluster), StringComparison.Ordinal);
+            Assert.DoesNotContain("clusterctx", await PodRuleset.ReadAsync(cluster), StringComparison.Ordinal);
         }
         finally
         {
             Directory.Delete(directory, recursive: true);
         }
-    }
-
-    /// <summary>The nftables ruleset in the pod's network namespace.</summary>
-    private static async Task<string> RulesetAsync(SandboxCluster cluster)
-    {
-        using var nft = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", cluster.Sandbox.PodNetworkNamespace, "nft", "list", "ruleset"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = await nft.StandardOutput.ReadToEndAsync();
-        await nft.WaitForExitAsync();
-        Assert.True(nft.ExitCode == 0, await nft.StandardError.ReadToEndAsync());
-        return output;
     }
 }

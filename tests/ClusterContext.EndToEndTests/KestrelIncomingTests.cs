@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ClusterContext.Testing.Cluster;
@@ -13,6 +12,7 @@ namespace ClusterContext.EndToEndTests;
 /// once. Every app of one test ends, and its agents exit, before the next starts, so that each test sees only its own
 /// sessions on the pod's ports.
 /// </summary>
+[Collection(TimingGroup.Name)]
 public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture, ITestOutputHelper output) : IClassFixture<SandboxClusterFixture>
 {
     /// <summary>A pod port on which the tests run a keep-alive app of the pod's own (the pod's app on 8080 closes every connection).</summary>
@@ -125,17 +125,5 @@ public sealed partial class KestrelIncomingTests(SandboxClusterFixture fixture, 
     private async Task<IReadOnlyList<string>> OurTablesAsync() =>
         [.. Regex.Matches(await RulesetAsync(), @"table inet (clusterctx_[0-9a-f]+)").Select(m => m.Groups[1].Value)];
 
-    /// <summary>The nftables ruleset in the pod's network namespace.</summary>
-    private async Task<string> RulesetAsync()
-    {
-        using var nft = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", Cluster.Sandbox.PodNetworkNamespace, "nft", "list", "ruleset"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = await nft.StandardOutput.ReadToEndAsync();
-        await nft.WaitForExitAsync();
-        Assert.True(nft.ExitCode == 0, await nft.StandardError.ReadToEndAsync());
-        return output;
-    }
+    private Task<string> RulesetAsync() => PodRuleset.ReadAsync(Cluster);
 }

@@ -11,6 +11,7 @@ namespace ClusterContext.EndToEndTests;
 /// kubectl sees deployment orders, an unmodified app with <c>"target": "deployment/orders"</c> runs in its pod's context,
 /// and an interrupt removes everything the cluster made.
 /// </summary>
+[Collection(TimingGroup.Name)]
 public sealed partial class SandboxClusterTests
 {
     [Fact]
@@ -327,6 +328,16 @@ public sealed partial class SandboxClusterTests
             }
         }
 
+        // Run N (from 0) has begun once watch restores and builds for the (N+1)th time: the first build, then one per
+        // change it saw.
+        bool RunStarted(int run)
+        {
+            lock (lines)
+            {
+                return runs.Count > run || lines.Count(l => l.Contains("Determining projects to restore", StringComparison.Ordinal)) > run;
+            }
+        }
+
         watch.OutputDataReceived += (_, e) => Seen(e.Data);
         watch.ErrorDataReceived += (_, e) => Seen(e.Data);
         watch.Start();
@@ -342,7 +353,15 @@ public sealed partial class SandboxClusterTests
                     break;
                 }
 
-                File.WriteAllText(Path.Combine(folder, "Program.cs"), Program(round + 2));
+                // watch says it waits before its watcher is armed again: an edit made in that instant goes unseen, so
+                // the edit is made again (another comment each time) until the next run starts.
+                var next = round + 1;
+                var started = Stopwatch.StartNew();
+                for (var attempt = 0; !RunStarted(next) && !watch.HasExited && started.Elapsed < TimeSpan.FromMinutes(2); attempt++)
+                {
+                    File.WriteAllText(Path.Combine(folder, "Program.cs"), Program(round + 2) + $"{Environment.NewLine}// edit {attempt}");
+                    await Task.WhenAny(rounds[next].Task, watch.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(10)));
+                }
             }
         }
         finally
