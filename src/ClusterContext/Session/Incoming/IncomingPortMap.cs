@@ -3,7 +3,7 @@ namespace ClusterContext.Session.Incoming;
 /// <summary>
 /// Which pod port a local listening port receives: <c>portMapping</c>'s entry for it; else, when it is the app's only
 /// listening port so far and the target container declares exactly one <c>containerPort</c>, that one (said on
-/// stderr); else the same number. Then <c>ignorePorts</c> and <c>ports</c> decide whether it is subscribed at all.
+/// stderr); else the same number (said on stderr when <c>portMapping</c> names none of the app's ports). Then <c>ignorePorts</c> and <c>ports</c> decide whether it is subscribed at all.
 /// </summary>
 internal sealed class IncomingPortMap(IncomingSettings settings, IReadOnlyList<int> containerPorts, string container)
 {
@@ -25,6 +25,13 @@ internal sealed class IncomingPortMap(IncomingSettings settings, IReadOnlyList<i
         else
         {
             podPort = localPort;
+            if (settings.PortMapping.Count > 0 && !otherListeningPorts.Any(settings.PortMapping.ContainsKey))
+            {
+                // A mapping none of whose local ports the app listens on: most often the app took its port from
+                // elsewhere than the developer thinks (dotnet run's launch profile, ASPNETCORE_URLS, --urls).
+                var mapping = string.Join(", ", settings.PortMapping.Select(m => $"{m.Key} -> {m.Value}"));
+                notice = $"The app listens on port {localPort}, which network.incoming.portMapping ({mapping}) does not name: pod port {localPort} is subscribed, the same number. If the app was meant to listen on a mapped port, check where it takes its port from (dotnet run uses Properties/launchSettings.json's applicationUrl unless run with --no-launch-profile), or map {localPort}.";
+            }
         }
 
         if (settings.IgnorePorts.Contains(podPort))

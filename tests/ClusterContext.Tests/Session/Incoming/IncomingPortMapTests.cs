@@ -41,6 +41,19 @@ public class IncomingPortMapTests
     }
 
     [Fact]
+    public void A_port_the_mapping_does_not_name_is_subscribed_as_it_is_and_said_when_the_mapping_names_none_of_the_apps_ports()
+    {
+        // dotnet run took the port from the launch profile (5205), while the developer mapped 5000.
+        var unnamed = Map(s => s.PortMapping[5000] = 8080, 8080).Decide(5205, [], None);
+        Assert.Equal(5205, unnamed.PodPort);
+        Assert.Contains("port 5205, which network.incoming.portMapping (5000 -> 8080) does not name", unnamed.Notice, StringComparison.Ordinal);
+        Assert.Contains("launchSettings.json", unnamed.Notice, StringComparison.Ordinal);
+
+        // The app listens on the mapped port too: its other port is simply not mapped, nothing to say.
+        Assert.Equal(new IncomingPortMap.Decision(5205, null, null), Map(s => s.PortMapping[5000] = 8080, 8080).Decide(5205, [5000], None));
+    }
+
+    [Fact]
     public void The_same_number_as_the_containers_only_port_needs_no_notice()
     {
         Assert.Equal(new IncomingPortMap.Decision(8080, null, null), Map(null, 8080).Decide(8080, [], None));
