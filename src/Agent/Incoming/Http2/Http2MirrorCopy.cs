@@ -21,6 +21,7 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
     private Http2Stream? _stream;
     private long _queued;
     private int _done;
+    private int _requestEnded;
 
     public Http2MirrorCopy(Task<Http2Connection?> target, Action<string> dropped)
     {
@@ -34,7 +35,9 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
 
     public void Offer(Http2Item item)
     {
-        if (Volatile.Read(ref _done) != 0)
+        // Once the client's request is whole, the copy has all it needs: the client's connection ending (or its reset
+        // while it waits for the answer) must not drop a copy still on its way to the session.
+        if (Volatile.Read(ref _done) != 0 || Volatile.Read(ref _requestEnded) != 0)
         {
             return;
         }
@@ -54,6 +57,7 @@ internal sealed class Http2MirrorCopy : IHttp2StreamSink
         _queue.Writer.TryWrite(item);
         if (item.End)
         {
+            Volatile.Write(ref _requestEnded, 1);
             _queue.Writer.TryComplete();
         }
     }
