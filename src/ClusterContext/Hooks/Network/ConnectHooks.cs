@@ -72,20 +72,24 @@ internal static unsafe class ConnectHooks
 
     public static bool ConnectAsync(Socket socket, SocketAsyncEventArgs e, bool userSocket, bool saeaCancelable, CancellationToken cancellationToken)
     {
-        (IPEndPoint Loopback, IPEndPoint? PodLocal)? redirected;
-        try
+        (IPEndPoint Loopback, IPEndPoint? PodLocal)? redirected = null;
+        var endPoint = e.RemoteEndPoint as IPEndPoint;
+        if (endPoint is not null)
         {
-            redirected = e.RemoteEndPoint is IPEndPoint target ? Tunnel(socket, target) : null;
-        }
-        catch (SocketException ex)
-        {
-            // As a socket's own failed connect: completed at once, the error in the event args (the multi-address
-            // connect of a DnsEndPoint then tries the next address; the task APIs throw it as a SocketException).
-            e.SocketError = ex.SocketErrorCode;
-            return false;
+            try
+            {
+                redirected = Tunnel(socket, endPoint);
+            }
+            catch (SocketException ex)
+            {
+                // As a socket's own failed connect: completed at once, the error in the event args (the multi-address
+                // connect of a DnsEndPoint then tries the next address; the task APIs throw it as a SocketException).
+                e.SocketError = ex.SocketErrorCode;
+                return false;
+            }
         }
 
-        if (e.RemoteEndPoint is not IPEndPoint endPoint || redirected is not { } tunnel)
+        if (endPoint is null || redirected is not { } tunnel)
         {
             return ((delegate*<Socket, SocketAsyncEventArgs, bool, bool, CancellationToken, bool>)s_connectAsync)(socket, e, userSocket, saeaCancelable, cancellationToken);
         }
