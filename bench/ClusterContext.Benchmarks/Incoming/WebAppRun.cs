@@ -15,7 +15,8 @@ internal sealed class WebAppRun : IAsyncDisposable
         _errors = process.StandardError.ReadToEndAsync();
     }
 
-    public static async Task<WebAppRun> StartAsync(string kubeconfig, string directory, string configuration, int port)
+    /// <param name="environment">Replaces the target (deployment/orders through the API) when it names an agent address.</param>
+    public static async Task<WebAppRun> StartAsync(string kubeconfig, string directory, string configuration, int port, IReadOnlyDictionary<string, string>? environment = null)
     {
         var workingDirectory = Directory.CreateDirectory(Path.Combine(directory, $"app-{Guid.NewGuid():N}")).FullName;
         await File.WriteAllTextAsync(Path.Combine(workingDirectory, "clustercontext.json"), configuration);
@@ -32,6 +33,16 @@ internal sealed class WebAppRun : IAsyncDisposable
         info.Environment["ASPNETCORE_URLS"] = $"http://localhost:{port.ToString(CultureInfo.InvariantCulture)}";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        if (info.Environment.ContainsKey("CLUSTERCONTEXT_AGENT_ADDRESS"))
+        {
+            info.Environment.Remove("CLUSTERCONTEXT_TARGET");
+        }
+
         var app = new WebAppRun(Process.Start(info)!);
         var clock = Stopwatch.StartNew();
         while (await app._process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) is { } line)
