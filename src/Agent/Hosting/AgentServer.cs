@@ -123,7 +123,7 @@ internal sealed class AgentServer(AgentOptions options, AgentRequestHandler hand
         {
             // Its subscriptions end with it: the pod's app serves what the session took, at once.
             incoming.Detach();
-            handler.Incoming.EndSession(incoming);
+            await handler.Incoming.EndSessionAsync(incoming).ConfigureAwait(false);
             SessionEnded();
         }
     }

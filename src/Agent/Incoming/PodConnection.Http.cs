@@ -13,6 +13,15 @@ internal sealed partial class PodConnection
     /// <summary>The stream to the session that took this connection's last matched request, kept for its next one.</summary>
     private (IncomingSession Session, UpstreamConnection Stream)? _sessionStream;
 
+    /// <summary>
+    /// The connection to the original app that served this connection's last unmatched request, kept for its next one:
+    /// the app sees one keep-alive connection per pod client connection, and a request costs no trip to the pool.
+    /// </summary>
+    private UpstreamConnection? _original;
+
+    /// <summary>When <see cref="_original"/> last finished an exchange (<see cref="Environment.TickCount64"/>).</summary>
+    private long _originalIdleSince;
+
     private static readonly byte[] BadGateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
 
     private async Task RouteHttpAsync(CancellationToken ct)
@@ -37,7 +46,47 @@ internal sealed partial class PodConnection
         finally
         {
             await ForgetSessionStreamAsync().ConfigureAwait(false);
+            if (_original is { } original)
+            {
+                // Its last exchange ended cleanly: another pod connection may use it.
+                _original = null;
+                await _port.Original.ReturnAsync(original).ConfigureAwait(false);
+            }
         }
+    }
+
+    /// <summary>
+    /// The connection for an unmatched request: the one this connection's previous request used, unless the app closed
+    /// it while it sat idle for a while (checked only then: a busy connection costs no poll), else one from the pool.
+    /// </summary>
+    private async Task<UpstreamConnection> OriginalAsync(CancellationToken ct)
+    {
+        if (_original is { } kept)
+        {
+            _original = null;
+            if (Environment.TickCount64 - _originalIdleSince < 1000 || kept.IsIdleAndOpen)
+            {
+                return kept;
+            }
+
+            await kept.DisposeAsync().ConfigureAwait(false);
+        }
+
+        return await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
+    }
+
+    private MirrorCopy[] MirrorCopies(System.Collections.Immutable.ImmutableArray<Subscription> subscriptions, HttpRequestHead request)
+    {
+        List<MirrorCopy>? copies = null;
+        foreach (var subscription in subscriptions)
+        {
+            if (subscription.Mode == IncomingMode.Mirror && subscription.Takes(request))
+            {
+                (copies ??= []).Add(MirrorCopy.Start(_service, subscription.Session, _port.Port, _clientEndPoint, _destination));
+            }
+        }
+
+        return copies is null ? [] : [.. copies];
     }
 
     private async Task ExchangeAllAsync(CancellationToken ct)
@@ -137,14 +186,13 @@ internal sealed partial class PodConnection
     private async Task<bool> ExchangeAsync(HttpRequestHead request, CancellationToken ct)
     {
         var subscriptions = _port.Subscriptions.Current;
-        var copies = subscriptions.Where(s => s.Mode == IncomingMode.Mirror && s.Takes(request))
-            .Select(s => MirrorCopy.Start(_service, s.Session, _port.Port, _clientEndPoint, _destination)).ToArray();
+        var copies = MirrorCopies(subscriptions, request);
         Action<ReadOnlySequence<byte>>? copy = copies.Length == 0 ? null : bytes => Offer(copies, bytes);
 
         var stealer = PortSubscriptions.StealerOf(subscriptions, request)?.Session;
         var session = stealer is null ? null : await SessionStreamAsync(stealer, reuse: true, ct).ConfigureAwait(false);
         var fromSession = session is not null;
-        var target = session ?? await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
+        var target = session ?? await OriginalAsync(ct).ConfigureAwait(false);
         var reusable = false;
         try
         {
@@ -163,7 +211,7 @@ internal sealed partial class PodConnection
                 await ForgetSessionStreamAsync().ConfigureAwait(false);
                 session = await SessionStreamAsync(stealer!, reuse: false, ct).ConfigureAwait(false);
                 fromSession = session is not null;
-                target = session ?? await _port.Original.RentAsync(_destination, ct).ConfigureAwait(false);
+                target = session ?? await OriginalAsync(ct).ConfigureAwait(false);
                 await HttpBody.WriteCoalescedAsync(target.Stream, head, ct).ConfigureAwait(false);
             }
 
@@ -218,7 +266,8 @@ internal sealed partial class PodConnection
             }
             else if (reusable)
             {
-                await _port.Original.ReturnAsync(target).ConfigureAwait(false);
+                _original = target;
+                _originalIdleSince = Environment.TickCount64;
             }
             else
             {

@@ -110,6 +110,38 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
     }
 
     [Fact]
+    public async Task Each_client_connection_keeps_its_own_connection_to_the_original_app()
+    {
+        var port = NewPodPort();
+        await using var original = await IncomingApp.StartInPodAsync(Fixture.Sandbox, "original", port);
+        await using var local = await IncomingApp.StartLocalAsync("local");
+        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
+        await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
+        var listener = await ListenerAsync(port);
+
+        // Two keep-alive clients taking turns, a matched request between: the app sees each client as one connection
+        // of its own, as it would without the agent (a pool shared between them would hand both the same one).
+        var script = $$"""
+            import http.client
+            a = http.client.HTTPConnection("{{listener.Address}}", {{listener.Port}})
+            b = http.client.HTTPConnection("{{listener.Address}}", {{listener.Port}})
+            for c, path, headers in ((a, "/a1", {}), (b, "/b1", {}), (a, "/a2", {"X-Dev": "alice"}), (a, "/a3", {}), (b, "/b2", {})):
+                c.request("GET", path, headers=headers)
+                print(c.getresponse().read().decode())
+            """;
+        var (exit, output, error) = await RunAsync("python3", "-c", script);
+        Assert.True(exit == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.StartsWith("original GET /a1", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("local GET /a2 dev=alice", lines[2], StringComparison.Ordinal);
+        Assert.StartsWith("original GET /b2", lines[4], StringComparison.Ordinal);
+        Assert.Equal(From(lines[0]), From(lines[3]));
+        Assert.Equal(From(lines[1]), From(lines[4]));
+        Assert.NotEqual(From(lines[0]), From(lines[1]));
+    }
+
+    [Fact]
     public async Task Chunked_bodies_and_chunked_responses_reach_the_right_side_whole()
     {
         var port = NewPodPort();

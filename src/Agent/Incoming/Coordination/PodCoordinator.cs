@@ -120,7 +120,7 @@ internal sealed class PodCoordinator : IDisposable
     }
 
     /// <summary>A session ended (or was lost): its subscriptions end, here and at the leader.</summary>
-    public void EndSession(IncomingSession session)
+    public async Task EndSessionAsync(IncomingSession session)
     {
         _engine.EndSession(session);
         if (_name is null)
@@ -129,7 +129,7 @@ internal sealed class PodCoordinator : IDisposable
         }
 
         List<LocalSubscription> ended;
-        _gate.Wait();
+        await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
             ended = _local.FindAll(s => s.Session == session);
