@@ -1,5 +1,6 @@
 using System.Net;
 using ClusterContext.Configuration;
+using ClusterContext.Diagnostics;
 using ClusterContext.Hooks.FileSystem;
 using ClusterContext.Hooks.Network;
 using ClusterContext.Patching;
@@ -92,7 +93,26 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
 
             var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ClusterContext");
-            var session = await ConnectAsync(options, loggerFactory, logger, cancellationToken).ConfigureAwait(false);
+            ClusterContextTelemetry.EnsureEventSource();
+            using var activity = ClusterContextTelemetry.ActivitySource.StartActivity("clustercontext session.start");
+            activity?.SetTag("clustercontext.target", options.Target ?? options.Agent.Address);
+            ClusterContextSession session;
+            try
+            {
+                session = await ConnectAsync(options, loggerFactory, logger, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
+                throw;
+            }
+
+            activity?.SetTag("clustercontext.connected", session.IsConnected);
+            if (session.IsConnected)
+            {
+                ClusterContextTelemetry.SessionStarted();
+            }
+
             Volatile.Write(ref s_current, session);
             return session;
         }
@@ -276,7 +296,10 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
 
             _cache?.Dispose();
-            Interlocked.CompareExchange(ref s_current, null, this);
+            if (Interlocked.CompareExchange(ref s_current, null, this) == this && IsConnected)
+            {
+                ClusterContextTelemetry.SessionEnded();
+            }
         }
         finally
         {

@@ -1,3 +1,4 @@
+using ClusterContext.Diagnostics;
 using ClusterContext.Hooks;
 using ClusterContext.Protocol;
 
@@ -69,6 +70,24 @@ internal sealed class RemoteCalls
     }
 
     public T Run<T>(Func<CancellationToken, Task<T>> operation, string what)
+    {
+        var kind = ClusterContextTelemetry.OperationKind(what);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var activity = ClusterContextTelemetry.StartOperation(kind, what);
+        try
+        {
+            var result = RunCore(operation, what);
+            ClusterContextTelemetry.OperationDone(kind, started, null, activity);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            ClusterContextTelemetry.OperationDone(kind, started, ex, activity);
+            throw;
+        }
+    }
+
+    private T RunCore<T>(Func<CancellationToken, Task<T>> operation, string what)
     {
         ThrowIfLost(what);
         using var cancellation = new CancellationTokenSource(_timeout);
@@ -159,6 +178,7 @@ internal sealed class RemoteCalls
             }
 
             Follow(fresh);
+            ClusterContextTelemetry.Reconnected();
             _report?.Invoke($"Reconnected: {_agentName}.");
             Reconnected?.Invoke();
             try

@@ -194,6 +194,7 @@ internal sealed class IncomingSubscriptions
         {
             stream = request.CreateStream();
             request.Respond(new IncomingConnectionResponse());
+            Diagnostics.ClusterContextTelemetry.Incoming(incoming.Mode);
         }
         catch
         {
