@@ -62,16 +62,23 @@ internal static class SharedSession
     {
         var budget = options.Agent.StartTimeout + options.Timeout + options.Timeout;
         using var deadline = new CancellationTokenSource(budget);
-        var start = ClusterContextSession.StartAsync(options, log, deadline.Token);
+        // On the pool: parts of the start block (kubeconfig, credentials), and the deadline must hold over them too.
+        var start = Task.Run(() => ClusterContextSession.StartAsync(options, log, deadline.Token), CancellationToken.None);
         try
         {
             return (await start.WaitAsync(deadline.Token).ConfigureAwait(false), null);
         }
-        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested)
+        catch (OperationCanceledException ex)
         {
             // A start that ends after all is not wanted any more: its session ends at once.
             _ = start.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-            var message = $"The ClusterContext session for {options.Target ?? options.Agent.Address} did not start within {budget.TotalSeconds:0.#} s (agent.startTimeout + 2 × timeout).{log.LastProgressSuffix}";
+            var what = options.Target ?? options.Agent.Address;
+
+            // The deadline, or a timeout inside the start the session does not word itself (an API server that
+            // accepts connections and never answers ends in the HTTP client's connect timeout).
+            var message = deadline.IsCancellationRequested
+                ? $"Cannot run in the context of {what}: the session did not start within {budget.TotalSeconds:0.#} s (agent.startTimeout + 2 × timeout).{log.LastProgressSuffix}"
+                : $"Cannot run in the context of {what}: {ex.InnerException?.Message ?? ex.Message}{log.LastProgressSuffix}";
             return options.Required ? throw new ClusterContextUnavailableException(message, ex) : (null, message);
         }
     }
