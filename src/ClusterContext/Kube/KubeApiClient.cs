@@ -82,6 +82,12 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
     /// <inheritdoc />
     public KubeEndpoint Endpoint { get; }
 
+    /// <summary>
+    /// How long a call may wait for the API server's answer (the whole body, or a watch's or stream's headers): a
+    /// server that accepts the connection and then says nothing fails the call with a message instead of a hang.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <inheritdoc />
     public async Task<JsonDocument> SendAsync(HttpMethod method, string path, string? body, string? contentType, CancellationToken cancellationToken)
     {
@@ -148,13 +154,21 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
 
             var used = await AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
             HttpResponseMessage response;
-            try
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpRequestException ex)
-            {
-                throw Unreachable(ex);
+                deadline.CancelAfter(RequestTimeout);
+                try
+                {
+                    response = await _http.SendAsync(request, completion, deadline.Token).ConfigureAwait(false);
+                }
+                catch (HttpRequestException ex)
+                {
+                    throw Unreachable(ex);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw NoAnswer($"answer {method} {path}", ex);
+                }
             }
 
             if (response.IsSuccessStatusCode)
@@ -196,7 +210,20 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
 
             try
             {
-                await socket.ConnectAsync(uri, _http, cancellationToken).ConfigureAwait(false);
+                using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    deadline.CancelAfter(RequestTimeout);
+                    try
+                    {
+                        await socket.ConnectAsync(uri, _http, deadline.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        socket.Dispose();
+                        throw NoAnswer($"open {path} (WebSocket {subprotocol})", ex);
+                    }
+                }
+
                 if (socket.SubProtocol != subprotocol)
                 {
                     socket.Dispose();
@@ -363,6 +390,13 @@ public sealed class KubeApiClient : IKubeApi, IDisposable
         }
 
         return custom.Build(leaf);
+    }
+
+    /// <summary>The connect timeout (TCP and TLS) or a call's own deadline passed: the server took the connection, or not, and said nothing.</summary>
+    private KubeApiException NoAnswer(string what, OperationCanceledException ex)
+    {
+        var within = ex.InnerException is TimeoutException ? "take the connection (TCP and TLS) within 10 s" : $"{what} within {RequestTimeout.TotalSeconds:0} s";
+        return new KubeApiException($"The API server {Endpoint.Server} (context '{Endpoint.Context}') did not {within}. Check that the cluster is up and reachable from here (VPN, proxy-url): kubectl --context {Endpoint.Context} get --raw /version", inner: ex);
     }
 
     private KubeApiException Unreachable(HttpRequestException ex)

@@ -444,6 +444,42 @@ public sealed class KubeApiClientTests : IAsyncLifetime
         return path;
     }
 
+    [Fact]
+    public async Task A_server_that_takes_the_connection_and_says_nothing_fails_the_call_with_the_fix_not_a_hang()
+    {
+        // A plain-HTTP listener that reads the request and never answers (a hung API server, a proxy that swallows it).
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new System.Collections.Concurrent.ConcurrentBag<Socket>();
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                held.Add(await silent.AcceptSocketAsync());
+            }
+        });
+        var server = new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}");
+        using var client = new KubeApiClient(new KubeEndpoint("silent", server, "shop", null, false, null, null, new KubeCredentials(Token: "t")))
+        {
+            RequestTimeout = TimeSpan.FromSeconds(1),
+        };
+
+        var call = Assert.ThrowsAsync<KubeApiException>(() => client.SendAsync(HttpMethod.Get, "/api/v1/namespaces/shop/pods", null, null, CancellationToken.None));
+        var failure = await call.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Contains("did not answer GET /api/v1/namespaces/shop/pods within 1 s", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("kubectl --context silent get --raw /version", failure.Message, StringComparison.Ordinal);
+
+        var stream = Assert.ThrowsAsync<KubeApiException>(() => client.ConnectWebSocketAsync("/api/v1/namespaces/shop/pods/p/portforward?ports=1", "v4.channel.k8s.io", CancellationToken.None));
+        Assert.Contains("did not open", (await stream.WaitAsync(TimeSpan.FromSeconds(20))).Message, StringComparison.Ordinal);
+        silent.Stop();
+        foreach (var socket in held)
+        {
+            socket.Dispose();
+        }
+
+        await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+    }
+
     private Task<string> Kubectl(string kubeconfig, params string[] arguments) => Run("kubectl", [$"--kubeconfig={kubeconfig}", .. arguments]);
 
     private async Task<string> Run(string program, params string[] arguments)
