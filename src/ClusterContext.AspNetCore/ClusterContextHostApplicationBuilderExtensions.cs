@@ -58,11 +58,18 @@ public static class ClusterContextHostApplicationBuilderExtensions
 
     private static HostedClusterContext Start(IHostApplicationBuilder builder, StartupLoggerFactory logging, ILogger logger, Action<ClusterContextOptions>? configure)
     {
+        // A session already runs (a test fixture's, an earlier host's): this host joins it, whatever its own options say.
+        if (ClusterContextSession.Current is { } running)
+        {
+            HostingLog.Joined(logger, "already running in this process", running.Options.Target ?? running.Options.Agent.Address ?? "agent");
+            return HostedClusterContext.FromSession(running, owned: false);
+        }
+
         // The startup hook's session lives in the hook's load context: this copy of the library does not see it as Current.
-        if (ClusterContextSession.Current is null && SessionHandoff.Find() is { } hook)
+        if (SessionHandoff.Find() is { } hook)
         {
             var joined = HostedClusterContext.FromHandoff(hook);
-            HostingLog.Joined(logger, joined.Target ?? "agent address");
+            HostingLog.Joined(logger, "the startup hook runs", joined.Target ?? "agent");
             return joined;
         }
 
@@ -80,9 +87,7 @@ public static class ClusterContextHostApplicationBuilderExtensions
 
         var options = ReadOptions(builder.Environment.ContentRootPath, section);
         configure?.Invoke(options);
-        var running = ClusterContextSession.Current;
-        var session = ClusterContextSession.Start(options, logging);
-        return HostedClusterContext.FromSession(session, owned: running is null);
+        return HostedClusterContext.FromSession(ClusterContextSession.Start(options, logging), owned: true);
     }
 
     private static bool? Enabled(IConfigurationSection section) => section["enabled"] switch

@@ -141,7 +141,8 @@ public sealed class HostedAppTests(SandboxClusterFixture fixture, ITestOutputHel
         await app.WaitForLineAsync(l => l.Contains($"Now listening on: http://localhost:{port}", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{port}"), Timeout = TimeSpan.FromSeconds(20) };
 
-        Assert.Equal($"Connected {SandboxCluster.Namespace}/{SandboxCluster.Pod} {SandboxCluster.Container}", await http.GetStringAsync("/context"));
+        var context = await http.GetStringAsync("/context");
+        Assert.True(context == $"Connected {SandboxCluster.Namespace}/{SandboxCluster.Pod} {SandboxCluster.Container}", context + Environment.NewLine + app.Output);
         Assert.Equal("sandbox", await http.GetStringAsync("/config?key=ORDERS_MODE"));
         Assert.Equal("configmap", await http.GetStringAsync("/config?key=Orders:Source"));
         Assert.Equal("+PONG", await http.GetStringAsync("/redis"));

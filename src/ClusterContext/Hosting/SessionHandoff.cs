@@ -67,7 +67,7 @@ internal static class SessionHandoff
 
     /// <summary>The session another load context published, if any.</summary>
     public static IReadOnlyDictionary<string, object?>? Find() =>
-        AppContext.GetData(Key) is IReadOnlyDictionary<string, object?> entries && entries.TryGetValue("Version", out var version) && version is Version
+        AppContext.GetData(Key) is IReadOnlyDictionary<string, object?> entries && entries.TryGetValue("Version", out var version) && version is int number && number == Version
             ? entries
             : null;
 
