@@ -154,6 +154,41 @@ public sealed class HostedAppTests(SandboxClusterFixture fixture, ITestOutputHel
         await WaitForAgentsToExitAsync(agentsBefore);
     }
 
+    [Fact]
+    public async Task A_session_that_cannot_start_fails_the_host_with_its_message_and_with_required_false_the_app_runs_locally_and_degraded()
+    {
+        // Nothing listens on port 1: the agent address is refused at once.
+        var directory = Directory.CreateTempSubdirectory("clustercontext-e2e-hosted-unreachable-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "appsettings.json"), AppSettings);
+            await File.WriteAllTextAsync(Path.Combine(directory, "appsettings.Development.json"), """{ "ClusterContext": { "agent": { "address": "127.0.0.1:1" }, "timeout": 5 } }""");
+            var info = Start(AppRun.HostedAppPath, directory, []);
+            info.Environment["ASPNETCORE_URLS"] = $"http://localhost:{KestrelApp.FreePort()}";
+            info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+            using var failing = Process.Start(info)!;
+            var (stdout, stderr) = (failing.StandardOutput.ReadToEndAsync(), failing.StandardError.ReadToEndAsync());
+            await failing.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var text = await stdout + await stderr;
+            Assert.True(failing.ExitCode != 0, text);
+            Assert.Contains("ClusterContextUnavailableException: Cannot reach the ClusterContext agent at 127.0.0.1:1", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        var port = KestrelApp.FreePort();
+        await using var app = await StartWebAsync(port, "Development", """{ "ClusterContext": { "agent": { "address": "127.0.0.1:1" }, "required": false, "timeout": 5 } }""", []);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{port}"), Timeout = TimeSpan.FromSeconds(20) };
+        Assert.Equal("Local / ", await http.GetStringAsync("/context"));
+        Assert.Equal("local", await http.GetStringAsync("/config?key=ORDERS_MODE"));
+        Assert.Equal("Degraded", await http.GetStringAsync("/health"));
+        Assert.True(await app.StopAsync() == 0, app.Output);
+        Assert.Contains("Running locally (required is false).", app.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>appsettings.Development.json as the docs show it: the target, and Kestrel's port stolen for x-dev: alice.</summary>
     private static string Settings(int port) => $$"""
         {
