@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 // A developer's web service with builder.UseClusterContext(): the pod's ConfigMap as a reloading JSON file, its Secret
 // folder as key-per-file configuration, and endpoints that show what the app sees (configuration, environment,
-// options, the session, redis by name); every other path answers "hosted METHOD PATH".
+// options, the session, redis and web by name); every other path answers "hosted METHOD PATH".
 var builder = WebApplication.CreateBuilder(args);
 builder.UseClusterContext();
 builder.Configuration.AddJsonFile("/etc/orders/appsettings.json", optional: true, reloadOnChange: true);
@@ -26,6 +26,11 @@ app.MapGet("/redis", async () =>
     var buffer = new byte[64];
     var read = await stream.ReadAsync(buffer);
     return System.Text.Encoding.ASCII.GetString(buffer, 0, read).TrimEnd();
+});
+app.MapGet("/web", async () =>
+{
+    using var client = new HttpClient();
+    return await client.GetStringAsync("http://web:8080/");
 });
 app.MapHealthChecks("/health");
 app.MapFallback("{**path}", (HttpRequest request) => $"hosted {request.Method} {request.Path}");

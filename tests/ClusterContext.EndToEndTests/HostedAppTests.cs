@@ -42,6 +42,7 @@ public sealed class HostedAppTests(SandboxClusterFixture fixture, ITestOutputHel
         Assert.Equal("configmap", await http.GetStringAsync("/config?key=Orders:Source"));
         Assert.Equal(SandboxCluster.SecretText, await http.GetStringAsync("/config?key=password"));
         Assert.Equal("+PONG", await http.GetStringAsync("/redis"));
+        Assert.Equal(SandboxCluster.WebBody, await http.GetStringAsync("/web"));
         Assert.Equal($"Connected {SandboxCluster.Namespace}/{SandboxCluster.Pod} {SandboxCluster.Container}", await http.GetStringAsync("/context"));
         Assert.Equal("Healthy", await http.GetStringAsync("/health"));
 
