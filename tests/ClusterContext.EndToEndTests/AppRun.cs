@@ -29,6 +29,12 @@ public sealed class AppRun
     /// <summary>The ASP.NET Core app (Kestrel), unchanged from what a developer writes.</summary>
     public static string WebAppPath => BuildOutput("tests/ClusterContext.EndToEnd.WebApp", "ClusterContext.EndToEnd.WebApp.dll");
 
+    /// <summary>The web app with builder.UseClusterContext().</summary>
+    public static string HostedAppPath => BuildOutput("tests/ClusterContext.EndToEnd.HostedApp", "ClusterContext.EndToEnd.HostedApp.dll");
+
+    /// <summary>The worker (generic host, no ASP.NET Core) with builder.UseClusterContext().</summary>
+    public static string HostedWorkerPath => BuildOutput("tests/ClusterContext.EndToEnd.HostedWorker", "ClusterContext.EndToEnd.HostedWorker.dll");
+
     /// <summary>The app that uses ClusterContext as a library.</summary>
     public static string LibraryAppPath => BuildOutput("tests/ClusterContext.EndToEnd.LibraryApp", "ClusterContext.EndToEnd.LibraryApp.dll");
 

@@ -91,6 +91,9 @@ internal sealed class KestrelApp : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts <paramref name="info"/> (its output redirected) and keeps its lines; <paramref name="directory"/> is deleted on dispose.</summary>
+    public static KestrelApp Launch(ProcessStartInfo info, string directory) => new(Process.Start(info)!, directory);
+
     /// <summary>A loopback port free on both 127.0.0.1 and ::1 now (Kestrel's localhost binds both).</summary>
     public static int FreePort()
     {

@@ -60,7 +60,16 @@ internal static class ConfigurationLoader
         }
     }
 
-    private static void ApplyEnvironment(ClusterContextOptions options, IDictionary environment)
+    /// <summary>
+    /// Applies a configuration section shaped as JSON (the <c>ClusterContext</c> section of an app's
+    /// <c>IConfiguration</c>): the same keys and checks as the file, except that every value may be text, as
+    /// configuration providers hold them (<c>"true"</c>, <c>"10"</c>), and an empty value is an empty list.
+    /// </summary>
+    public static void ApplyConfiguration(ClusterContextOptions options, JsonElement section, string source) =>
+        new Reader(source, text: true).Root(section, options);
+
+    /// <summary>Applies the <c>CLUSTERCONTEXT_*</c> variables of <paramref name="environment"/> over <paramref name="options"/>.</summary>
+    public static void ApplyEnvironment(ClusterContextOptions options, IDictionary environment)
     {
         string? Get(string key) => environment["CLUSTERCONTEXT_" + key] as string is { Length: > 0 } value ? value : null;
 
@@ -113,7 +122,7 @@ internal static class ConfigurationLoader
         }
     }
 
-    private sealed class Reader(string source)
+    private sealed class Reader(string source, bool text = false)
     {
         public void Root(JsonElement element, ClusterContextOptions options) => Object(element, "", new()
         {
@@ -171,11 +180,19 @@ internal static class ConfigurationLoader
 
         private void Object(JsonElement element, string path, Dictionary<string, Action<JsonElement, string>> keys)
         {
+            if (EmptyText(element))
+            {
+                return;
+            }
+
             Expect(element, JsonValueKind.Object, path, "an object");
             foreach (var property in element.EnumerateObject())
             {
                 var childPath = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
-                if (!keys.TryGetValue(property.Name, out var read))
+                // Configuration keys are case-insensitive (an appsettings file says "Target" as often as "target").
+                var read = keys.GetValueOrDefault(property.Name)
+                    ?? (text ? keys.FirstOrDefault(k => string.Equals(k.Key, property.Name, StringComparison.OrdinalIgnoreCase)).Value : null);
+                if (read is null)
                 {
                     throw Error(childPath, $"unknown key; expected one of {string.Join(", ", keys.Keys.Where(k => k != "$schema"))}");
                 }
@@ -185,23 +202,39 @@ internal static class ConfigurationLoader
         }
 
         private string? NullableString(JsonElement element, string path) =>
-            element.ValueKind == JsonValueKind.Null ? null : Expect(element, JsonValueKind.String, path, "a string").GetString();
+            element.ValueKind == JsonValueKind.Null || EmptyText(element) ? null : Expect(element, JsonValueKind.String, path, "a string").GetString();
 
         private bool Bool(JsonElement element, string path) => element.ValueKind switch
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
+            JsonValueKind.String when text && bool.TryParse(element.GetString(), out var value) => value,
             _ => throw Error(path, $"expected true or false, got {Describe(element)}"),
         };
 
         private double PositiveNumber(JsonElement element, string path) =>
-            Expect(element, JsonValueKind.Number, path, "a number of seconds").GetDouble() is var value && value > 0 ? value : throw Error(path, "expected a positive number of seconds");
+            Number(element, path, "a number of seconds") is var value && value > 0 ? value : throw Error(path, "expected a positive number of seconds");
 
         private int Port(JsonElement element, string path) =>
-            Expect(element, JsonValueKind.Number, path, "a port number").TryGetInt32(out var port) && port is > 0 and < 65536 ? port : throw Error(path, "expected a port number from 1 to 65535");
+            Number(element, path, "a port number") is var number && number == Math.Floor(number) && number is > 0 and < 65536 && (int)number is var port ? port : throw Error(path, "expected a port number from 1 to 65535");
+
+        /// <summary>A number, or in text mode its invariant text.</summary>
+        private double Number(JsonElement element, string path, string what) =>
+            text && element.ValueKind == JsonValueKind.String
+                ? double.TryParse(element.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : throw Error(path, $"expected {what}, got {Describe(element)}")
+                : Expect(element, JsonValueKind.Number, path, what).GetDouble();
+
+        /// <summary>Configuration holds an empty list or object as an empty (or null) value.</summary>
+        private bool EmptyText(JsonElement element) =>
+            text && (element.ValueKind == JsonValueKind.Null || (element.ValueKind == JsonValueKind.String && element.GetString()!.Length == 0));
 
         private List<string> Strings(JsonElement element, string path)
         {
+            if (EmptyText(element))
+            {
+                return [];
+            }
+
             Expect(element, JsonValueKind.Array, path, "an array of strings");
             return [.. element.EnumerateArray().Select((item, index) => Expect(item, JsonValueKind.String, $"{path}[{index}]", "a string").GetString()!)];
         }
@@ -222,12 +255,22 @@ internal static class ConfigurationLoader
 
         private List<int> Ports(JsonElement element, string path)
         {
+            if (EmptyText(element))
+            {
+                return [];
+            }
+
             Expect(element, JsonValueKind.Array, path, "an array of port numbers");
             return [.. element.EnumerateArray().Select((item, index) => Port(item, $"{path}[{index}]"))];
         }
 
         private Dictionary<int, int> PortMap(JsonElement element, string path)
         {
+            if (EmptyText(element))
+            {
+                return [];
+            }
+
             Expect(element, JsonValueKind.Object, path, "an object of local port to pod port");
             var map = new Dictionary<int, int>();
             foreach (var property in element.EnumerateObject())
@@ -297,6 +340,11 @@ internal static class ConfigurationLoader
 
         private Dictionary<string, string> StringMap(JsonElement element, string path)
         {
+            if (EmptyText(element))
+            {
+                return new(StringComparer.Ordinal);
+            }
+
             Expect(element, JsonValueKind.Object, path, "an object of strings");
             return element.EnumerateObject().ToDictionary(p => p.Name, p => Expect(p.Value, JsonValueKind.String, $"{path}.{p.Name}", "a string").GetString()!, StringComparer.Ordinal);
         }

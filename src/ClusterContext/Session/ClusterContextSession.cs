@@ -26,14 +26,29 @@ public sealed class ClusterContextSession : IAsyncDisposable
     private readonly RemoteFileCache? _cache;
     private readonly ILogger _logger;
 
-    private ClusterContextSession(ClusterContextOptions options, RemoteCalls? remote, RemoteFileCache? cache, IReadOnlyDictionary<string, string> environment, ILogger logger)
+    private ClusterContextSession(ClusterContextOptions options, RemoteCalls? remote, RemoteFileCache? cache, IReadOnlyDictionary<string, string> environment, ILogger logger, Kube.ResolvedTarget? target = null)
     {
         Options = options;
         _remote = remote;
         _cache = cache;
         ImportedEnvironment = environment;
         _logger = logger;
+        Target = target;
+        if (remote is not null)
+        {
+            remote.Lost += _ => StateChanged?.Invoke();
+            remote.Reconnected += () => StateChanged?.Invoke();
+        }
     }
+
+    /// <summary>The pod and container the session runs in; null for a session straight to an agent address, or when running locally.</summary>
+    internal Kube.ResolvedTarget? Target { get; }
+
+    /// <summary>The session with the agent is lost and not (yet) restored.</summary>
+    internal bool IsLost => _remote?.IsLost ?? false;
+
+    /// <summary>Raised when the session is lost and when it is restored (on a background thread).</summary>
+    internal event Action? StateChanged;
 
     /// <summary>The running session, if any.</summary>
     public static ClusterContextSession? Current => Volatile.Read(ref s_current);
@@ -114,6 +129,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
 
             Volatile.Write(ref s_current, session);
+            Hosting.SessionHandoff.Publish(session);
             return session;
         }
         finally
@@ -231,7 +247,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
 
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
-        return new ClusterContextSession(options, remote, cache, environment, logger);
+        return new ClusterContextSession(options, remote, cache, environment, logger, target);
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string address)
@@ -296,6 +312,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
 
             _cache?.Dispose();
+            Hosting.SessionHandoff.Withdraw(this);
             if (Interlocked.CompareExchange(ref s_current, null, this) == this && IsConnected)
             {
                 ClusterContextTelemetry.SessionEnded();

@@ -41,6 +41,12 @@ internal sealed class RemoteCalls
     /// <summary>Raised after a lost session was replaced by a new one (on a background thread).</summary>
     public event Action? Reconnected;
 
+    /// <summary>Raised when the session with the agent is lost, before any reconnection (on a background thread).</summary>
+    public event Action<Exception>? Lost;
+
+    /// <summary>The session with the agent is lost and not (yet) replaced.</summary>
+    public bool IsLost => _lost is not null;
+
     /// <summary>Stops reconnecting: the session is being ended on purpose.</summary>
     public void Close()
     {
@@ -123,6 +129,7 @@ internal sealed class RemoteCalls
             _lost = reason;
         }
 
+        Lost?.Invoke(reason);
         if (_reconnect is not null)
         {
             _report?.Invoke($"The session with the agent at {_agentName} was lost ({reason.Message}); reconnecting.");
