@@ -1,5 +1,5 @@
 using ClusterContext.Testing;
-using ClusterContext.Testing.Internal;
+using ClusterContext.AspNetCore.Internal;
 using Microsoft.Extensions.Configuration;
 
 namespace Microsoft.AspNetCore.Mvc.Testing;
