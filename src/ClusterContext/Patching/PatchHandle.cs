@@ -3,7 +3,7 @@ using System.Reflection;
 namespace ClusterContext.Patching;
 
 /// <summary>One method replaced by <see cref="IMethodPatcher.Patch"/>.</summary>
-public sealed class PatchHandle
+internal sealed class PatchHandle
 {
     internal PatchHandle(MethodBase target, MethodInfo replacement, string owner, nint original)
     {
