@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace ClusterContext.Patching;
 
-/// <summary>One method replaced by <see cref="IMethodPatcher.Patch"/>.</summary>
+/// <summary>One method replaced by <see cref="IMethodPatcher.Patch(System.Reflection.MethodBase, System.Reflection.MethodInfo, string)"/>.</summary>
 internal sealed class PatchHandle
 {
     internal PatchHandle(MethodBase target, MethodInfo replacement, string owner, nint original)
