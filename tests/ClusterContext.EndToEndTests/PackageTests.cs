@@ -85,6 +85,7 @@ public class PackageTests(PodFixture pod)
             Assert.Contains("lib/net10.0/ClusterContext.Protocol.dll", entries);
             Assert.Contains("contentFiles/any/any/clustercontext.schema.json", entries);
             Assert.Contains("build/ClusterContext.props", entries);
+            Assert.Contains("buildTransitive/ClusterContext.props", entries);
             // The hook's folder is complete: every assembly of the hook's build folder, which it loads from beside itself.
             var hookFolder = Directory.GetFiles(Path.GetDirectoryName(AppRun.HookPath)!, "*.dll").Select(Path.GetFileName).Order(StringComparer.Ordinal);
             Assert.Equal(hookFolder, entries.Where(e => e.StartsWith("tools/hook/", StringComparison.Ordinal)).Select(Path.GetFileName).Order(StringComparer.Ordinal));
