@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol;
 
 /// <summary>Error codes carried by error and reset frames; the numeric values are part of the wire format.</summary>
-public enum ErrorCode : ushort
+internal enum ErrorCode : ushort
 {
     /// <summary>No error.</summary>
     None = 0,

@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol;
 
 /// <summary>The peer broke the protocol; the connection is closed.</summary>
-public sealed class ProtocolException : IOException
+internal sealed class ProtocolException : IOException
 {
     /// <summary>Creates the exception.</summary>
     public ProtocolException(ErrorCode code, string message)

@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol;
 
 /// <summary>The peer could not carry out a request (for example a file does not exist in the pod).</summary>
-public sealed class RemoteException : IOException
+internal sealed class RemoteException : IOException
 {
     /// <summary>Creates the exception.</summary>
     public RemoteException(ErrorCode code, string message)

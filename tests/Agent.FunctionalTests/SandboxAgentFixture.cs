@@ -44,7 +44,7 @@ public sealed class SandboxAgentFixture : IAsyncLifetime
 
     public Task<AgentProcess> StartAgentAsync(int port, params string[] arguments) => Sandbox.StartAgentAsync(port, arguments);
 
-    public Task<AgentClient> ConnectAsync(string token = Token) =>
+    internal Task<AgentClient> ConnectAsync(string token = Token) =>
         AgentClient.ConnectAsync(AgentEndPoint, token, clientName: "functional-tests");
 
     public async Task DisposeAsync()

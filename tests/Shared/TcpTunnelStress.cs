@@ -14,7 +14,7 @@ namespace ClusterContext.Testing;
 /// In some connections the client half-closes first and the server answers after the client's end; in the others
 /// both sides write and close at the same time. Everything random comes from one seed, printed with any failure.
 /// </summary>
-public sealed class TcpTunnelStress
+internal sealed class TcpTunnelStress
 {
     private readonly int _seed;
     private readonly Plan[] _plans;

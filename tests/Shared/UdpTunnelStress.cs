@@ -13,7 +13,7 @@ namespace ClusterContext.Testing;
 /// shows, and ids are counted on both sides, so a duplicate or a loss shows. A window keeps the kernel's buffers from
 /// dropping any (UDP may; these tests must not depend on it). Everything random comes from one seed.
 /// </summary>
-public sealed class UdpTunnelStress(int seed, int datagrams, int window)
+internal sealed class UdpTunnelStress(int seed, int datagrams, int window)
 {
     private readonly ConcurrentDictionary<int, int> _seenByServer = new();
 

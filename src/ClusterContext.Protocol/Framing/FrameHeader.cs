@@ -6,7 +6,7 @@ namespace ClusterContext.Protocol.Framing;
 /// The fixed 10-byte header in front of every frame: payload length (u32), type (u8), flags (u8) and
 /// the request or stream id (u32), all big-endian.
 /// </summary>
-public readonly record struct FrameHeader(int PayloadLength, FrameType Type, byte Flags, uint Id)
+internal readonly record struct FrameHeader(int PayloadLength, FrameType Type, byte Flags, uint Id)
 {
     /// <summary>Size of the encoded header in bytes.</summary>
     public const int Size = 10;

@@ -6,7 +6,7 @@ namespace ClusterContext.Protocol.Framing;
 /// Parses frames out of a byte sequence. The header is validated before the payload is awaited, so an
 /// oversized frame is refused without buffering it.
 /// </summary>
-public static class FrameReader
+internal static class FrameReader
 {
     /// <summary>
     /// Tries to read one whole frame from <paramref name="buffer"/>. On success the buffer is advanced past

@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Framing;
 
 /// <summary>The kind of a frame; the numeric values are part of the wire format.</summary>
-public enum FrameType : byte
+internal enum FrameType : byte
 {
     /// <summary>Client's first frame: version, token, limits.</summary>
     Hello = 1,

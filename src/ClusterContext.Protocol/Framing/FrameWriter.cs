@@ -3,7 +3,7 @@ using System.Buffers;
 namespace ClusterContext.Protocol.Framing;
 
 /// <summary>Writes frames to an <see cref="IBufferWriter{T}"/>.</summary>
-public static class FrameWriter
+internal static class FrameWriter
 {
     /// <summary>Writes a frame whose payload is already encoded.</summary>
     public static void Write(IBufferWriter<byte> output, FrameType type, uint id, ReadOnlySpan<byte> payload, byte flags = 0)

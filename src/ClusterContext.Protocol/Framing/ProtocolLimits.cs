@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Framing;
 
 /// <summary>Hard bounds of the wire format, shared by both peers.</summary>
-public static class ProtocolLimits
+internal static class ProtocolLimits
 {
     /// <summary>The protocol version this build speaks.</summary>
     public const ushort Version = 1;

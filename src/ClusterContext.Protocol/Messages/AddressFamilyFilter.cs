@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Which address records a resolution asks for; the numeric values are part of the wire format.</summary>
-public enum AddressFamilyFilter : byte
+internal enum AddressFamilyFilter : byte
 {
     /// <summary>A and AAAA.</summary>
     Any = 0,

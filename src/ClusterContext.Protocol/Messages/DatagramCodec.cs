@@ -9,7 +9,7 @@ namespace ClusterContext.Protocol.Messages;
 /// point (where it goes to or came from), then the datagram's bytes. Boundaries survive however the bytes are split
 /// into data frames.
 /// </summary>
-public static class DatagramCodec
+internal static class DatagramCodec
 {
     /// <summary>Largest UDP payload carried (the IPv4 maximum).</summary>
     public const int MaxDatagram = 65507;

@@ -3,7 +3,7 @@ using System.Net;
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Resolves a name the way the target pod would (its hosts file, search domains, ndots and name servers).</summary>
-public sealed record ResolveRequest(string Name, AddressFamilyFilter Family) : Message
+internal sealed record ResolveRequest(string Name, AddressFamilyFilter Family) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Resolve;
@@ -30,7 +30,7 @@ public sealed record ResolveRequest(string Name, AddressFamilyFilter Family) : M
 /// <param name="CanonicalName">The end of any CNAME chain.</param>
 /// <param name="Addresses">IPv4 and IPv6 addresses, in the order the resolver returned them.</param>
 /// <param name="TtlSeconds">How long the answer may be cached.</param>
-public sealed record ResolveResponse(string QueriedName, string CanonicalName, IReadOnlyList<IPAddress> Addresses, uint TtlSeconds) : Message
+internal sealed record ResolveResponse(string QueriedName, string CanonicalName, IReadOnlyList<IPAddress> Addresses, uint TtlSeconds) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Resolved;
@@ -49,7 +49,7 @@ public sealed record ResolveResponse(string QueriedName, string CanonicalName, I
 }
 
 /// <summary>Asks for the pod's resolver configuration.</summary>
-public sealed record GetResolverConfigRequest : Message
+internal sealed record GetResolverConfigRequest : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.GetResolverConfig;
@@ -63,7 +63,7 @@ public sealed record GetResolverConfigRequest : Message
 }
 
 /// <summary>The pod's <c>/etc/resolv.conf</c>, parsed.</summary>
-public sealed record ResolverConfigResponse(IReadOnlyList<IPAddress> NameServers, IReadOnlyList<string> SearchDomains, int Ndots) : Message
+internal sealed record ResolverConfigResponse(IReadOnlyList<IPAddress> NameServers, IReadOnlyList<string> SearchDomains, int Ndots) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.ResolverConfig;

@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Asks for the target process's environment.</summary>
-public sealed record GetEnvironmentRequest : Message
+internal sealed record GetEnvironmentRequest : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.GetEnvironment;
@@ -15,7 +15,7 @@ public sealed record GetEnvironmentRequest : Message
 }
 
 /// <summary>The target's environment, in the order of <c>/proc/PID/environ</c>.</summary>
-public sealed record EnvironmentResponse(IReadOnlyList<KeyValuePair<string, string>> Variables) : Message
+internal sealed record EnvironmentResponse(IReadOnlyList<KeyValuePair<string, string>> Variables) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Environment;

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>The payload of error and reset frames: a code and a human-readable message.</summary>
-public readonly record struct ErrorPayload(ErrorCode Code, string Message)
+internal readonly record struct ErrorPayload(ErrorCode Code, string Message)
 {
     /// <summary>Encodes the payload.</summary>
     public byte[] Encode()

@@ -12,7 +12,7 @@ namespace ClusterContext.Protocol.Messages;
 /// <param name="ModifiedUnixNs">Last modification, nanoseconds since the Unix epoch.</param>
 /// <param name="ChangedUnixNs">Last status change, nanoseconds since the Unix epoch.</param>
 /// <param name="AccessedUnixNs">Last access, nanoseconds since the Unix epoch.</param>
-public sealed record FileStat(
+internal sealed record FileStat(
     FileType Type, long Size, uint Mode, uint Uid, uint Gid, ulong Inode, ulong Device, uint LinkCount,
     long ModifiedUnixNs, long ChangedUnixNs, long AccessedUnixNs)
 {

@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>The type of a file system entry; the numeric values are part of the wire format.</summary>
-public enum FileType : byte
+internal enum FileType : byte
 {
     /// <summary>The type could not be determined.</summary>
     Unknown = 0,

@@ -3,7 +3,7 @@ namespace ClusterContext.Protocol.Messages;
 /// <summary>Asks for a file's metadata; paths are absolute paths as the container sees them.</summary>
 /// <param name="Path">Absolute path in the container.</param>
 /// <param name="FollowSymlinks">false to describe a final symbolic link itself (lstat).</param>
-public sealed record StatRequest(string Path, bool FollowSymlinks) : Message
+internal sealed record StatRequest(string Path, bool FollowSymlinks) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Stat;
@@ -19,7 +19,7 @@ public sealed record StatRequest(string Path, bool FollowSymlinks) : Message
 }
 
 /// <summary>The answer to <see cref="StatRequest"/>.</summary>
-public sealed record StatResponse(FileStat Stat) : Message
+internal sealed record StatResponse(FileStat Stat) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.StatResult;
@@ -31,7 +31,7 @@ public sealed record StatResponse(FileStat Stat) : Message
 }
 
 /// <summary>Lists a directory, starting after the first <paramref name="Skip"/> entries (for directories too big for one frame).</summary>
-public sealed record ReadDirectoryRequest(string Path, int Skip) : Message
+internal sealed record ReadDirectoryRequest(string Path, int Skip) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.ReadDirectory;
@@ -47,7 +47,7 @@ public sealed record ReadDirectoryRequest(string Path, int Skip) : Message
 }
 
 /// <summary>One directory entry (without <c>.</c> and <c>..</c>).</summary>
-public sealed record DirectoryEntry(string Name, FileType Type)
+internal sealed record DirectoryEntry(string Name, FileType Type)
 {
     internal static void Write(PayloadWriter writer, DirectoryEntry entry)
     {
@@ -59,7 +59,7 @@ public sealed record DirectoryEntry(string Name, FileType Type)
 }
 
 /// <summary>Entries of a directory; <paramref name="HasMore"/> asks the client to continue with a larger skip.</summary>
-public sealed record ReadDirectoryResponse(IReadOnlyList<DirectoryEntry> Entries, bool HasMore) : Message
+internal sealed record ReadDirectoryResponse(IReadOnlyList<DirectoryEntry> Entries, bool HasMore) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.DirectoryEntries;
@@ -75,7 +75,7 @@ public sealed record ReadDirectoryResponse(IReadOnlyList<DirectoryEntry> Entries
 }
 
 /// <summary>Reads the target of a symbolic link.</summary>
-public sealed record ReadLinkRequest(string Path) : Message
+internal sealed record ReadLinkRequest(string Path) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.ReadLink;
@@ -87,7 +87,7 @@ public sealed record ReadLinkRequest(string Path) : Message
 }
 
 /// <summary>The link's target, exactly as stored (it may be relative).</summary>
-public sealed record ReadLinkResponse(string Target) : Message
+internal sealed record ReadLinkResponse(string Target) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.LinkTarget;
@@ -102,7 +102,7 @@ public sealed record ReadLinkResponse(string Target) : Message
 /// Opens a file and streams its bytes from <paramref name="Offset"/>: <paramref name="Length"/> bytes, or to the end
 /// of the file when negative. The stream has the request's id and ends after the last byte.
 /// </summary>
-public sealed record OpenReadRequest(string Path, long Offset, long Length) : Message
+internal sealed record OpenReadRequest(string Path, long Offset, long Length) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.OpenRead;
@@ -119,7 +119,7 @@ public sealed record OpenReadRequest(string Path, long Offset, long Length) : Me
 }
 
 /// <summary>The opened file's metadata, taken from the open handle so it matches the bytes that follow.</summary>
-public sealed record OpenReadResponse(FileStat Stat) : Message
+internal sealed record OpenReadResponse(FileStat Stat) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.OpenedRead;
@@ -131,7 +131,7 @@ public sealed record OpenReadResponse(FileStat Stat) : Message
 }
 
 /// <summary>Replaces a file's content in the container (creating it, mode 0644, when missing). The content fits in one frame.</summary>
-public sealed record WriteFileRequest(string Path, byte[] Content) : Message
+internal sealed record WriteFileRequest(string Path, byte[] Content) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.WriteFile;
@@ -147,7 +147,7 @@ public sealed record WriteFileRequest(string Path, byte[] Content) : Message
 }
 
 /// <summary>The written file's metadata.</summary>
-public sealed record WriteFileResponse(FileStat Stat) : Message
+internal sealed record WriteFileResponse(FileStat Stat) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.FileWritten;
@@ -162,7 +162,7 @@ public sealed record WriteFileResponse(FileStat Stat) : Message
 /// Opens a change-notification stream: the client writes directory paths to watch, one per line (UTF-8, '\n'); the
 /// agent writes the path of a watched directory, one per line, whenever something in it changes.
 /// </summary>
-public sealed record WatchRequest : Message
+internal sealed record WatchRequest : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Watch;
@@ -176,7 +176,7 @@ public sealed record WatchRequest : Message
 }
 
 /// <summary>The watch stream is open.</summary>
-public sealed record WatchResponse : Message
+internal sealed record WatchResponse : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Watching;

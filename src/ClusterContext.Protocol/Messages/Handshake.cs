@@ -6,7 +6,7 @@ namespace ClusterContext.Protocol.Messages;
 /// <param name="Token">The session token the agent was started with (empty when it has none).</param>
 /// <param name="ClientName">Free text for the agent's log (e.g. "ClusterContext/1.0 orders-api").</param>
 /// <param name="StreamWindow">Bytes the agent may send on a stream before the client grants credit.</param>
-public sealed record HelloMessage(ushort Version, ushort MinimumVersion, string Token, string ClientName, uint StreamWindow) : Message
+internal sealed record HelloMessage(ushort Version, ushort MinimumVersion, string Token, string ClientName, uint StreamWindow) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Hello;
@@ -31,7 +31,7 @@ public sealed record HelloMessage(ushort Version, ushort MinimumVersion, string 
 /// <param name="SessionId">Identifies the session in the agent's log.</param>
 /// <param name="TargetPid">The process whose context the agent serves.</param>
 /// <param name="StreamWindow">Bytes the client may send on a stream before the agent grants credit.</param>
-public sealed record WelcomeMessage(ushort Version, string AgentVersion, string SessionId, int TargetPid, uint StreamWindow) : Message
+internal sealed record WelcomeMessage(ushort Version, string AgentVersion, string SessionId, int TargetPid, uint StreamWindow) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Welcome;

@@ -8,7 +8,7 @@ namespace ClusterContext.Protocol.Messages;
 /// <param name="Kind">The filter's kind.</param>
 /// <param name="Pattern">The regular expression (.NET syntax), for <c>Header</c>, <c>Path</c> and <c>Method</c>; empty otherwise.</param>
 /// <param name="Filters">The filters combined, for <c>AllOf</c> and <c>AnyOf</c>; empty otherwise.</param>
-public sealed record HttpFilter(HttpFilterKind Kind, string Pattern, IReadOnlyList<HttpFilter> Filters)
+internal sealed record HttpFilter(HttpFilterKind Kind, string Pattern, IReadOnlyList<HttpFilter> Filters)
 {
     /// <summary>The deepest nesting accepted on the wire, so a hostile peer cannot exhaust the reader's stack.</summary>
     public const int MaxDepth = 8;

@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>The kinds of <see cref="HttpFilter"/>; the values are part of the wire format.</summary>
-public enum HttpFilterKind : byte
+internal enum HttpFilterKind : byte
 {
     /// <summary>A regular expression on each <c>name: value</c> header line.</summary>
     Header = 1,

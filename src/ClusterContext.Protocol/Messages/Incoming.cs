@@ -7,7 +7,7 @@ namespace ClusterContext.Protocol.Messages;
 /// it matches. The agent redirects the port (if no session of the pod does yet) and from then on opens an
 /// <see cref="IncomingConnectionRequest"/> to this session for each connection or request it takes.
 /// </summary>
-public sealed record SubscribeRequest(ushort Port, IncomingMode Mode, HttpFilter? Filter) : Message
+internal sealed record SubscribeRequest(ushort Port, IncomingMode Mode, HttpFilter? Filter) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Subscribe;
@@ -30,7 +30,7 @@ public sealed record SubscribeRequest(ushort Port, IncomingMode Mode, HttpFilter
 }
 
 /// <summary>The subscription is in place; <paramref name="Notice"/> says what else the session should know (an overlap with another session's filter), or is empty.</summary>
-public sealed record SubscribeResponse(string Notice) : Message
+internal sealed record SubscribeResponse(string Notice) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Subscribed;
@@ -42,7 +42,7 @@ public sealed record SubscribeResponse(string Notice) : Message
 }
 
 /// <summary>Ends this session's subscription to <paramref name="Port"/>; answered with <see cref="UnsubscribeResponse"/>.</summary>
-public sealed record UnsubscribeRequest(ushort Port) : Message
+internal sealed record UnsubscribeRequest(ushort Port) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Unsubscribe;
@@ -54,7 +54,7 @@ public sealed record UnsubscribeRequest(ushort Port) : Message
 }
 
 /// <summary>The subscription has ended.</summary>
-public sealed record UnsubscribeResponse : Message
+internal sealed record UnsubscribeResponse : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Unsubscribed;
@@ -77,7 +77,7 @@ public sealed record UnsubscribeResponse : Message
 /// <param name="Mode">Whether the session serves it or gets a copy.</param>
 /// <param name="Client">The client's address, as the pod saw it.</param>
 /// <param name="Destination">The address and port the client connected to in the pod.</param>
-public sealed record IncomingConnectionRequest(ushort Port, IncomingMode Mode, IPEndPoint Client, IPEndPoint Destination) : Message
+internal sealed record IncomingConnectionRequest(ushort Port, IncomingMode Mode, IPEndPoint Client, IPEndPoint Destination) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.IncomingConnection;
@@ -100,7 +100,7 @@ public sealed record IncomingConnectionRequest(ushort Port, IncomingMode Mode, I
 }
 
 /// <summary>The session took the connection: the stream is open.</summary>
-public sealed record IncomingConnectionResponse : Message
+internal sealed record IncomingConnectionResponse : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.IncomingConnected;

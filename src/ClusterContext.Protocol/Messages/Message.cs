@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>A request or response carried in a frame's payload as a 16-bit kind followed by its body.</summary>
-public abstract record Message
+internal abstract record Message
 {
     /// <summary>The kind written in front of the body.</summary>
     public abstract MessageKind Kind { get; }

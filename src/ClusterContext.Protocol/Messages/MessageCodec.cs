@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Writes and reads whole messages (kind + body).</summary>
-public static class MessageCodec
+internal static class MessageCodec
 {
     /// <summary>Writes the kind and the body of <paramref name="message"/>.</summary>
     public static void Write(IBufferWriter<byte> output, Message message)

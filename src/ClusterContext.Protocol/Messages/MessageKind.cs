@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Identifies a message's type on the wire; the numeric values are part of the wire format.</summary>
-public enum MessageKind : ushort
+internal enum MessageKind : ushort
 {
     /// <summary><see cref="HelloMessage"/>.</summary>
     Hello = 1,

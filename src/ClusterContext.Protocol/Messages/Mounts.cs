@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Asks for the target container's mount table.</summary>
-public sealed record GetMountsRequest : Message
+internal sealed record GetMountsRequest : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.GetMounts;
@@ -20,7 +20,7 @@ public sealed record GetMountsRequest : Message
 /// <param name="FileSystemType">For example <c>tmpfs</c> (Secrets, service-account token) or <c>overlay</c>.</param>
 /// <param name="Source">The mount source.</param>
 /// <param name="ReadOnly">Whether the mount is read-only.</param>
-public sealed record MountEntry(string MountPoint, string Root, string FileSystemType, string Source, bool ReadOnly)
+internal sealed record MountEntry(string MountPoint, string Root, string FileSystemType, string Source, bool ReadOnly)
 {
     internal static void Write(PayloadWriter writer, MountEntry entry)
     {
@@ -36,7 +36,7 @@ public sealed record MountEntry(string MountPoint, string Root, string FileSyste
 }
 
 /// <summary>The target container's mounts.</summary>
-public sealed record MountsResponse(IReadOnlyList<MountEntry> Mounts) : Message
+internal sealed record MountsResponse(IReadOnlyList<MountEntry> Mounts) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Mounts;

@@ -10,7 +10,7 @@ namespace ClusterContext.Protocol.Messages;
 /// than what is left of the payload, is a <see cref="ProtocolException"/>, so a hostile payload can never make
 /// the reader allocate more than the payload itself.
 /// </summary>
-public ref struct PayloadReader(ReadOnlySpan<byte> payload)
+internal ref struct PayloadReader(ReadOnlySpan<byte> payload)
 {
     private ReadOnlySpan<byte> _remaining = payload;
 

@@ -7,7 +7,7 @@ using ClusterContext.Protocol.Framing;
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Encodes message fields big-endian into a buffer writer.</summary>
-public readonly struct PayloadWriter(IBufferWriter<byte> output)
+internal readonly struct PayloadWriter(IBufferWriter<byte> output)
 {
     /// <summary>Writes one byte.</summary>
     public void WriteByte(byte value)

@@ -1,7 +1,7 @@
 namespace ClusterContext.Protocol.Messages;
 
 /// <summary>Asks the peer to echo <paramref name="Payload"/>; measures round trips and proves liveness.</summary>
-public sealed record PingRequest(byte[] Payload) : Message
+internal sealed record PingRequest(byte[] Payload) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Ping;
@@ -13,7 +13,7 @@ public sealed record PingRequest(byte[] Payload) : Message
 }
 
 /// <summary>The echo of a <see cref="PingRequest"/>.</summary>
-public sealed record PingResponse(byte[] Payload) : Message
+internal sealed record PingResponse(byte[] Payload) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.Pong;

@@ -6,7 +6,7 @@ namespace ClusterContext.Protocol.Messages;
 /// Opens a TCP connection from the pod's network namespace. <paramref name="Host"/> is an address literal or a
 /// name resolved the way the pod would. On success the request's id becomes a byte stream.
 /// </summary>
-public sealed record TcpConnectRequest(string Host, ushort Port, uint TimeoutMilliseconds) : Message
+internal sealed record TcpConnectRequest(string Host, ushort Port, uint TimeoutMilliseconds) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.TcpConnect;
@@ -23,7 +23,7 @@ public sealed record TcpConnectRequest(string Host, ushort Port, uint TimeoutMil
 }
 
 /// <summary>The connection's two ends as seen in the pod.</summary>
-public sealed record TcpConnectResponse(IPEndPoint LocalEndPoint, IPEndPoint RemoteEndPoint) : Message
+internal sealed record TcpConnectResponse(IPEndPoint LocalEndPoint, IPEndPoint RemoteEndPoint) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.TcpConnected;
@@ -42,7 +42,7 @@ public sealed record TcpConnectResponse(IPEndPoint LocalEndPoint, IPEndPoint Rem
 /// Opens a UDP socket in the pod's network namespace. The request's id becomes a datagram stream: every data
 /// frame is one datagram, encoded by <see cref="DatagramCodec"/> with the remote address it goes to or came from.
 /// </summary>
-public sealed record UdpOpenRequest(bool IPv6) : Message
+internal sealed record UdpOpenRequest(bool IPv6) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.UdpOpen;
@@ -54,7 +54,7 @@ public sealed record UdpOpenRequest(bool IPv6) : Message
 }
 
 /// <summary>The UDP socket's local address in the pod.</summary>
-public sealed record UdpOpenResponse(IPEndPoint LocalEndPoint) : Message
+internal sealed record UdpOpenResponse(IPEndPoint LocalEndPoint) : Message
 {
     /// <inheritdoc/>
     public override MessageKind Kind => MessageKind.UdpOpened;

@@ -4,7 +4,7 @@ using ClusterContext.Protocol.Messages;
 namespace ClusterContext.Protocol.Multiplexing;
 
 /// <summary>A request from the peer, handed to the request handler. Answer it exactly once.</summary>
-public sealed class IncomingRequest : IDisposable
+internal sealed class IncomingRequest : IDisposable
 {
     private readonly MuxConnection _connection;
     private readonly CancellationTokenSource _cancellation;

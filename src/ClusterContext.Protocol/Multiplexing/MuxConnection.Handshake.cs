@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace ClusterContext.Protocol.Multiplexing;
 
-public sealed partial class MuxConnection
+internal sealed partial class MuxConnection
 {
     /// <summary>
     /// Opens a session: sends the preface and hello, waits for the agent's welcome, then starts serving frames.

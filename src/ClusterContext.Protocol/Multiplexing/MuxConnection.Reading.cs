@@ -5,7 +5,7 @@ using ClusterContext.Protocol.Messages;
 
 namespace ClusterContext.Protocol.Multiplexing;
 
-public sealed partial class MuxConnection
+internal sealed partial class MuxConnection
 {
     private async Task ReadLoopAsync()
     {

@@ -3,7 +3,7 @@ using ClusterContext.Protocol.Messages;
 
 namespace ClusterContext.Protocol.Multiplexing;
 
-public sealed partial class MuxConnection
+internal sealed partial class MuxConnection
 {
     /// <summary>
     /// Sends a request and returns the peer's response. A failure the peer reports is a <see cref="RemoteException"/>;

@@ -4,7 +4,7 @@ using ClusterContext.Protocol.Messages;
 
 namespace ClusterContext.Protocol.Multiplexing;
 
-public sealed partial class MuxConnection
+internal sealed partial class MuxConnection
 {
     private const int DirectWriteThreshold = 8 * 1024;
 

@@ -13,7 +13,7 @@ namespace ClusterContext.Protocol.Multiplexing;
 /// control, over a single transport. Both peers use this type; the client opens it with
 /// <see cref="ConnectAsync"/>, the agent with <see cref="AcceptAsync"/>.
 /// </summary>
-public sealed partial class MuxConnection : IAsyncDisposable
+internal sealed partial class MuxConnection : IAsyncDisposable
 {
     private readonly IDuplexPipe _transport;
     private readonly MuxConnectionOptions _options;

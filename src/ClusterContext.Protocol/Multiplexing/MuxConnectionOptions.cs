@@ -3,7 +3,7 @@ using ClusterContext.Protocol.Framing;
 namespace ClusterContext.Protocol.Multiplexing;
 
 /// <summary>Limits and windows of one multiplexed connection.</summary>
-public sealed class MuxConnectionOptions
+internal sealed class MuxConnectionOptions
 {
     /// <summary>Largest frame payload accepted from the peer. Default: <see cref="ProtocolLimits.MaxFramePayload"/> (1 MiB).</summary>
     public int MaxFramePayload { get; set; } = ProtocolLimits.MaxFramePayload;

@@ -9,7 +9,7 @@ namespace ClusterContext.Protocol.Multiplexing;
 /// application reads, so a stream whose reader stops holds at most one window of bytes and never stalls the
 /// connection's other streams.
 /// </summary>
-public sealed class MuxStream : Stream
+internal sealed class MuxStream : Stream
 {
     private static readonly PipeOptions InboundPipeOptions = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 64 * 1024, useSynchronizationContext: false);
 

@@ -14,7 +14,7 @@ internal static class HookEntry
             var session = ClusterContextSession.Start(options, new StderrLoggerFactory());
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(session);
         }
-        catch (Exception ex) when (ex is ConfigurationException or ClusterContextUnavailableException or Patching.PatchException)
+        catch (Exception ex) when (ex is ConfigurationException or ClusterContextUnavailableException or PatchException)
         {
             Console.Error.WriteLine($"clustercontext: {ex.Message}");
             Environment.Exit(3);

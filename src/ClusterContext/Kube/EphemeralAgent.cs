@@ -12,19 +12,19 @@ namespace ClusterContext.Kube;
 /// <param name="IdleTimeout">The agent exits after this long if no session comes, so nothing is left running.</param>
 /// <param name="Linger">The agent exits this long after its session ends.</param>
 /// <param name="Capabilities">Linux capabilities the enabled features need (none for env/files/outgoing traffic).</param>
-public sealed record AgentContainerSpec(string Image, int Port, TimeSpan IdleTimeout, TimeSpan Linger, IReadOnlyList<string> Capabilities);
+internal sealed record AgentContainerSpec(string Image, int Port, TimeSpan IdleTimeout, TimeSpan Linger, IReadOnlyList<string> Capabilities);
 
 /// <summary>A started agent: where it listens and the token that admits this session only.</summary>
 /// <param name="Container">The ephemeral container's name.</param>
 /// <param name="Port">The agent's port in the pod.</param>
 /// <param name="Token">The session token; the pod spec carries only its SHA-256, so readers of the spec cannot use it.</param>
-public sealed record StartedAgent(string Container, int Port, string Token);
+internal sealed record StartedAgent(string Container, int Port, string Token);
 
 /// <summary>
 /// Starts the agent in the target pod as an ephemeral container (<c>pods/ephemeralcontainers</c>) that shares the
 /// target container's process namespace, and waits until it runs, reporting the container's waiting reason meanwhile.
 /// </summary>
-public static class EphemeralAgent
+internal static class EphemeralAgent
 {
     /// <summary>Adds the agent container and waits for it to run.</summary>
     public static async Task<StartedAgent> StartAsync(IKubeApi api, ResolvedTarget target, AgentContainerSpec spec, IProgress<string>? progress, TimeSpan timeout, CancellationToken cancellationToken)

@@ -9,14 +9,14 @@ namespace ClusterContext.Kube;
 /// <param name="ClientCertificate">PEM client certificate, if the plugin gave one.</param>
 /// <param name="ClientKey">PEM key of that certificate.</param>
 /// <param name="Expires">When to run the plugin again; null when the credential holds until the server rejects it.</param>
-public sealed record ExecCredential(string? Token, string? ClientCertificate, string? ClientKey, DateTimeOffset? Expires);
+internal sealed record ExecCredential(string? Token, string? ClientCertificate, string? ClientKey, DateTimeOffset? Expires);
 
 /// <summary>
 /// Runs an exec credential plugin as kubectl does (<c>KUBERNETES_EXEC_INFO</c> in its environment, an ExecCredential
 /// on its stdout) and keeps the result until its <c>expirationTimestamp</c> or until <see cref="Invalidate"/> is
 /// called after a 401; concurrent callers share one run.
 /// </summary>
-public sealed class ExecCredentialProvider
+internal sealed class ExecCredentialProvider
 {
     private readonly ExecPlugin _plugin;
     private readonly TimeProvider _time;

@@ -10,7 +10,7 @@ using System.Text.Json;
 namespace ClusterContext.Kube;
 
 /// <summary>The few Kubernetes API calls ClusterContext makes, as JSON; errors are <see cref="KubeApiException"/>.</summary>
-public interface IKubeApi
+internal interface IKubeApi
 {
     /// <summary>The endpoint (server, namespace, context name) the client talks to.</summary>
     KubeEndpoint Endpoint { get; }
@@ -31,7 +31,7 @@ public interface IKubeApi
 /// none, when told to skip verification), <c>tls-server-name</c>, proxy, and every credential kind: bearer token or
 /// token file (re-read when it changes), client certificate, basic auth, exec plugin (re-run once on a 401).
 /// </summary>
-public sealed class KubeApiClient : IKubeApi, IDisposable
+internal sealed class KubeApiClient : IKubeApi, IDisposable
 {
     private readonly HttpClient _http;
     private readonly ExecCredentialProvider? _exec;

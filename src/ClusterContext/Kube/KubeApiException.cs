@@ -4,7 +4,7 @@ namespace ClusterContext.Kube;
 /// A call to the Kubernetes API failed. <see cref="StatusCode"/> and <see cref="Reason"/> come from the server's
 /// <c>Status</c> object (0 and null when the server was not reached); the message says what to do about it.
 /// </summary>
-public class KubeApiException : Exception
+internal class KubeApiException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public KubeApiException(string message, int statusCode = 0, string? reason = null, Exception? inner = null)

@@ -1,7 +1,7 @@
 namespace ClusterContext.Kube;
 
 /// <summary>The kubeconfig cannot be used as asked; the message names the file, context or field and what to do.</summary>
-public sealed class KubeConfigException : Exception
+internal sealed class KubeConfigException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public KubeConfigException(string message)

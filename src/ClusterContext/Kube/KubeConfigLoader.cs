@@ -8,7 +8,7 @@ namespace ClusterContext.Kube;
 /// first <c>current-context</c>; relative paths resolve against the file that names them; inline <c>-data</c> wins
 /// over a path.
 /// </summary>
-public static class KubeConfigLoader
+internal static class KubeConfigLoader
 {
     /// <summary>Resolves <paramref name="context"/> (or the current context) to an endpoint; <paramref name="namespace"/> overrides its namespace.</summary>
     /// <remarks>

@@ -9,7 +9,7 @@ namespace ClusterContext.Kube;
 /// <param name="TlsServerName">Name to verify the server certificate against, when not the server's host.</param>
 /// <param name="ProxyUrl">HTTP proxy to reach the server through.</param>
 /// <param name="Credentials">How to authenticate.</param>
-public sealed record KubeEndpoint(
+internal sealed record KubeEndpoint(
     string Context, Uri Server, string Namespace, string? CertificateAuthority, bool InsecureSkipTlsVerify,
     string? TlsServerName, Uri? ProxyUrl, KubeCredentials Credentials);
 
@@ -21,7 +21,7 @@ public sealed record KubeEndpoint(
 /// <param name="Username">Basic auth user.</param>
 /// <param name="Password">Basic auth password.</param>
 /// <param name="Exec">A credential plugin to run.</param>
-public sealed record KubeCredentials(
+internal sealed record KubeCredentials(
     string? Token = null, string? TokenFile = null, string? ClientCertificate = null, string? ClientKey = null,
     string? Username = null, string? Password = null, ExecPlugin? Exec = null);
 
@@ -33,6 +33,6 @@ public sealed record KubeCredentials(
 /// <param name="InteractiveMode">Never, IfAvailable or Always.</param>
 /// <param name="InstallHint">Shown when the program cannot be started.</param>
 /// <param name="ClusterInfo">With <c>provideClusterInfo</c>: the cluster as <c>spec.cluster</c> of KUBERNETES_EXEC_INFO (JSON).</param>
-public sealed record ExecPlugin(
+internal sealed record ExecPlugin(
     string ApiVersion, string Command, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment,
     string InteractiveMode, string? InstallHint = null, string? ClusterInfo = null);

@@ -1,7 +1,7 @@
 namespace ClusterContext.Kube;
 
 /// <summary>The kinds of object a target can name.</summary>
-public enum TargetKind
+internal enum TargetKind
 {
     /// <summary>A pod, by name.</summary>
     Pod,
@@ -27,7 +27,7 @@ public enum TargetKind
 /// <param name="Kind">The kind of object.</param>
 /// <param name="Name">Its name.</param>
 /// <param name="Container">The container to run alongside; null for the pod's default container.</param>
-public sealed record KubeTarget(TargetKind Kind, string Name, string? Container)
+internal sealed record KubeTarget(TargetKind Kind, string Name, string? Container)
 {
     private const string Forms = "Use pod/NAME, deployment/NAME, statefulset/NAME, replicaset/NAME, job/NAME or NAME, optionally followed by /container/CONTAINER.";
 

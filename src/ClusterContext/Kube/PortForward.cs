@@ -11,7 +11,7 @@ namespace ClusterContext.Kube;
 /// port (2 bytes, little-endian), which is checked and dropped. An error the kubelet reports on channel 1 surfaces as
 /// an <see cref="IOException"/> from the next read or write.
 /// </summary>
-public sealed class PortForwardStream : Stream
+internal sealed class PortForwardStream : Stream
 {
     /// <summary>The subprotocol spoken.</summary>
     public const string Protocol = "v4.channel.k8s.io";

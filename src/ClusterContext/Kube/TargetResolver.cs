@@ -10,23 +10,23 @@ namespace ClusterContext.Kube;
 /// <param name="Uid">The pod's uid, to notice a replaced pod of the same name.</param>
 /// <param name="RunAs">The user the container runs as, when its or the pod's security context says so.</param>
 /// <param name="ContainerPorts">The TCP <c>containerPort</c>s the container declares (for the incoming port mapping); null when unknown.</param>
-public sealed record ResolvedTarget(string Namespace, string Pod, string Container, string Uid, RunAs? RunAs = null, IReadOnlyList<int>? ContainerPorts = null);
+internal sealed record ResolvedTarget(string Namespace, string Pod, string Container, string Uid, RunAs? RunAs = null, IReadOnlyList<int>? ContainerPorts = null);
 
 /// <summary>The effective <c>runAsUser</c>/<c>runAsGroup</c>/<c>runAsNonRoot</c> of a container (its own over the pod's).</summary>
 /// <param name="User">The user id, if set.</param>
 /// <param name="Group">The group id, if set.</param>
 /// <param name="NonRoot">Whether the kubelet must refuse to run it as root.</param>
-public sealed record RunAs(long? User, long? Group, bool NonRoot);
+internal sealed record RunAs(long? User, long? Group, bool NonRoot);
 
 /// <summary>The target cannot be resolved to a running, ready pod; the message says what was found instead.</summary>
-public sealed class TargetResolutionException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class TargetResolutionException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// Resolves a <see cref="KubeTarget"/> to one running, ready pod and a container: a workload through its selector,
 /// preferring (as kubectl does) the pod ready longest, then the one with fewest restarts, then the oldest; the
 /// container named in the target, else the pod's <c>kubectl.kubernetes.io/default-container</c>, else its first.
 /// </summary>
-public static class TargetResolver
+internal static class TargetResolver
 {
     private const string DefaultContainerAnnotation = "kubectl.kubernetes.io/default-container";
 

@@ -6,7 +6,7 @@ namespace ClusterContext.Patching;
 /// Replaces methods in the running process. This is the whole surface the hooks depend on, so that another engine
 /// can take its place in one file.
 /// </summary>
-public interface IMethodPatcher
+internal interface IMethodPatcher
 {
     /// <summary>
     /// Makes every call of <paramref name="target"/> run <paramref name="replacement"/>: a static method with the

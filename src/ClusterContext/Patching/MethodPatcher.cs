@@ -3,7 +3,7 @@ using ClusterContext.Patching.Internal;
 namespace ClusterContext.Patching;
 
 /// <summary>The process's method patcher. Patches are process-global state: share this one instance.</summary>
-public static class MethodPatcher
+internal static class MethodPatcher
 {
     private static readonly Lazy<IMethodPatcher> Instance = new(() => new DetourEngine());
 

@@ -1,4 +1,4 @@
-namespace ClusterContext.Patching;
+namespace ClusterContext;
 
 /// <summary>A method could not be patched (or unpatched); the message names the method and the reason. Nothing was written.</summary>
 public sealed class PatchException : Exception

@@ -2,8 +2,8 @@ using System.Reflection;
 
 namespace ClusterContext.Patching;
 
-/// <summary>One method replaced by <see cref="IMethodPatcher.Patch"/>.</summary>
-public sealed class PatchHandle
+/// <summary>One method replaced by <see cref="IMethodPatcher.Patch(System.Reflection.MethodBase, System.Reflection.MethodInfo, string)"/>.</summary>
+internal sealed class PatchHandle
 {
     internal PatchHandle(MethodBase target, MethodInfo replacement, string owner, nint original)
     {

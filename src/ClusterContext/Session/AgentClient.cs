@@ -14,7 +14,7 @@ namespace ClusterContext.Session;
 /// multiplexed connection. Failures the agent reports are <see cref="RemoteException"/>s; a lost session is a
 /// <see cref="SessionLostException"/>.
 /// </summary>
-public sealed class AgentClient : IAsyncDisposable
+internal sealed class AgentClient : IAsyncDisposable
 {
     private readonly MuxConnection _connection;
     private readonly IAsyncDisposable? _transport;

@@ -3,7 +3,7 @@ using ClusterContext.Protocol.Messages;
 namespace ClusterContext.Session;
 
 /// <summary>A file opened in the container: its metadata at open time and its bytes.</summary>
-public sealed class RemoteFile(FileStat stat, Stream content) : IAsyncDisposable
+internal sealed class RemoteFile(FileStat stat, Stream content) : IAsyncDisposable
 {
     /// <summary>Metadata taken from the open handle.</summary>
     public FileStat Stat { get; } = stat;

@@ -3,7 +3,7 @@ using System.Net;
 namespace ClusterContext.Session;
 
 /// <summary>A TCP connection opened from the pod; <see cref="Stream"/> carries its bytes.</summary>
-public sealed class RemoteTcpConnection(IPEndPoint localEndPoint, IPEndPoint remoteEndPoint, Stream stream) : IAsyncDisposable
+internal sealed class RemoteTcpConnection(IPEndPoint localEndPoint, IPEndPoint remoteEndPoint, Stream stream) : IAsyncDisposable
 {
     /// <summary>The connection's local end, in the pod.</summary>
     public IPEndPoint LocalEndPoint { get; } = localEndPoint;

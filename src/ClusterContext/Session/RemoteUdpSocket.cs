@@ -4,7 +4,7 @@ using ClusterContext.Protocol.Messages;
 namespace ClusterContext.Session;
 
 /// <summary>A UDP socket in the pod's network namespace.</summary>
-public sealed class RemoteUdpSocket(IPEndPoint localEndPoint, Stream stream) : IAsyncDisposable
+internal sealed class RemoteUdpSocket(IPEndPoint localEndPoint, Stream stream) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly SemaphoreSlim _receiveLock = new(1, 1);

@@ -3,7 +3,7 @@ using System.Text;
 namespace ClusterContext.Session;
 
 /// <summary>Change notifications for directories in the pod: add directories, read the ones that changed.</summary>
-public sealed class RemoteWatch(Stream stream) : IAsyncDisposable
+internal sealed class RemoteWatch(Stream stream) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly StreamReader _reader = new(stream, Encoding.UTF8, leaveOpen: true);

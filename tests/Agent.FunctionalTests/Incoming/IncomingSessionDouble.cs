@@ -10,7 +10,7 @@ namespace ClusterContext.Agent.FunctionalTests.Incoming;
 /// A session as the library will be: it speaks the real protocol to the real agent, subscribes, and serves each
 /// IncomingConnection stream, by default by splicing it to a local app on a fresh loopback connection.
 /// </summary>
-public sealed class IncomingSessionDouble : IAsyncDisposable
+internal sealed class IncomingSessionDouble : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly Func<IncomingConnectionRequest, MuxStream, Task> _serve;

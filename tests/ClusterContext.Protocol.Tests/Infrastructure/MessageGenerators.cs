@@ -6,7 +6,7 @@ using FsCheck.Fluent;
 namespace ClusterContext.Protocol.Tests.Infrastructure;
 
 /// <summary>Random instances of every message kind, for property tests.</summary>
-public static class MessageGenerators
+internal static class MessageGenerators
 {
     private static readonly Gen<string> Text = Gen.OneOf(
         ArbMap.Default.GeneratorFor<string>().Where(s => s is not null && !HasLoneSurrogate(s)),

@@ -5,7 +5,7 @@ using ClusterContext.Protocol.Multiplexing;
 namespace ClusterContext.Protocol.Tests.Infrastructure;
 
 /// <summary>A client and a server connection over in-memory pipes.</summary>
-public sealed class MuxPair : IAsyncDisposable
+internal sealed class MuxPair : IAsyncDisposable
 {
     private MuxPair(MuxConnection client, MuxConnection server)
     {

@@ -13,11 +13,12 @@ public class KubeTargetTests
     [InlineData("replicasets/orders-5f6", TargetKind.ReplicaSet, "orders-5f6", null)]
     [InlineData("job/migrate/container/main", TargetKind.Job, "migrate", "main")]
     [InlineData("orders/container/sidecar", TargetKind.Pod, "orders", "sidecar")]
-    public void Accepted_forms(string text, TargetKind kind, string name, string? container)
+    public void Accepted_forms(string text, object kind, string name, string? container)
     {
+        // The Kube client's types are internal: a public test method takes them as object.
         var target = KubeTarget.Parse(text);
 
-        Assert.Equal(new KubeTarget(kind, name, container), target);
+        Assert.Equal(new KubeTarget((TargetKind)kind, name, container), target);
         Assert.Equal(target, KubeTarget.Parse(target.ToString()));
     }
 

@@ -19,7 +19,7 @@ public class SecondEngineTests
         var ensure = second.GetType("ClusterContext.Patching.Internal.JitHook")!.GetMethod("EnsureInstalled", BindingFlags.Public | BindingFlags.Static)!;
         var error = Assert.Throws<TargetInvocationException>(() => ensure.Invoke(null, null));
 
-        Assert.Equal("ClusterContext.Patching.PatchException", error.InnerException!.GetType().FullName);
+        Assert.Equal("ClusterContext.PatchException", error.InnerException!.GetType().FullName);
         Assert.Contains("Another copy of ClusterContext", error.InnerException.Message, StringComparison.Ordinal);
         Assert.Contains("not both", error.InnerException.Message, StringComparison.Ordinal);
     }
