@@ -25,7 +25,7 @@ public class PackageTests(PodFixture pod)
         try
         {
             var packages = Path.Combine(work, "packages");
-            foreach (var project in new[] { "src/ClusterContext", "src/ClusterContext.AspNetCore" })
+            foreach (var project in new[] { "src/ClusterContext", "src/ClusterContext.AspNetCore", "src/ClusterContext.Testing" })
             {
                 var pack = await DotnetAsync(AppRun.RepositoryRoot, "pack", project, "--no-build", "-c", Configuration, "-o", packages,
                     $"-p:PackageVersion={version}", "-nologo", "-v", "q");
@@ -34,6 +34,7 @@ public class PackageTests(PodFixture pod)
 
             AssertLibraryPackage(Path.Combine(packages, $"ClusterContext.{version}"));
             AssertHostingPackage(Path.Combine(packages, $"ClusterContext.AspNetCore.{version}"), version);
+            AssertDependentPackage(Path.Combine(packages, $"ClusterContext.Testing.{version}"), "ClusterContext.Testing", version);
 
             var app = WriteConsumerApp(work, packages, version);
             var build = await DotnetAsync(app, "build", "-nologo", "-v", "q", "--disable-build-servers");
@@ -61,12 +62,37 @@ public class PackageTests(PodFixture pod)
             Assert.Equal(pod.AgentAddress, run["options:agent.address"]);
             // The schema, a content file, lands beside the app.
             Assert.Equal("True", run["schema"]);
+
+            // A generic-host app with the hosting package's one line and no startup hook: the pod's environment in
+            // IConfiguration (over the app's own appsettings.json), the pod's files through the in-process hooks.
+            var hosted = WriteHostedConsumerApp(work, version);
+            var hostedBuild = await DotnetAsync(hosted, "build", "-nologo", "-v", "q", "--disable-build-servers");
+            Assert.True(hostedBuild.ExitCode == 0, hostedBuild.Output);
+            var hostedRun = await AppRun.StartAppAsync(Path.Combine(hosted, "bin", "Debug", "net10.0", "HostedConsumer.dll"), new Dictionary<string, string?>
+            {
+                ["DOTNET_STARTUP_HOOKS"] = null,
+                ["DOTNET_ENVIRONMENT"] = "Development",
+                ["CLUSTERCONTEXT_AGENT_ADDRESS"] = pod.AgentAddress,
+                ["CLUSTERCONTEXT_AGENT_TOKEN"] = PodFixture.Token,
+                ["ORDERS_MODE"] = null,
+            }, hosted).CompleteAsync();
+            Assert.True(hostedRun.ExitCode == 0, hostedRun.Output);
+            Assert.Equal("sandbox", hostedRun["config:ORDERS_MODE"]);
+            Assert.Equal(PodFixture.ConfigText, hostedRun["read:/etc/config/app.json"]);
         }
         finally
         {
-            if (restoredPackage is not null && Directory.Exists(restoredPackage))
+            if (restoredPackage is not null)
             {
-                Directory.Delete(restoredPackage, recursive: true);
+                // The global packages folder keeps no version this run made up: the library's and the hosting package's.
+                var hostingPackage = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(restoredPackage)!)!, "clustercontext.aspnetcore", version);
+                foreach (var folder in new[] { restoredPackage, hostingPackage })
+                {
+                    if (Directory.Exists(folder))
+                    {
+                        Directory.Delete(folder, recursive: true);
+                    }
+                }
             }
 
             Directory.Delete(work, recursive: true);
@@ -115,6 +141,22 @@ public class PackageTests(PodFixture pod)
         }
 
         AssertSymbols(package + ".snupkg", "ClusterContext.AspNetCore");
+    }
+
+    private static void AssertDependentPackage(string package, string id, string version)
+    {
+        using (var nupkg = ZipFile.OpenRead(package + ".nupkg"))
+        {
+            var entries = nupkg.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            Assert.Contains("README.md", entries);
+            Assert.Contains($"lib/net10.0/{id}.dll", entries);
+            Assert.Contains($"lib/net10.0/{id}.xml", entries);
+            var nuspec = Nuspec(nupkg, $"{id}.nuspec");
+            AssertMetadata(nuspec);
+            Assert.Contains(nuspec.Descendants(Name("dependency")), d => (string?)d.Attribute("id") == "ClusterContext" && (string?)d.Attribute("version") == version);
+        }
+
+        AssertSymbols(package + ".snupkg", id);
     }
 
     private static void AssertMetadata(XDocument nuspec)
@@ -176,6 +218,39 @@ public class PackageTests(PodFixture pod)
             Console.WriteLine($"read:/etc/config/app.json\t{File.ReadAllText("/etc/config/app.json")}");
             Console.WriteLine($"options:agent.address\t{ClusterContext.ClusterContextSession.LoadOptions().Agent.Address}");
             Console.WriteLine($"schema\t{File.Exists(Path.Combine(AppContext.BaseDirectory, "clustercontext.schema.json"))}");
+            """);
+        return app;
+    }
+
+    /// <summary>A generic-host console app referencing the hosting package by version, beside the first app (same nuget.config).</summary>
+    private static string WriteHostedConsumerApp(string work, string version)
+    {
+        var app = Directory.CreateDirectory(Path.Combine(work, "hosted")).FullName;
+        File.WriteAllText(Path.Combine(app, "HostedConsumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="ClusterContext.AspNetCore" Version="{version}" />
+                <PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.11" />
+                <Content Include="appsettings.json" CopyToOutputDirectory="PreserveNewest" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "appsettings.json"), """{ "ORDERS_MODE": "local" }""");
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Microsoft.Extensions.Configuration;
+            using Microsoft.Extensions.Hosting;
+
+            var builder = Host.CreateApplicationBuilder(args);
+            builder.UseClusterContext();
+            using var host = builder.Build();
+            Console.WriteLine($"config:ORDERS_MODE\t{builder.Configuration["ORDERS_MODE"]}");
+            Console.WriteLine($"read:/etc/config/app.json\t{File.ReadAllText("/etc/config/app.json")}");
             """);
         return app;
     }
