@@ -5,8 +5,8 @@ namespace ClusterContext.AspNetCore.Internal;
 /// <summary>
 /// The session's logging from <c>UseClusterContext()</c> on: the host's <see cref="ILoggerFactory"/> does not exist
 /// until the host is built, so entries are kept (state and all) and written to the host's loggers once it attaches;
-/// meanwhile the progress of slow steps and warnings also go to standard error as they happen, as under the startup
-/// hook, so a developer waiting for the agent sees why.
+/// meanwhile the progress of slow steps and warnings go to standard error as they happen, as under the startup hook,
+/// so a developer waiting for the agent sees why (progress only there: the console would show it twice).
 /// </summary>
 internal sealed class StartupLoggerFactory : ILoggerFactory
 {
@@ -52,10 +52,17 @@ internal sealed class StartupLoggerFactory : ILoggerFactory
             host = _host;
             if (host is null)
             {
-                _buffer.Add(factory => factory.CreateLogger(category).Log(level, eventId, state, exception, formatter));
-                if (level >= LogLevel.Warning || eventId.Name is "Progress" or "Started")
+                // Progress is for the developer watching the start: shown live, not written again to the host's log
+                // (the console would show each step twice). Warnings go both ways; the rest waits for the host.
+                var progress = eventId.Name is "Progress" && level < LogLevel.Warning;
+                if (progress || level >= LogLevel.Warning)
                 {
                     Console.Error.WriteLine($"clustercontext: {formatter(state, exception)}");
+                }
+
+                if (!progress)
+                {
+                    _buffer.Add(factory => factory.CreateLogger(category).Log(level, eventId, state, exception, formatter));
                 }
 
                 return;
