@@ -137,7 +137,7 @@ public class PackageTests(PodFixture pod)
             Assert.Contains("lib/net10.0/ClusterContext.AspNetCore.xml", entries);
             var nuspec = Nuspec(nupkg, "ClusterContext.AspNetCore.nuspec");
             AssertMetadata(nuspec);
-            Assert.Contains(nuspec.Descendants(Name("dependency")), d => (string?)d.Attribute("id") == "ClusterContext" && (string?)d.Attribute("version") == version);
+            Assert.Contains(nuspec.Descendants(Name("dependency")), d => (string?)d.Attribute("id") == "ClusterContext" && (string?)d.Attribute("version") == $"[{version}]");
         }
 
         AssertSymbols(package + ".snupkg", "ClusterContext.AspNetCore");
@@ -153,7 +153,9 @@ public class PackageTests(PodFixture pod)
             Assert.Contains($"lib/net10.0/{id}.xml", entries);
             var nuspec = Nuspec(nupkg, $"{id}.nuspec");
             AssertMetadata(nuspec);
-            Assert.Contains(nuspec.Descendants(Name("dependency")), d => (string?)d.Attribute("id") == "ClusterContext" && (string?)d.Attribute("version") == version);
+            // Exactly the versions it was built with: it uses their internals.
+            Assert.Contains(nuspec.Descendants(Name("dependency")), d => (string?)d.Attribute("id") == "ClusterContext" && (string?)d.Attribute("version") == $"[{version}]");
+            Assert.Contains(nuspec.Descendants(Name("dependency")), d => (string?)d.Attribute("id") == "ClusterContext.AspNetCore" && (string?)d.Attribute("version") == $"[{version}]");
         }
 
         AssertSymbols(package + ".snupkg", id);
