@@ -18,7 +18,7 @@ internal sealed partial class OrdersCounter(
             {
                 var count = await database.StringIncrementAsync("orders:worker-rounds");
                 var placed = (long?)await database.StringGetAsync("orders:count") ?? 0;
-                LogRound(round, orders.CurrentValue.Source, redis.GetEndPoints().FirstOrDefault()?.ToString(), count, placed);
+                LogRound(round, orders.CurrentValue.Source, count, placed);
             }
             catch (RedisException ex)
             {
@@ -38,8 +38,8 @@ internal sealed partial class OrdersCounter(
         LogStopped();
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Round {Round}: Orders:Source={Source}, redis {Endpoint}: worker rounds {Rounds}, orders placed {Placed}")]
-    private partial void LogRound(int round, string? source, string? endpoint, long rounds, long placed);
+    [LoggerMessage(1, LogLevel.Information, "Round {Round}: Orders:Source={Source}; redis: worker rounds {Rounds}, orders placed {Placed}")]
+    private partial void LogRound(int round, string? source, long rounds, long placed);
 
     [LoggerMessage(2, LogLevel.Warning, "Round {Round}: redis unreachable: {Message}")]
     private partial void LogRedisUnreachable(int round, string message);
