@@ -200,20 +200,7 @@ public class PackageTests(PodFixture pod)
         // No <clear />: the machine's default package source stays, for the package's own dependencies.
         new XDocument(new XElement("configuration", new XElement("packageSources",
             new XElement("add", new XAttribute("key", "packed"), new XAttribute("value", packages))))).Save(Path.Combine(work, "nuget.config"));
-        var app = Directory.CreateDirectory(Path.Combine(work, "app")).FullName;
-        File.WriteAllText(Path.Combine(app, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="ClusterContext" Version="{version}" />
-              </ItemGroup>
-            </Project>
-            """);
+        var app = WriteProject(work, "Consumer", $"""<PackageReference Include="ClusterContext" Version="{version}" />""");
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
             Console.WriteLine($"env:ORDERS_MODE\t{Environment.GetEnvironmentVariable("ORDERS_MODE")}");
             Console.WriteLine($"env:SERVICE_NAME\t{Environment.GetEnvironmentVariable("SERVICE_NAME")}");
@@ -224,11 +211,11 @@ public class PackageTests(PodFixture pod)
         return app;
     }
 
-    /// <summary>A generic-host console app referencing the hosting package by version, beside the first app (same nuget.config).</summary>
-    private static string WriteHostedConsumerApp(string work, string version)
+    /// <summary>A new console project NAME in its own folder under <paramref name="work"/>, with <paramref name="items"/> in an item group.</summary>
+    private static string WriteProject(string work, string name, string items)
     {
-        var app = Directory.CreateDirectory(Path.Combine(work, "hosted")).FullName;
-        File.WriteAllText(Path.Combine(app, "HostedConsumer.csproj"), $"""
+        var app = Directory.CreateDirectory(Path.Combine(work, name)).FullName;
+        File.WriteAllText(Path.Combine(app, name + ".csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
@@ -237,11 +224,20 @@ public class PackageTests(PodFixture pod)
                 <ImplicitUsings>enable</ImplicitUsings>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="ClusterContext.AspNetCore" Version="{version}" />
-                <PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.11" />
-                <Content Include="appsettings.json" CopyToOutputDirectory="PreserveNewest" />
+            {items}
               </ItemGroup>
             </Project>
+            """);
+        return app;
+    }
+
+    /// <summary>A generic-host console app referencing the hosting package by version, beside the first app (same nuget.config).</summary>
+    private static string WriteHostedConsumerApp(string work, string version)
+    {
+        var app = WriteProject(work, "HostedConsumer", $"""
+            <PackageReference Include="ClusterContext.AspNetCore" Version="{version}" />
+            <PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.11" />
+            <Content Include="appsettings.json" CopyToOutputDirectory="PreserveNewest" />
             """);
         File.WriteAllText(Path.Combine(app, "appsettings.json"), """{ "ORDERS_MODE": "local" }""");
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
