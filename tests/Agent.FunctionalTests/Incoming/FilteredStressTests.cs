@@ -12,11 +12,8 @@ public class FilteredStressTests(SandboxAgentFixture fixture) : IncomingTestBase
     public async Task Every_request_of_many_concurrent_keep_alive_connections_reaches_its_side_whole()
     {
         var port = NewPodPort();
-        await using var original = await IncomingApp.StartInPodAsync(Fixture.Sandbox, "original", port);
-        await using var local = await IncomingApp.StartLocalAsync("local");
-        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
-        await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
-        var listener = await ListenerAsync(port);
+        await using var steal = await StealForAliceAsync(port);
+        var (session, listener) = (steal.Session, steal.Listener);
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 16 }) { Timeout = TimeSpan.FromSeconds(60) };
         var random = new Random(11);

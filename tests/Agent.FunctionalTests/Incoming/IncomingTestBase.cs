@@ -42,6 +42,30 @@ public abstract partial class IncomingTestBase(SandboxAgentFixture fixture) : IA
         return new IPEndPoint(Fixture.Sandbox.PodIP, int.Parse(port, CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// The usual filtered steal on <paramref name="podPort"/>: the pod's "original" app, a session's "local" app, and
+    /// alice's session stealing the requests that carry <c>x-dev: alice</c>, with the agent's listener for the port.
+    /// </summary>
+    private protected async Task<AliceSteal> StealForAliceAsync(ushort podPort)
+    {
+        var original = await IncomingApp.StartInPodAsync(Fixture.Sandbox, "original", podPort);
+        var local = await IncomingApp.StartLocalAsync("local");
+        var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
+        var notice = (await session.SubscribeAsync(podPort, Protocol.Messages.IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"))).Notice;
+        return new AliceSteal(original, local, session, await ListenerAsync(podPort), notice);
+    }
+
+    /// <summary>What <see cref="StealForAliceAsync"/> set up; disposing it ends the session, then both apps.</summary>
+    internal sealed record AliceSteal(IncomingApp Original, IncomingApp Local, IncomingSessionDouble Session, IPEndPoint Listener, string Notice) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Session.DisposeAsync();
+            await Local.DisposeAsync();
+            await Original.DisposeAsync();
+        }
+    }
+
     protected async Task WaitForLogAsync(Func<string, bool> condition, TimeSpan? timeout = null)
     {
         var deadline = Stopwatch.StartNew();

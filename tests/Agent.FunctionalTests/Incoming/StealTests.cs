@@ -82,11 +82,10 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
     public async Task A_filtered_keep_alive_connection_alternates_between_the_local_app_and_the_original_in_order()
     {
         var port = NewPodPort();
-        await using var original = await IncomingApp.StartInPodAsync(Fixture.Sandbox, "original", port);
-        await using var local = await IncomingApp.StartLocalAsync("local");
-        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
-        Assert.Equal("", (await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"))).Notice);
-        var url = $"http://{await ListenerAsync(port)}";
+        await using var steal = await StealForAliceAsync(port);
+        var session = steal.Session;
+        Assert.Equal("", steal.Notice);
+        var url = $"http://{steal.Listener}";
 
         var (exit, output, error) = await RunAsync("curl", "-sS", "-v",
             "-H", "X-Dev: alice", "-w", "\n", $"{url}/one",
@@ -113,11 +112,8 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
     public async Task Each_client_connection_keeps_its_own_connection_to_the_original_app()
     {
         var port = NewPodPort();
-        await using var original = await IncomingApp.StartInPodAsync(Fixture.Sandbox, "original", port);
-        await using var local = await IncomingApp.StartLocalAsync("local");
-        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
-        await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
-        var listener = await ListenerAsync(port);
+        await using var steal = await StealForAliceAsync(port);
+        var (session, listener) = (steal.Session, steal.Listener);
 
         // Two keep-alive clients taking turns, a matched request between: the app sees each client as one connection
         // of its own, as it would without the agent (a pool shared between them would hand both the same one).
@@ -145,11 +141,8 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
     public async Task Chunked_bodies_and_chunked_responses_reach_the_right_side_whole()
     {
         var port = NewPodPort();
-        await using var original = await IncomingApp.StartInPodAsync(Fixture.Sandbox, "original", port);
-        await using var local = await IncomingApp.StartLocalAsync("local");
-        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
-        await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
-        var listener = await ListenerAsync(port);
+        await using var steal = await StealForAliceAsync(port);
+        var (session, listener) = (steal.Session, steal.Listener);
 
         // Python's http.client on one connection: chunked uploads both ways, a chunked response, Expect: 100-continue.
         var script = $$"""
@@ -181,11 +174,8 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
     public async Task A_matching_WebSocket_upgrade_is_bridged_to_the_local_app_and_an_unmatched_one_to_the_original()
     {
         var port = NewPodPort();
-        await using var original = await IncomingApp.StartInPodAsync(Fixture.Sandbox, "original", port);
-        await using var local = await IncomingApp.StartLocalAsync("local");
-        await using var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", local.Port);
-        await session.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
-        var listener = await ListenerAsync(port);
+        await using var steal = await StealForAliceAsync(port);
+        var (session, listener) = (steal.Session, steal.Listener);
 
         foreach (var (dev, expected) in new[] { ("X-Dev: alice\r\n", "local"), ("", "original") })
         {
