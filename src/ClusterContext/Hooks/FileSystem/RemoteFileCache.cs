@@ -34,7 +34,7 @@ internal sealed class RemoteFileCache : IDisposable
     {
         _remote = remote;
         _warn = warn;
-        Root = Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName;
+        Root = OperatingSystem.IsWindows() ? Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName : CacheFolder.Create();
         _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
         _watch = StartWatchAsync();
         remote.Reconnected += OnReconnected;

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace ClusterContext.Hooks.FileSystem;
+
+/// <summary>
+/// Where a process keeps its copies of the pod's files (the service-account token and mounted secrets among them):
+/// a folder of its own inside the user's <c>clustercontext-UID</c> folder in the temp directory, both mode 0700. The
+/// session removes its folder when it ends; a process that could not (SIGKILL, a crash, a power cut) leaves it behind,
+/// so every start first removes the folders whose process is gone. A folder's name says whose it is: the process id
+/// and its start time (a reused process id does not keep a dead process's folder alive).
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+internal static partial class CacheFolder
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>The user's folder of process folders: <c>$TMPDIR/clustercontext-UID</c>.</summary>
+    public static string UserFolder => Path.Combine(Path.GetTempPath(), $"clustercontext-{Patching.Internal.LibC.GetEffectiveUserId().ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>Sweeps what dead processes left, then makes this process's folder.</summary>
+    public static string Create()
+    {
+        // This machine's files (the temp folder, this machine's /proc), whatever the hooks would make of the paths.
+        using var bypass = HookBypass.Enter();
+        var user = UserFolder;
+        try
+        {
+            Directory.CreateDirectory(user, OwnerOnly);
+
+            // Only the folder's owner may change its mode: a folder someone else made under this name is not used.
+            File.SetUnixFileMode(user, OwnerOnly);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            SweepLegacy();
+            return Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName;
+        }
+
+        Sweep(user);
+        SweepLegacy();
+        var folder = Path.Combine(user, $"{Environment.ProcessId}-{StartTime(Environment.ProcessId)}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder, OwnerOnly);
+        return folder;
+    }
+
+    /// <summary>Removes the process folders in <paramref name="user"/> whose process is gone.</summary>
+    internal static void Sweep(string user)
+    {
+        foreach (var folder in Directory.EnumerateDirectories(user))
+        {
+            var match = ProcessFolder().Match(Path.GetFileName(folder));
+            if (match.Success && StartTime(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)) != match.Groups[2].Value)
+            {
+                Delete(folder);
+            }
+        }
+    }
+
+    /// <summary>Folders of the earlier layout (<c>$TMPDIR/clustercontext-PID-XXXX</c>) whose process is gone.</summary>
+    private static void SweepLegacy()
+    {
+        try
+        {
+            foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), "clustercontext-*-*"))
+            {
+                var match = LegacyFolder().Match(Path.GetFileName(folder));
+                if (match.Success && !Directory.Exists($"/proc/{match.Groups[1].Value}"))
+                {
+                    Delete(folder);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+        }
+    }
+
+    private static void Delete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            // Another user's, or being removed by its own process right now.
+        }
+    }
+
+    /// <summary>The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); empty when it is gone.</summary>
+    internal static string StartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields[19];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return "";
+        }
+    }
+
+    [GeneratedRegex(@"^(\d+)-(\d+)-[0-9a-f]{32}$")]
+    private static partial Regex ProcessFolder();
+
+    [GeneratedRegex(@"^clustercontext-(\d+)-[A-Za-z0-9]+$")]
+    private static partial Regex LegacyFolder();
+}
