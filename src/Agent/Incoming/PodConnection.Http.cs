@@ -187,7 +187,7 @@ internal sealed partial class PodConnection
     {
         var subscriptions = _port.Subscriptions.Current;
         var copies = MirrorCopies(subscriptions, request);
-        Action<ReadOnlySequence<byte>>? copy = copies.Length == 0 ? null : bytes => Offer(copies, bytes);
+        var copy = FanOut(copies);
 
         var stealer = PortSubscriptions.StealerOf(subscriptions, request)?.Session;
         var session = stealer is null ? null : await SessionStreamAsync(stealer, reuse: true, ct).ConfigureAwait(false);

@@ -81,7 +81,7 @@ internal sealed partial class PodConnection : IAsyncDisposable
             .Select(s => MirrorCopy.Start(_service, s.Session, _port.Port, _clientEndPoint, _destination)).ToArray();
         try
         {
-            await PassThroughAsync(copies.Length == 0 ? null : bytes => Offer(copies, bytes), ct).ConfigureAwait(false);
+            await PassThroughAsync(FanOut(copies), ct).ConfigureAwait(false);
         }
         finally
         {
@@ -113,6 +113,14 @@ internal sealed partial class PodConnection : IAsyncDisposable
             return null;
         }
     }
+
+    /// <summary>
+    /// What sees the client's bytes for <paramref name="copies"/>: null when no session mirrors (no delegate, no
+    /// closure: this runs for every request of a filtered connection).
+    /// </summary>
+    private static Action<ReadOnlySequence<byte>>? FanOut(MirrorCopy[] copies) => copies.Length == 0 ? null : Offering(copies);
+
+    private static Action<ReadOnlySequence<byte>> Offering(MirrorCopy[] copies) => bytes => Offer(copies, bytes);
 
     private static void Offer(MirrorCopy[] copies, ReadOnlySequence<byte> bytes)
     {

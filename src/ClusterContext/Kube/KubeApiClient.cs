@@ -60,7 +60,7 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
         var handler = new SocketsHttpHandler
         {
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-            ConnectTimeout = TimeSpan.FromSeconds(10),
+            ConnectTimeout = ConnectTimeout,
             SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = Validate,
@@ -81,6 +81,9 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
 
     /// <inheritdoc />
     public KubeEndpoint Endpoint { get; }
+
+    /// <summary>How long the TCP connection and the TLS handshake to the API server (or its proxy) may take.</summary>
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// How long a call may wait for the API server's answer (the whole body, or a watch's or stream's headers): a
@@ -395,7 +398,7 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
     /// <summary>The connect timeout (TCP and TLS) or a call's own deadline passed: the server took the connection, or not, and said nothing.</summary>
     private KubeApiException NoAnswer(string what, OperationCanceledException ex)
     {
-        var within = ex.InnerException is TimeoutException ? "take the connection (TCP and TLS) within 10 s" : $"{what} within {RequestTimeout.TotalSeconds:0} s";
+        var within = ex.InnerException is TimeoutException ? $"take the connection (TCP and TLS) within {ConnectTimeout.TotalSeconds:0} s" : $"{what} within {RequestTimeout.TotalSeconds:0} s";
         return new KubeApiException($"The API server {Endpoint.Server} (context '{Endpoint.Context}') did not {within}. Check that the cluster is up and reachable from here (VPN, proxy-url): kubectl --context {Endpoint.Context} get --raw /version", inner: ex);
     }
 
