@@ -87,6 +87,8 @@ public sealed class AppRun
         private readonly Task<string> _errors = process.StandardError.ReadToEndAsync();
         private readonly List<string> _lines = [];
 
+        public int Id => process.Id;
+
         /// <summary>Waits for the app's next result line.</summary>
         public async Task<string> NextLineAsync()
         {

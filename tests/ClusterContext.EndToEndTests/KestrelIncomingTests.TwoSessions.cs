@@ -8,8 +8,10 @@ public sealed partial class KestrelIncomingTests
     public async Task Two_developers_apps_with_different_header_filters_each_get_theirs_and_the_rest_reaches_the_pod_app()
     {
         var agentsBefore = await AgentsGoneAsync();
+        // Bob works on another machine: his app does not join the session host on alice's.
         string Configuration(int port, string developer) => $$"""
-            { "network": { "incoming": { "mode": "steal", "portMapping": { "{{port}}": 8080 }, "httpFilter": { "header": "^x-dev: {{developer}}$" } } } }
+            { "network": { "incoming": { "mode": "steal", "portMapping": { "{{port}}": 8080 }, "httpFilter": { "header": "^x-dev: {{developer}}$" } } },
+              "session": { "shared": {{(developer == "bob" ? "false" : "true")}} } }
             """;
         var (alicePort, bobPort) = (KestrelApp.FreePort(), KestrelApp.FreePort());
 

@@ -28,11 +28,33 @@ public sealed class ClusterContextOptions
     /// <summary>DNS and outgoing connections.</summary>
     public NetworkSettings Network { get; set; } = new();
 
+    /// <summary>How processes with the same target share one session (one agent, one port-forward).</summary>
+    public SessionSettings Session { get; set; } = new();
+
     /// <summary>When false, an unreachable cluster is a warning and the app runs locally. Default: true.</summary>
     public bool Required { get; set; } = true;
 
     /// <summary>How long a remote operation may take before it fails with an <see cref="IOException"/>. Default: 10 seconds.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// The session host: one local process per developer context (kubeconfig, context, namespace, target, agent) that owns
+/// the agent and its port-forward; every process of that context joins it over a Unix socket only the user can open.
+/// </summary>
+public sealed class SessionSettings
+{
+    /// <summary>
+    /// A named session (<c>clusterctx session start NAME</c>) to join instead of the one the target implies, as an IDE
+    /// launch profile does. Default: none.
+    /// </summary>
+    public string? Name { get; set; }
+
+    /// <summary>How long the session host stays after its last process leaves (its agent leaves with it). Default: 30 seconds.</summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>false: this process starts an agent of its own, as if it were the only one. Default: true (on Linux and macOS).</summary>
+    public bool Shared { get; set; } = true;
 }
 
 /// <summary>The agent to use.</summary>

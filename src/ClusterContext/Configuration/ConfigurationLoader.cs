@@ -79,6 +79,21 @@ internal static class ConfigurationLoader
         options.Agent.Address = Get("AGENT_ADDRESS") ?? options.Agent.Address;
         options.Agent.Token = Get("AGENT_TOKEN") ?? options.Agent.Token;
         options.Agent.Image = Get("AGENT_IMAGE") ?? options.Agent.Image;
+        options.Session.Name = Get("SESSION") ?? options.Session.Name;
+        if (Get("SESSION_SHARED") is { } shared)
+        {
+            options.Session.Shared = bool.TryParse(shared, out var value)
+                ? value
+                : throw new ConfigurationException($"CLUSTERCONTEXT_SESSION_SHARED is '{shared}'; expected true or false.");
+        }
+
+        if (Get("SESSION_LINGER") is { } linger)
+        {
+            options.Session.Linger = double.TryParse(linger, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new ConfigurationException($"CLUSTERCONTEXT_SESSION_LINGER is '{linger}'; expected a number of seconds (0 or more).");
+        }
+
         if (Get("REQUIRED") is { } required)
         {
             options.Required = bool.TryParse(required, out var value)
@@ -139,6 +154,12 @@ internal static class ConfigurationLoader
                 ["image"] = (v, q) => options.Agent.Image = NullableString(v, q) ?? AgentSettings.DefaultImage,
                 ["port"] = (v, q) => options.Agent.Port = v.ValueKind == JsonValueKind.Null ? null : Port(v, q),
                 ["startTimeout"] = (v, q) => options.Agent.StartTimeout = TimeSpan.FromSeconds(PositiveNumber(v, q)),
+            }),
+            ["session"] = (e, p) => Object(e, p, new()
+            {
+                ["name"] = (v, q) => options.Session.Name = NullableString(v, q),
+                ["linger"] = (v, q) => options.Session.Linger = TimeSpan.FromSeconds(NonNegativeNumber(v, q)),
+                ["shared"] = (v, q) => options.Session.Shared = Bool(v, q),
             }),
             ["env"] = (e, p) => Object(e, p, new()
             {
@@ -214,6 +235,9 @@ internal static class ConfigurationLoader
 
         private double PositiveNumber(JsonElement element, string path) =>
             Number(element, path, "a number of seconds") is var value && value > 0 ? value : throw Error(path, "expected a positive number of seconds");
+
+        private double NonNegativeNumber(JsonElement element, string path) =>
+            Number(element, path, "a number of seconds") is var value && value >= 0 ? value : throw Error(path, "expected a number of seconds, 0 or more");
 
         private int Port(JsonElement element, string path) =>
             Number(element, path, "a port number") is var number && number == Math.Floor(number) && number is > 0 and < 65536 && (int)number is var port ? port : throw Error(path, "expected a port number from 1 to 65535");

@@ -24,13 +24,15 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
     private readonly RemoteCalls? _remote;
     private readonly RemoteFileCache? _cache;
+    private readonly Session.Host.SessionHostClient? _host;
     private readonly ILogger _logger;
 
-    private ClusterContextSession(ClusterContextOptions options, RemoteCalls? remote, RemoteFileCache? cache, IReadOnlyDictionary<string, string> environment, ILogger logger, Kube.ResolvedTarget? target = null)
+    private ClusterContextSession(ClusterContextOptions options, RemoteCalls? remote, RemoteFileCache? cache, IReadOnlyDictionary<string, string> environment, ILogger logger, Kube.ResolvedTarget? target = null, Session.Host.SessionHostClient? host = null)
     {
         Options = options;
         _remote = remote;
         _cache = cache;
+        _host = host;
         ImportedEnvironment = environment;
         _logger = logger;
         Target = target;
@@ -140,7 +142,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
     private static async Task<ClusterContextSession> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
     {
-        if (options.Agent.Address is null && options.Target is null)
+        if (options.Agent.Address is null && options.Target is null && options.Session.Name is null)
         {
             throw new ConfigurationException("Nothing to connect to: set target (e.g. \"deployment/orders\") or agent.address (host:port of a running agent) in clustercontext.json, or CLUSTERCONTEXT_TARGET / CLUSTERCONTEXT_AGENT_ADDRESS.");
         }
@@ -148,6 +150,10 @@ public sealed class ClusterContextSession : IAsyncDisposable
         // The same way in at the start and again when a session is lost: a new agent through the API, or the agent address.
         // Incoming connections the agent hands over are served from the first moment of every session, a restored one too.
         IncomingSubscriptions? incoming = null;
+
+        // Processes of one developer context share a session host (one agent, one port-forward): this one joins it,
+        // or starts it. The host is started with the machine's environment as it is now, before the pod's is applied.
+        var host = options.Agent.Address is null ? Session.Host.SessionHostClient.For(options, Environment.GetEnvironmentVariables(), logger) : null;
         async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenAsync(CancellationToken ct)
         {
             var opened = await OpenCoreAsync(ct).ConfigureAwait(false);
@@ -157,6 +163,11 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
         async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenCoreAsync(CancellationToken ct)
         {
+            if (host is not null)
+            {
+                return await host.OpenAsync(loggerFactory, ct).ConfigureAwait(false);
+            }
+
             if (options.Agent.Address is not { } direct)
             {
                 return await KubeConnector.ConnectAsync(options, loggerFactory, logger, ct).ConfigureAwait(false);
@@ -185,7 +196,8 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
         catch (Exception ex) when (ex is Kube.KubeConfigException or Kube.KubeApiException or Kube.TargetResolutionException or IOException)
         {
-            return Unavailable($"Cannot run in the context of {options.Target}: {ex.Message}", ex);
+            host?.Dispose();
+            return Unavailable($"Cannot run in the context of {options.Target ?? $"session '{options.Session.Name}'"}: {ex.Message}", ex);
         }
 
         ClusterContextSession Unavailable(string message, Exception ex)
@@ -201,7 +213,8 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
         // A lost session is opened again in the background. Trying an agent address again costs a refused connection:
         // every operation may; each try through the API adds a container to the pod: one every 5 s at most.
-        var retryAfter = options.Agent.Address is null ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
+        // Through a host, a retry costs a local connection (the host keeps to the 5 s itself).
+        var retryAfter = host is not null ? TimeSpan.FromSeconds(1) : options.Agent.Address is null ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
         var remote = new RemoteCalls(agent, options.Timeout, address, async ct => (await OpenAsync(ct).ConfigureAwait(false)).Agent,
             message => SessionLog.Reconnect(logger, message), retryAfter);
         IReadOnlyDictionary<string, string> environment;
@@ -218,10 +231,11 @@ public sealed class ClusterContextSession : IAsyncDisposable
             // A session that did not get going leaves no connection behind.
             remote.Close();
             await agent.DisposeAsync().ConfigureAwait(false);
+            host?.Dispose();
             throw;
         }
 
-        var cache = new RemoteFileCache(remote, message => SessionLog.WriteRefused(logger, message));
+        var cache = new RemoteFileCache(remote, message => SessionLog.WriteRefused(logger, message), host);
         var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
         var destinations = new RemoteDestinations(options.Network.Outgoing, sessionEndPoints);
 
@@ -247,7 +261,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         }
 
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
-        return new ClusterContextSession(options, remote, cache, environment, logger, target);
+        return new ClusterContextSession(options, remote, cache, environment, logger, target, host);
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string address)
@@ -312,6 +326,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
 
             _cache?.Dispose();
+            _host?.Dispose();
             Hosting.SessionHandoff.Withdraw(this);
             if (Interlocked.CompareExchange(ref s_current, null, this) == this && IsConnected)
             {

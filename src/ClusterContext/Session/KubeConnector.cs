@@ -9,49 +9,40 @@ namespace ClusterContext.Session;
 /// </summary>
 internal static class KubeConnector
 {
-    /// <summary>How long a started agent may take to accept its first session.</summary>
-    private static readonly TimeSpan ListenGrace = TimeSpan.FromSeconds(10);
-
     public static async Task<(AgentClient Agent, string Description, IReadOnlyList<System.Net.IPEndPoint> SessionEndPoints, ResolvedTarget Target)> ConnectAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, ILogger logger, CancellationToken cancellationToken)
+    {
+        var started = await StartAsync(options, new LogProgress(logger), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var agent = await started.ConnectAsync($"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory, cancellationToken, ownsApi: true).ConfigureAwait(false);
+            return (agent, started.Description, started.SessionEndPoints, started.Target);
+        }
+        catch
+        {
+            started.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Resolves the target and starts an agent in its pod; sessions are then opened with <see cref="KubeAgent.ConnectAsync"/>.</summary>
+    public static async Task<KubeAgent> StartAsync(ClusterContextOptions options, IProgress<string> progress, CancellationToken cancellationToken)
     {
         var target = KubeTarget.Parse(options.Target!);
         var endpoint = KubeConfigLoader.Load(options.Context, options.Namespace);
         var sessionEndPoints = await SessionEndPointsAsync(endpoint, cancellationToken).ConfigureAwait(false);
         var api = new KubeApiClient(endpoint);
-        var owned = false;
         try
         {
-            SessionLog.Progress(logger, $"Resolving {target} in namespace '{endpoint.Namespace}' (context '{endpoint.Context}', {endpoint.Server})");
+            progress.Report($"Resolving {target} in namespace '{endpoint.Namespace}' (context '{endpoint.Context}', {endpoint.Server})");
             var resolved = await TargetResolver.ResolveAsync(api, target, endpoint.Namespace, cancellationToken).ConfigureAwait(false);
-            var progress = new LogProgress(logger);
             var started = await StartAgentAsync(api, resolved, options, progress, cancellationToken).ConfigureAwait(false);
             var description = $"{target} (pod {resolved.Namespace}/{resolved.Pod}, container {resolved.Container}) via port-forward";
-            var deadline = DateTimeOffset.UtcNow + ListenGrace;
-            while (true)
-            {
-                var stream = await PortForwardStream.OpenAsync(api, resolved.Namespace, resolved.Pod, started.Port, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    var agent = await AgentClient.ConnectAsync(stream, started.Token, $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}",
-                        loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    stream.DisposeWith(api); // the session's transport ends the client's life
-                    owned = true;
-                    return (agent, description, sessionEndPoints, resolved);
-                }
-                catch (IOException) when (DateTimeOffset.UtcNow < deadline)
-                {
-                    // The container runs but the agent may not listen yet: try again shortly, with the same client.
-                    await stream.DisposeAsync().ConfigureAwait(false);
-                    await Task.Delay(200, cancellationToken).ConfigureAwait(false);
-                }
-            }
+            return new KubeAgent(api, resolved, started, description, sessionEndPoints);
         }
-        finally
+        catch
         {
-            if (!owned)
-            {
-                api.Dispose();
-            }
+            api.Dispose();
+            throw;
         }
     }
 
@@ -118,8 +109,60 @@ internal static class KubeConnector
     internal static IReadOnlyList<string> Capabilities(ClusterContextOptions options) =>
         options.Network.Incoming.Mode == IncomingTrafficMode.Off ? [] : ["NET_ADMIN"];
 
-    private sealed class LogProgress(ILogger logger) : IProgress<string>
+    internal sealed class LogProgress(ILogger logger) : IProgress<string>
     {
         public void Report(string value) => SessionLog.Progress(logger, value);
     }
+}
+
+/// <summary>An agent started in a pod and reached through the API server: each session is a port-forward of its own.</summary>
+internal sealed class KubeAgent(KubeApiClient api, ResolvedTarget target, StartedAgent started, string description, IReadOnlyList<System.Net.IPEndPoint> sessionEndPoints) : IDisposable
+{
+    /// <summary>How long a started agent may take to accept its first session.</summary>
+    private static readonly TimeSpan ListenGrace = TimeSpan.FromSeconds(10);
+
+    public ResolvedTarget Target => target;
+
+    public StartedAgent Started => started;
+
+    /// <summary>What the session runs in, for messages: the target, its pod and container.</summary>
+    public string Description => description;
+
+    /// <summary>The API server (and its proxy): the app's own connections to them stay local.</summary>
+    public IReadOnlyList<System.Net.IPEndPoint> SessionEndPoints => sessionEndPoints;
+
+    /// <summary>A new connection to the agent's port (the transport of one session).</summary>
+    public Task<PortForwardStream> OpenStreamAsync(CancellationToken cancellationToken) =>
+        PortForwardStream.OpenAsync(api, target.Namespace, target.Pod, started.Port, cancellationToken);
+
+    /// <summary>
+    /// A session with the agent over a new port-forward. With <paramref name="ownsApi"/> the session's transport ends
+    /// the API client's life (a process of its own); else the client stays for more sessions.
+    /// </summary>
+    public async Task<AgentClient> ConnectAsync(string clientName, ILoggerFactory? loggerFactory, CancellationToken cancellationToken, bool ownsApi = false)
+    {
+        var deadline = DateTimeOffset.UtcNow + ListenGrace;
+        while (true)
+        {
+            var stream = await OpenStreamAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var agent = await AgentClient.ConnectAsync(stream, started.Token, clientName, loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (ownsApi)
+                {
+                    stream.DisposeWith(api);
+                }
+
+                return agent;
+            }
+            catch (IOException) when (DateTimeOffset.UtcNow < deadline)
+            {
+                // The container runs but the agent may not listen yet: try again shortly, with the same client.
+                await stream.DisposeAsync().ConfigureAwait(false);
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public void Dispose() => api.Dispose();
 }

@@ -29,12 +29,21 @@ internal sealed class RemoteFileCache : IDisposable
     private readonly Timer _refresh;
 
     private readonly Action<string> _warn;
+    private readonly Session.Host.SessionHostClient? _host;
 
-    public RemoteFileCache(RemoteCalls remote, Action<string> warn)
+    /// <param name="remote">The session's agent.</param>
+    /// <param name="warn">Told of writes the pod refused.</param>
+    /// <param name="host">
+    /// The session host, which then sends written copies to the pod as soon as they are closed (and removes this
+    /// process's folder should it die); without one, the session does both itself, on its schedule and at its end.
+    /// </param>
+    public RemoteFileCache(RemoteCalls remote, Action<string> warn, Session.Host.SessionHostClient? host = null)
     {
         _remote = remote;
         _warn = warn;
+        _host = host;
         Root = OperatingSystem.IsWindows() ? Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName : CacheFolder.Create();
+        host?.UseCache(Root);
         _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
         _watch = StartWatchAsync();
         remote.Reconnected += OnReconnected;
@@ -177,14 +186,23 @@ internal sealed class RemoteFileCache : IDisposable
     {
         _writtenLocally[remotePath] = true;
         _checked.TryRemove(remotePath, out _);
-        if (reachPod)
+
+        // The host watches the copy from before the app's first byte; when it cannot be asked, the session sends it.
+        if (reachPod && _host?.Watch(remotePath) != true)
         {
             _writeThrough.TryAdd(remotePath, (-1, default));
         }
     }
 
-    /// <summary>Sends every changed write-through copy to the pod now.</summary>
+    /// <summary>Sends every changed write-through copy to the pod now (and waits for the host's sends).</summary>
     public void FlushWrites()
+    {
+        FlushOwnWrites();
+        _host?.Flush();
+    }
+
+    /// <summary>Sends the changed write-through copies the host does not watch.</summary>
+    private void FlushOwnWrites()
     {
         foreach (var (remotePath, sent) in _writeThrough)
         {
@@ -316,7 +334,7 @@ internal sealed class RemoteFileCache : IDisposable
     {
         try
         {
-            FlushWrites();
+            FlushOwnWrites();
         }
         catch (IOException)
         {

@@ -1,0 +1,356 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using ClusterContext.Hooks;
+using ClusterContext.Kube;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterContext.Session.Host;
+
+/// <summary>
+/// A process's way into its session host: finds the host of its developer context (or starts it, detached, from the
+/// files beside the hook), keeps a control connection to it for the process's life, and opens the process's sessions
+/// with the agent through it. A host that goes away is replaced by the next connection, which starts a new one.
+/// </summary>
+internal sealed class SessionHostClient : IDisposable
+{
+    /// <summary>The host's entry point, beside the hook.</summary>
+    public const string HostAssembly = "ClusterContext.SessionHost.dll";
+
+    /// <summary>How long a host just started may take to listen.</summary>
+    private static readonly TimeSpan StartWait = TimeSpan.FromSeconds(15);
+
+    private readonly ClusterContextOptions _options;
+    private readonly IDictionary _environment;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _control = new(1, 1);
+    private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
+    private Socket? _controlSocket;
+    private SessionInfo? _info;
+    private string? _cacheRoot;
+
+    private SessionHostClient(ClusterContextOptions options, IDictionary environment, SessionHostFiles files, ILogger logger)
+    {
+        _options = options;
+        _environment = environment;
+        Files = files;
+        _logger = logger;
+    }
+
+    public SessionHostFiles Files { get; }
+
+    /// <summary>A client for <paramref name="options"/>' session host; null when this process starts an agent of its own (no host here, or not wanted).</summary>
+    public static SessionHostClient? For(ClusterContextOptions options, IDictionary environment, ILogger logger)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        if ((options.Target is null && options.Session.Name is null) || options.Agent.Address is not null || !options.Session.Shared)
+        {
+            return null;
+        }
+
+        if (!File.Exists(HostPath))
+        {
+            SessionLog.Progress(logger, $"{HostPath} is missing beside the hook: this process starts an agent of its own");
+            return null;
+        }
+
+        using var bypass = HookBypass.Enter();
+        var folder = SessionHostPaths.Folder(environment);
+        return new SessionHostClient(options, environment, SessionHostPaths.For(folder, SessionHostPaths.Name(options, environment)), logger);
+    }
+
+    private static string HostPath => Path.Combine(Path.GetDirectoryName(typeof(SessionHostClient).Assembly.Location)!, HostAssembly);
+
+    /// <summary>A session of this process's own with the agent, through the host (started if none runs).</summary>
+    public async Task<(AgentClient Agent, string Description, IReadOnlyList<IPEndPoint> SessionEndPoints, ResolvedTarget Target)> OpenAsync(ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
+    {
+        using var bypass = HookBypass.Enter();
+        var info = await EnsureControlAsync(cancellationToken).ConfigureAwait(false);
+        var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new IOException($"The session host of {_options.Target} ({Files.Socket}) went away; the next operation starts a new one.");
+        try
+        {
+            await HostLines.WriteAsync(socket, w => w.WriteString("kind", "agent"), cancellationToken).ConfigureAwait(false);
+            using (var reply = await HostLines.ReadAsync(socket, cancellationToken).ConfigureAwait(false))
+            {
+                if (reply?.RootElement.String("error") is { } error)
+                {
+                    throw new IOException(error);
+                }
+
+                // The agent of this moment: a new one (token, pod) if the host replaced a lost one.
+                info = reply?.RootElement.TryGetProperty("ok", out var ok) == true ? SessionInfo.Read(ok)
+                    : throw new IOException($"The session host of {_options.Target} closed the connection; the next operation starts a new one.");
+            }
+
+            var agent = await AgentClient.ConnectAsync(new NetworkStream(socket, ownsSocket: true), info.Token,
+                $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (agent, $"{info.Description}, session host {info.HostPid}", info.SessionEndPoints, info.Target);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Tells the host where this process keeps its copies (the host removes them if the process dies).</summary>
+    public void UseCache(string root)
+    {
+        _cacheRoot = root;
+        Request(w => w.WriteString("cache", root));
+    }
+
+    /// <summary>From now on the host sends <paramref name="remotePath"/> to the pod whenever its copy is closed after a write; false when the host cannot be asked now.</summary>
+    public bool Watch(string remotePath)
+    {
+        lock (_watched)
+        {
+            _watched.Add(remotePath);
+        }
+
+        return Request(w => w.WriteString("watch", remotePath));
+    }
+
+    /// <summary>Waits until the host has sent every write of this process to the pod.</summary>
+    public bool Flush() => Request(w => w.WriteBoolean("flush", true));
+
+    private bool Request(Action<System.Text.Json.Utf8JsonWriter> write)
+    {
+        using var bypass = HookBypass.Enter();
+        _control.Wait();
+        try
+        {
+            if (_controlSocket is not { } socket)
+            {
+                return false;
+            }
+
+            using var timeout = new CancellationTokenSource(_options.Timeout);
+            HostLines.WriteAsync(socket, write, timeout.Token).GetAwaiter().GetResult();
+            using var reply = HostLines.ReadAsync(socket, timeout.Token).GetAwaiter().GetResult();
+            return reply is not null;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            _control.Release();
+        }
+    }
+
+    /// <summary>The control connection (a new one, and a new host if need be, when the last is gone), and what the host said of the session.</summary>
+    private async Task<SessionInfo> EnsureControlAsync(CancellationToken cancellationToken)
+    {
+        await _control.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_controlSocket is { } open && _info is { } known && Alive(open))
+            {
+                return known;
+            }
+
+            _controlSocket?.Dispose();
+            _controlSocket = null;
+            var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false) ?? await StartHostAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await HostLines.WriteAsync(socket, w => w.WriteString("kind", "control"), cancellationToken).ConfigureAwait(false);
+                while (true)
+                {
+                    using var line = await HostLines.ReadAsync(socket, cancellationToken).ConfigureAwait(false)
+                        ?? throw new IOException($"The session host of {_options.Target} closed the connection while starting; see {Files.Log}.");
+                    var root = line.RootElement;
+                    if (root.String("progress") is { } progress)
+                    {
+                        SessionLog.Progress(_logger, progress);
+                    }
+                    else if (root.String("error") is { } error)
+                    {
+                        throw new IOException(error);
+                    }
+                    else if (root.TryGetProperty("ok", out var ok))
+                    {
+                        _info = SessionInfo.Read(ok);
+                        break;
+                    }
+                }
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            _controlSocket = socket;
+        }
+        finally
+        {
+            _control.Release();
+        }
+
+        // A new host knows nothing of this process yet: where its copies are, which it writes.
+        if (_cacheRoot is { } cache)
+        {
+            UseCache(cache);
+            string[] watched;
+            lock (_watched)
+            {
+                watched = [.. _watched];
+            }
+
+            foreach (var path in watched)
+            {
+                // Written while no host watched, perhaps: sent once now.
+                Request(w =>
+                {
+                    w.WriteString("watch", path);
+                    w.WriteBoolean("again", true);
+                });
+            }
+        }
+
+        return _info!;
+    }
+
+    private static bool Alive(Socket socket)
+    {
+        try
+        {
+            // Readable with nothing to read: the host closed it.
+            return !(socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A connection to the running host, or null when none listens.</summary>
+    private async Task<Socket?> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(Files.Socket), cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>Starts the host, detached, and connects once it listens. Two processes doing this at once end with one host: the other one's finds the lock taken and leaves.</summary>
+    private async Task<Socket> StartHostAsync(CancellationToken cancellationToken)
+    {
+        if (_options.Session.Name is { } name && _options.Target is null)
+        {
+            throw new IOException($"Session '{name}' is not running: start it with `clusterctx session start {name} -t TARGET`, or give a target as well.");
+        }
+
+        SessionLog.Progress(_logger, $"Starting the session host of {_options.Target}");
+        var started = Stopwatch.GetTimestamp();
+        using var host = Process.Start(HostStartInfo()) ?? throw new IOException($"Could not start the session host ({HostPath}).");
+        host.StandardInput.Close();
+        host.StandardOutput.Close();
+        host.StandardError.Close();
+        var delay = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            if (await ConnectAsync(cancellationToken).ConfigureAwait(false) is { } socket)
+            {
+                return socket;
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > StartWait)
+            {
+                var log = File.Exists(Files.Log) ? File.ReadAllText(Files.Log).Trim() : "";
+                throw new IOException($"The session host did not listen on {Files.Socket} within {StartWait.TotalSeconds:0} s{(log.Length > 0 ? ": " + log : "")}. Set session.shared to false (CLUSTERCONTEXT_SESSION_SHARED=false) to start an agent in this process instead.");
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
+        }
+    }
+
+    private ProcessStartInfo HostStartInfo()
+    {
+        var dotnet = Path.Combine(Hosting.ToolingProcess.DotnetRoot, "dotnet");
+        var info = new ProcessStartInfo(File.Exists(dotnet) ? dotnet : "dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = "/",
+        };
+        info.ArgumentList.Add(HostPath);
+        void Add(string key, string? value)
+        {
+            if (value is not null)
+            {
+                info.ArgumentList.Add("--" + key);
+                info.ArgumentList.Add(value);
+            }
+        }
+
+        Add("folder", Path.GetDirectoryName(Files.Socket));
+        Add("name", Files.Name);
+        Add("linger", _options.Session.Linger.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        Add("target", _options.Target);
+        Add("namespace", _options.Namespace);
+        Add("context", _options.Context);
+        Add("image", _options.Agent.Image);
+        Add("port", _options.Agent.Port?.ToString(CultureInfo.InvariantCulture));
+        Add("start-timeout", _options.Agent.StartTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        Add("timeout", _options.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        if (KubeConnector.Capabilities(_options).Count > 0)
+        {
+            info.ArgumentList.Add("--incoming");
+        }
+
+        // The machine's environment as the process found it (not the pod's, imported since), without the hook.
+        info.Environment.Clear();
+        foreach (DictionaryEntry variable in _environment)
+        {
+            var key = (string)variable.Key;
+            if (key != "DOTNET_STARTUP_HOOKS" && !key.StartsWith("CLUSTERCONTEXT_", StringComparison.Ordinal))
+            {
+                info.Environment[key] = variable.Value as string;
+            }
+        }
+
+        // What the host needs that is not beside it: where this process found ClusterContext's dependencies.
+        info.Environment["CLUSTERCONTEXT_HOST_PROBE"] = string.Join(Path.PathSeparator, new[]
+        {
+            typeof(SessionHostClient).Assembly, typeof(ILogger).Assembly, typeof(Protocol.ProtocolException).Assembly,
+            typeof(YamlDotNet.Serialization.IDeserializer).Assembly, typeof(Iced.Intel.Decoder).Assembly,
+        }.Select(a => Path.GetDirectoryName(a.Location)).Where(d => !string.IsNullOrEmpty(d)).Distinct());
+        info.Environment["CLUSTERCONTEXT_HOST_LOG"] = Files.Log;
+        return info;
+    }
+
+    public void Dispose()
+    {
+        _control.Wait();
+        try
+        {
+            _controlSocket?.Dispose();
+            _controlSocket = null;
+        }
+        finally
+        {
+            _control.Release();
+        }
+    }
+}

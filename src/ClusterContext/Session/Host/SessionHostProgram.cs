@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Net.Sockets;
+using ClusterContext.Hosting;
+
+namespace ClusterContext.Session.Host;
+
+/// <summary>
+/// The session host process (<c>ClusterContext.SessionHost.dll</c> beside the hook calls <see cref="Run"/>): a session
+/// of its own (a terminal's Ctrl+C meant for the app that started it does not reach it), its standard streams on
+/// /dev/null and its log, the lock that makes it the only host of its session, then the socket.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+internal static class SessionHostProgram
+{
+    /// <summary>How long a new host waits for the lock of one that is leaving.</summary>
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
+
+    public static int Run(string[] args)
+    {
+        var arguments = Parse(args);
+        _ = HostInterop.SetSid();
+        var files = SessionHostPaths.For(arguments["folder"], arguments["name"]);
+        RedirectStreams(files.Log);
+        var options = new ClusterContextOptions
+        {
+            Target = arguments["target"],
+            Namespace = arguments.GetValueOrDefault("namespace"),
+            Context = arguments.GetValueOrDefault("context"),
+            Timeout = TimeSpan.FromSeconds(double.Parse(arguments["timeout"], CultureInfo.InvariantCulture)),
+        };
+        options.Agent.Image = arguments["image"];
+        options.Agent.Port = arguments.TryGetValue("port", out var port) ? int.Parse(port, CultureInfo.InvariantCulture) : null;
+        options.Agent.StartTimeout = TimeSpan.FromSeconds(double.Parse(arguments["start-timeout"], CultureInfo.InvariantCulture));
+        options.Network.Incoming.Mode = arguments.ContainsKey("incoming") ? IncomingTrafficMode.Steal : IncomingTrafficMode.Off;
+        var linger = double.Parse(arguments["linger"], CultureInfo.InvariantCulture) is var seconds && seconds >= 0 ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+
+        if (TakeLock(files) is not { } lockFd)
+        {
+            // Another host serves this session.
+            SessionHostServer.TryDelete(files.Log);
+            return 0;
+        }
+
+        var clean = false;
+        try
+        {
+            HostInterop.Rewrite(lockFd, SessionHostServer.LockText(files, options, linger));
+            SessionHostServer.TryDelete(files.Socket);
+            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(files.Socket));
+            File.SetUnixFileMode(files.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            listener.Listen(64);
+            using var loggers = new StderrLoggerFactory();
+            using var server = new SessionHostServer(options, files, linger, loggers.CreateLogger("ClusterContext.SessionHost"));
+            var code = server.RunAsync(listener).GetAwaiter().GetResult();
+            clean = code == 0;
+            return code;
+        }
+        finally
+        {
+            SessionHostServer.TryDelete(files.Socket);
+            if (clean)
+            {
+                SessionHostServer.TryDelete(files.Log);
+            }
+
+            // Removed while still held: a host waiting for it finds the name gone and takes a new one.
+            SessionHostServer.TryDelete(files.Lock);
+            _ = HostInterop.Close(lockFd);
+        }
+    }
+
+    /// <summary>The session's lock, held for the host's life; null when a live host has it.</summary>
+    private static int? TakeLock(SessionHostFiles files)
+    {
+        var deadline = DateTime.UtcNow + LockWait;
+        while (true)
+        {
+            var fd = HostInterop.OpenLockFile(files.Lock);
+            if (fd < 0)
+            {
+                throw new IOException($"Cannot open {files.Lock}: {System.Runtime.InteropServices.Marshal.GetLastPInvokeErrorMessage()}");
+            }
+
+            if (HostInterop.TryLock(fd))
+            {
+                if (HostInterop.StillNamed(fd, files.Lock))
+                {
+                    return fd;
+                }
+
+                // The host before removed it as it left: lock the new one.
+                _ = HostInterop.Close(fd);
+                continue;
+            }
+
+            _ = HostInterop.Close(fd);
+            if (Accepts(files.Socket) || DateTime.UtcNow > deadline)
+            {
+                return null;
+            }
+
+            // The holder is leaving (its socket is gone already): wait for it.
+            Thread.Sleep(50);
+        }
+    }
+
+    private static bool Accepts(string socketPath)
+    {
+        try
+        {
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            probe.Connect(new UnixDomainSocketEndPoint(socketPath));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static void RedirectStreams(string log)
+    {
+        var devNull = HostInterop.OpenForStreams("/dev/null");
+        var logFd = HostInterop.OpenForStreams(log);
+        if (devNull >= 0)
+        {
+            _ = HostInterop.Dup2(devNull, 0);
+            _ = HostInterop.Dup2(devNull, 1);
+            _ = HostInterop.Close(devNull);
+        }
+
+        if (logFd >= 0)
+        {
+            _ = HostInterop.Dup2(logFd, 2);
+            _ = HostInterop.Close(logFd);
+        }
+    }
+
+    private static Dictionary<string, string> Parse(string[] args)
+    {
+        var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"Unexpected argument '{args[i]}'.");
+            }
+
+            var key = args[i][2..];
+            parsed[key] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "";
+        }
+
+        return parsed;
+    }
+}

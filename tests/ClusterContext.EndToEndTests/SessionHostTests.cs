@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ClusterContext.Testing.Cluster;
+
+namespace ClusterContext.EndToEndTests;
+
+/// <summary>
+/// The session host: hooked processes of one developer context share one host and one agent in the pod; the host
+/// sends what a process writes to the pod as the file is closed, whatever happens to the process next; a host that
+/// dies is replaced; and once the last process has left and the linger has passed, nothing is left: no host, no
+/// agent, no socket, no lock file. Each test has a runtime folder of its own (<c>XDG_RUNTIME_DIR</c>), so its hosts
+/// are its own.
+/// </summary>
+[Collection(TimingGroup.Name)]
+public sealed class SessionHostTests(SandboxClusterFixture fixture) : IClassFixture<SandboxClusterFixture>, IDisposable
+{
+    private readonly string _runtime = Directory.CreateTempSubdirectory("clustercontext-runtime-").FullName;
+
+    private string Sessions => Path.Combine(_runtime, "clustercontext");
+
+    [Fact]
+    public async Task Processes_of_one_context_share_one_host_and_one_agent_and_nothing_stays_after_the_linger()
+    {
+        var before = AgentContainers().Count;
+
+        // Three processes starting at once: one host (the others' find its lock), one agent.
+        var together = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => AppRun.RunAsync(Environment(linger: 5), null, "env:ORDERS_MODE")));
+        var hostPid = HostPid();
+        foreach (var run in together)
+        {
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
+        }
+
+        // Later ones, one after the other, join the same host within its linger.
+        for (var i = 0; i < 2; i++)
+        {
+            var run = await AppRun.RunAsync(Environment(linger: 5), null, "env:ORDERS_MODE", $"read:{SandboxCluster.ConfigPath}");
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Equal(SandboxCluster.ConfigText, run[$"read:{SandboxCluster.ConfigPath}"]);
+            Assert.DoesNotContain("Starting agent container", run.Output, StringComparison.Ordinal);
+            Assert.Equal(hostPid, HostPid());
+        }
+
+        var added = AgentContainers().Skip(before).ToList();
+        Assert.Single(added);
+
+        await WaitForAsync(() => !Directory.EnumerateFileSystemEntries(Sessions).Any(), "the host's socket, lock and log to go");
+        await WaitForAsync(() => !Alive(hostPid), "the host to exit");
+        var name = (string)added[0]!["name"]!;
+        await WaitForAsync(() => Terminated(name), $"agent container {name} to end");
+    }
+
+    [Fact]
+    public async Task A_write_reaches_the_pod_when_the_process_is_killed_right_after_closing_the_file()
+    {
+        var directory = Directory.CreateTempSubdirectory("clustercontext-e2e-host-write-").FullName;
+        var path = $"/tmp/clustercontext-written-{Guid.NewGuid():N}.txt";
+        await File.WriteAllTextAsync(Path.Combine(directory, "clustercontext.json"), """{ "fs": { "readWrite": ["^/tmp/clustercontext-written-"] } }""");
+        try
+        {
+            var running = AppRun.StartAsync(Environment(linger: 5), directory, $"write:{path}=first", $"write:{path}=second", $"pause:{directory}/never");
+            Assert.Equal($"write:{path}=first\tfirst", await running.NextLineAsync());
+            Assert.Equal($"write:{path}=second\tsecond", await running.NextLineAsync());
+            var pid = running.Id;
+            running.Kill();
+
+            // The host saw the file closed; the process had no time to send it itself (it does every 5 s, or at its end).
+            await WaitForAsync(() => File.Exists(fixture.PodRoot + path) && File.ReadAllText(fixture.PodRoot + path) == "second", $"{path} in the pod to say 'second'");
+
+            // The killed process's copies (the pod's token and secrets among them) do not stay on this machine.
+            var userFolder = Path.Combine(Path.GetTempPath(), "clustercontext-0");
+            await WaitForAsync(() => !Directory.EnumerateDirectories(userFolder, $"{pid}-*").Any(), $"process {pid}'s copies to be removed");
+        }
+        finally
+        {
+            File.Delete(fixture.PodRoot + path);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_killed_host_is_replaced_and_the_process_goes_on_through_the_new_one()
+    {
+        var resume = Path.Combine(_runtime, "resume");
+        var running = AppRun.StartAsync(Environment(linger: 3), null, "env:ORDERS_MODE", $"pause:{resume}", "redis:redis");
+        Assert.Equal("env:ORDERS_MODE\tsandbox", await running.NextLineAsync());
+        var first = HostPid();
+        using (var host = Process.GetProcessById(first))
+        {
+            host.Kill();
+            await host.WaitForExitAsync();
+        }
+
+        // The process's next remote operation (DNS and a connection through the pod) waits for a new host and succeeds.
+        await File.WriteAllTextAsync(resume, "");
+        var run = await running.CompleteAsync();
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Equal("+PONG", run["redis:redis"]);
+        await WaitForAsync(() => !Directory.EnumerateFileSystemEntries(Sessions).Any(), "the new host's socket, lock and log to go");
+    }
+
+    public void Dispose() => Directory.Delete(_runtime, recursive: true);
+
+    private Dictionary<string, string?> Environment(int linger) => new()
+    {
+        ["KUBECONFIG"] = fixture.Kubeconfig,
+        ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
+        ["CLUSTERCONTEXT_SESSION_LINGER"] = linger.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["XDG_RUNTIME_DIR"] = _runtime,
+    };
+
+    /// <summary>The pid of the host serving the test's sessions, from its lock file.</summary>
+    private int HostPid()
+    {
+        var lockFile = Assert.Single(Directory.GetFiles(Sessions, "*.lock"));
+        using var document = JsonDocument.Parse(File.ReadAllText(lockFile));
+        return document.RootElement.GetProperty("pid").GetInt32();
+    }
+
+    private JsonArray AgentContainers() =>
+        fixture.Cluster.Api.Get("pods", SandboxCluster.Namespace, SandboxCluster.Pod)!["spec"]!["ephemeralContainers"]?.AsArray() ?? [];
+
+    private bool Terminated(string container) =>
+        fixture.Cluster.Api.Get("pods", SandboxCluster.Namespace, SandboxCluster.Pod)!["status"]!["ephemeralContainerStatuses"]!.AsArray()
+            .Any(s => (string?)s!["name"] == container && s["state"]!["terminated"] is not null);
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Waited 60 s for {what}.");
+            await Task.Delay(50);
+        }
+    }
+}
