@@ -17,6 +17,7 @@ public class ConfigurationLoaderTests
               "env": { "include": ["*"], "exclude": ["PATH", "HOME"], "override": { "LOG_LEVEL": "Debug" }, "unset": ["X"], "envFile": null },
               "fs": { "mode": "localWithOverrides", "readOnly": ["^/etc/config/"], "readWrite": [], "local": ["^/tmp/"], "notFound": [] },
               "network": { "dns": false, "outgoing": { "tcp": true, "udp": false, "default": "local", "remote": ["10.96.0.0/12"], "local": [] } },
+              "session": { "name": "orders-debug", "linger": 0, "shared": false },
               "required": false,
               "timeout": 2.5,
             }
@@ -37,6 +38,11 @@ public class ConfigurationLoaderTests
         Assert.Equal(OutgoingDefault.Remote, new ClusterContextOptions().Network.Outgoing.Default);
         Assert.False(options.Required);
         Assert.Equal(TimeSpan.FromSeconds(2.5), options.Timeout);
+        Assert.Equal("orders-debug", options.Session.Name);
+        Assert.Equal(TimeSpan.Zero, options.Session.Linger);
+        Assert.False(options.Session.Shared);
+        Assert.Equal(TimeSpan.FromSeconds(30), new ClusterContextOptions().Session.Linger);
+        Assert.True(new ClusterContextOptions().Session.Shared);
     }
 
     [Theory]
@@ -49,6 +55,7 @@ public class ConfigurationLoaderTests
     [InlineData("""{ "required": null }""", "test.json: required: expected true or false, got null")]
     [InlineData("""{ "timeout": -1 }""", "test.json: timeout: expected a positive number of seconds")]
     [InlineData("""{ "agent": [] }""", "test.json: agent: expected an object, got an array")]
+    [InlineData("""{ "session": { "linger": -1 } }""", "test.json: session.linger: expected a number of seconds, 0 or more")]
     [InlineData("""{ "env": { "override": { "A": 1 } } }""", "test.json: env.override.A: expected a string, got the number 1")]
     [InlineData("""{ "target": """, "test.json: not valid JSON at line 1")]
     public void Unknown_keys_and_wrong_types_name_the_keys_path(string json, string message)
@@ -70,8 +77,14 @@ public class ConfigurationLoaderTests
                 ["CLUSTERCONTEXT_AGENT_TOKEN"] = "secret",
                 ["CLUSTERCONTEXT_FS_MODE"] = "write",
                 ["CLUSTERCONTEXT_REQUIRED"] = "false",
+                ["CLUSTERCONTEXT_SESSION"] = "orders-debug",
+                ["CLUSTERCONTEXT_SESSION_LINGER"] = "2.5",
+                ["CLUSTERCONTEXT_SESSION_SHARED"] = "false",
             };
             var options = ConfigurationLoader.Load(directory, environment);
+            Assert.Equal("orders-debug", options.Session.Name);
+            Assert.Equal(TimeSpan.FromSeconds(2.5), options.Session.Linger);
+            Assert.False(options.Session.Shared);
 
             Assert.Equal("pod/a", options.Target);
             Assert.Equal("two", options.Namespace);

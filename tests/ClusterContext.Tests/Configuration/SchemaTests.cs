@@ -29,6 +29,7 @@ public class SchemaTests
         Assert.Contains("env.envFile", keys);
         Assert.Contains("network.incoming.httpFilter.anyOf", keys);
         Assert.Contains("network.incoming.portMapping", keys);
+        Assert.Contains("session.linger", keys);
     }
 
     private static void Collect(JsonElement node, string path, List<string> keys)
@@ -66,8 +67,8 @@ public class SchemaTests
             _ => null,
         } ?? leaf switch
         {
-            "required" or "dns" or "tcp" or "udp" => "true",
-            "timeout" or "startTimeout" => "3",
+            "required" or "dns" or "tcp" or "udp" or "shared" => "true",
+            "timeout" or "startTimeout" or "linger" => "3",
             "port" => "47471",
             "mode" => "\"read\"",
             "default" => "\"local\"",
