@@ -2,6 +2,7 @@ using ClusterContext.Benchmarks.Context;
 using ClusterContext.Benchmarks.Incoming;
 using ClusterContext.Benchmarks.Kube;
 using ClusterContext.Benchmarks.Patching;
+using ClusterContext.Benchmarks.Session;
 using ClusterContext.Benchmarks.Throughput;
 
 switch (args.FirstOrDefault())
@@ -18,7 +19,9 @@ switch (args.FirstOrDefault())
         return await IncomingBenchmark.RunAsync(args[1..]);
     case "context":
         return await ContextBenchmark.RunAsync();
+    case "session":
+        return await SessionHostBenchmark.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds]");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds]");
         return 2;
 }

@@ -54,6 +54,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "udp-dns-async" => await UdpDnsQueryAsync(argument),
     "time-open" => TimeEach(argument, path => File.OpenHandle(path).Dispose()),
     "time-read" => TimeEach(argument, path => File.ReadAllText(path)),
+    "time-dns" => TimeEach(argument, name => Dns.GetHostAddresses(name)),
     "time-http" => await TimeHttpAsync(argument),
     "http-parallel" => await HttpParallelAsync(argument),
     "stress" => Stress(int.Parse(argument, System.Globalization.CultureInfo.InvariantCulture)),

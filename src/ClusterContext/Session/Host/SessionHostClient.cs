@@ -100,6 +100,13 @@ internal sealed class SessionHostClient : IDisposable
         }
     }
 
+    /// <summary>Joins the host (starting it if none runs) and waits until its agent runs in the pod.</summary>
+    public async Task JoinAsync(CancellationToken cancellationToken)
+    {
+        using var bypass = HookBypass.Enter();
+        await EnsureControlAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Tells the host where this process keeps its copies (the host removes them if the process dies).</summary>
     public void UseCache(string root)
     {
