@@ -68,6 +68,9 @@ internal static class PortForwarder
 
         using var connection = tcp;
 
+        // As the kubelet's (Go sets TCP_NODELAY on every connection): small writes are not held back for an ACK.
+        tcp.NoDelay = true;
+
         // Neither pump is ever cancelled: cancelling a WebSocket operation aborts the socket, dropping data not yet
         // flushed. When one side ends the other is ended in order, as the kubelet does it (no half-close).
         var fromPod = PumpFromPodAsync(tcp, socket, CancellationToken.None);
