@@ -115,6 +115,9 @@ public class PackageTests(PodFixture pod)
             // The hook's folder is complete: every assembly of the hook's build folder, which it loads from beside itself.
             var hookFolder = Directory.GetFiles(Path.GetDirectoryName(AppRun.HookPath)!, "*.dll").Select(Path.GetFileName).Order(StringComparer.Ordinal);
             Assert.Equal(hookFolder, entries.Where(e => e.StartsWith("tools/hook/", StringComparison.Ordinal)).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            // The session host starts from beside the hook: its entry point and runtime configuration.
+            Assert.Contains("tools/hook/ClusterContext.SessionHost.dll", entries);
+            Assert.Contains("tools/hook/ClusterContext.SessionHost.runtimeconfig.json", entries);
             Assert.Equal(File.ReadAllBytes(Path.Combine(AppRun.RepositoryRoot, "src/ClusterContext/clustercontext.schema.json")),
                 Read(nupkg, "contentFiles/any/any/clustercontext.schema.json"));
 
