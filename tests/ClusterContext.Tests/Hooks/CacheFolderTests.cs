@@ -50,4 +50,35 @@ public sealed class CacheFolderTests
         CacheFolder.Sweep(user);
         Assert.False(Directory.Exists(earlier));
     }
+
+    [Fact]
+    public void A_folder_of_another_users_or_a_link_is_refused_even_for_root_who_may_change_any_folders_mode()
+    {
+        var root = Directory.CreateTempSubdirectory("clustercontext-owner-").FullName;
+        try
+        {
+            var theirs = Path.Combine(root, "theirs");
+            Directory.CreateDirectory(theirs);
+            using (var chown = Process.Start("chown", ["65534:65534", theirs]))
+            {
+                chown.WaitForExit();
+                Assert.Equal(0, chown.ExitCode);
+            }
+
+            var error = Assert.Throws<UnauthorizedAccessException>(() => CacheFolder.EnsureOwn(theirs));
+            Assert.Contains("belongs to user 65534", error.Message, StringComparison.Ordinal);
+
+            var link = Path.Combine(root, "link");
+            var mine = Directory.CreateDirectory(Path.Combine(root, "mine")).FullName;
+            Directory.CreateSymbolicLink(link, mine);
+            Assert.Contains("is not a directory", Assert.Throws<UnauthorizedAccessException>(() => CacheFolder.EnsureOwn(link)).Message, StringComparison.Ordinal);
+
+            CacheFolder.EnsureOwn(mine);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(mine));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

@@ -28,8 +28,7 @@ internal static partial class CacheFolder
         {
             Directory.CreateDirectory(user, OwnerOnly);
 
-            // Only the folder's owner may change its mode: a folder someone else made under this name is not used.
-            File.SetUnixFileMode(user, OwnerOnly);
+            EnsureOwn(user);
         }
         catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
         {
@@ -42,6 +41,23 @@ internal static partial class CacheFolder
         var folder = Path.Combine(user, $"{Environment.ProcessId}-{StartTime(Environment.ProcessId)}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder, OwnerOnly);
         return folder;
+    }
+
+    /// <summary>
+    /// Makes sure <paramref name="folder"/> is a directory of this user's (not a link, not someone else's: root may
+    /// change any folder's mode, so the mode alone proves nothing) and leaves it 0700.
+    /// </summary>
+    internal static void EnsureOwn(string folder)
+    {
+        var euid = Patching.Internal.LibC.GetEffectiveUserId();
+        if (Patching.Internal.LibC.OwnerOf(folder) is { } found && (found.Owner != euid || !found.Directory))
+        {
+            throw new UnauthorizedAccessException(found.Directory
+                ? $"{folder} belongs to user {found.Owner.ToString(CultureInfo.InvariantCulture)}, not to this user ({euid.ToString(CultureInfo.InvariantCulture)})"
+                : $"{folder} is not a directory (a symbolic link, say)");
+        }
+
+        File.SetUnixFileMode(folder, OwnerOnly);
     }
 
     /// <summary>Removes the process folders in <paramref name="user"/> whose process is gone.</summary>

@@ -40,6 +40,27 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", EntryPoint = "closedir")]
     public static partial int CloseDir(nint directory);
 
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Statx(int directory, string path, int flags, uint mask, byte* buffer);
+
+    /// <summary>
+    /// The owner of <paramref name="path"/> itself (a symbolic link is not followed) and whether it is a directory, or
+    /// null when it cannot be read. statx: its layout is the same on every architecture, unlike struct stat's.
+    /// </summary>
+    public static (uint Owner, bool Directory)? OwnerOf(string path)
+    {
+        var buffer = stackalloc byte[256];
+        // AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_UID
+        if (Statx(-100, path, 0x100, 0x1 | 0x8, buffer) != 0)
+        {
+            return null;
+        }
+
+        // struct statx: stx_uid at 20, stx_mode (16 bits) at 28.
+        var mode = *(ushort*)(buffer + 28);
+        return (*(uint*)(buffer + 20), (mode & 0xF000) == 0x4000);
+    }
+
     [LibraryImport("libc", EntryPoint = "gettid")]
     public static partial int GetTid();
 }

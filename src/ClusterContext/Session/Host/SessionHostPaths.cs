@@ -29,8 +29,8 @@ internal static partial class SessionHostPaths
             Directory.CreateDirectory(Path.GetDirectoryName(folder)!, OwnerOnly);
             Directory.CreateDirectory(folder, OwnerOnly);
 
-            // Only the owner may change a folder's mode: one someone else made under this name is not used.
-            File.SetUnixFileMode(folder, OwnerOnly);
+            // A folder someone else made under this name (or a link to one) is not used.
+            Hooks.FileSystem.CacheFolder.EnsureOwn(folder);
         }
         catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
         {
