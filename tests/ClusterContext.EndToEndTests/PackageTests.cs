@@ -68,6 +68,12 @@ public class PackageTests(PodFixture pod)
             var hosted = WriteHostedConsumerApp(work, version);
             var hostedBuild = await DotnetAsync(hosted, "build", "-nologo", "-v", "q", "--disable-build-servers");
             Assert.True(hostedBuild.ExitCode == 0, hostedBuild.Output);
+            // With no hook, the library in the app's folder starts the session host from there: its entry point is beside it.
+            foreach (var file in new[] { "ClusterContext.SessionHost.dll", "ClusterContext.SessionHost.runtimeconfig.json" })
+            {
+                Assert.True(File.Exists(Path.Combine(hosted, "bin", "Debug", "net10.0", file)), file);
+            }
+
             var hostedRun = await AppRun.StartAppAsync(Path.Combine(hosted, "bin", "Debug", "net10.0", "HostedConsumer.dll"), new Dictionary<string, string?>
             {
                 ["DOTNET_STARTUP_HOOKS"] = null,
@@ -114,7 +120,7 @@ public class PackageTests(PodFixture pod)
             Assert.Contains("buildTransitive/ClusterContext.props", entries);
             // The hook's folder is complete: every assembly of the hook's build folder, which it loads from beside itself.
             var hookFolder = Directory.GetFiles(Path.GetDirectoryName(AppRun.HookPath)!, "*.dll").Select(Path.GetFileName).Order(StringComparer.Ordinal);
-            Assert.Equal(hookFolder, entries.Where(e => e.StartsWith("tools/hook/", StringComparison.Ordinal)).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            Assert.Equal(hookFolder, entries.Where(e => e.StartsWith("tools/hook/", StringComparison.Ordinal) && e.EndsWith(".dll", StringComparison.Ordinal)).Select(Path.GetFileName).Order(StringComparer.Ordinal));
             // The session host starts from beside the hook: its entry point and runtime configuration.
             Assert.Contains("tools/hook/ClusterContext.SessionHost.dll", entries);
             Assert.Contains("tools/hook/ClusterContext.SessionHost.runtimeconfig.json", entries);
