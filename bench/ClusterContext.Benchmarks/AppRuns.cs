@@ -81,6 +81,36 @@ internal static class AppRuns
         return output;
     }
 
+    /// <summary>
+    /// Where one hooked start's time goes: the steps the hook reports with CLUSTERCONTEXT_TRACE_STARTUP=1 (milliseconds
+    /// since the process started, and the JIT's work so far), one line each.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> StartupBreakdownAsync(Dictionary<string, string> environment, string command)
+    {
+        var traced = new Dictionary<string, string>(environment) { ["CLUSTERCONTEXT_TRACE_STARTUP"] = "1" };
+        var info = new ProcessStartInfo("dotnet", [AppPath, command])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var (name, value) in traced)
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{command} failed ({process.ExitCode}): {await output}{errors}");
+        }
+
+        return [.. errors.Split('\n').Where(l => l.StartsWith("clustercontext: startup", StringComparison.Ordinal)).Select(l => l["clustercontext: startup".Length..].Trim())];
+    }
+
     /// <summary>Milliseconds from starting the app until its first line of output (with the hook: its session is ready, Main has run).</summary>
     public static async Task<double> TimeToFirstLineAsync(Dictionary<string, string> environment, string command)
     {

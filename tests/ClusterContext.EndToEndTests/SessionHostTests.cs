@@ -36,8 +36,23 @@ public sealed class SessionHostTests(SandboxClusterFixture fixture) : IClassFixt
         // Later ones, one after the other, join the same host within its linger.
         for (var i = 0; i < 2; i++)
         {
-            var run = await AppRun.RunAsync(Environment(linger: 5), null, "env:ORDERS_MODE", $"read:{SandboxCluster.ConfigPath}");
+            // The second also says where its start went (CLUSTERCONTEXT_TRACE_STARTUP), step by step, in order.
+            var environment = Environment(linger: 5);
+            environment["CLUSTERCONTEXT_TRACE_STARTUP"] = i == 1 ? "1" : null;
+            var run = await AppRun.RunAsync(environment, null, "env:ORDERS_MODE", $"read:{SandboxCluster.ConfigPath}");
             Assert.True(run.ExitCode == 0, run.Output);
+            var steps = run.Output.Split('\n').Where(l => l.StartsWith("clustercontext: startup", StringComparison.Ordinal)).ToList();
+            if (i == 1)
+            {
+                string[] expected = ["hook entered", "options loaded", "session host joined", "agent session open", "pod environment and mounts received", "hooks installed", "session ready"];
+                Assert.Equal(expected.Length, steps.Count(l => expected.Any(e => l.Contains(e, StringComparison.Ordinal))));
+                Assert.Equal(expected, expected.OrderBy(e => steps.FindIndex(l => l.Contains(e, StringComparison.Ordinal))));
+            }
+            else
+            {
+                Assert.Empty(steps);
+            }
+
             Assert.Equal(SandboxCluster.ConfigText, run[$"read:{SandboxCluster.ConfigPath}"]);
             Assert.DoesNotContain("Starting agent container", run.Output, StringComparison.Ordinal);
             Assert.Equal(hostPid, HostPid());

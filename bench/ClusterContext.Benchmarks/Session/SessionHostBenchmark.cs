@@ -58,6 +58,12 @@ internal static class SessionHostBenchmark
                 var cold = first[first.Count / 2];
                 Console.WriteLine($"process start to its first line: {bare:0} ms without the hook; with it, {cold:0} ms for the first process (starts the host and the agent), {joining:0} ms joining a running host: {joining - bare:0} ms over a bare start (goal: session ready < 100 ms), {cold / joining:0.0}x faster than the first");
 
+                Console.WriteLine("where a joining process's start goes (ms since the process started; the app's Main runs right after the last step):");
+                foreach (var step in await AppRuns.StartupBreakdownAsync(Hooked(), "env:ORDERS_MODE"))
+                {
+                    Console.WriteLine($"  {step}");
+                }
+
                 var own = Hooked(("CLUSTERCONTEXT_SESSION_SHARED", "false"));
                 var (dnsOwn, dnsHost) = await AppRuns.AlternateAsync(3, () => AppRuns.MeasureAsync(own, "time-dns:300:web"), () => AppRuns.MeasureAsync(Hooked(), "time-dns:300:web"));
                 Console.WriteLine($"DNS lookup of a service: {dnsOwn / 1000:0} us over the process's own port-forward, {dnsHost / 1000:0} us through the session host: ratio {dnsHost / dnsOwn:0.00} (goal: <= 1.1)");

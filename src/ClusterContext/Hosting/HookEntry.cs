@@ -9,10 +9,14 @@ internal static class HookEntry
         {
             // First of all, before this hook's own start-up calls them: the JIT hook goes in and no method compiled from
             // now on inlines a choke point (a copy inlined into a caller is out of reach of any patch).
+            Diagnostics.StartupTrace.Mark("hook entered");
             ClusterContextSession.ReserveChokePoints();
+            Diagnostics.StartupTrace.Mark("choke points reserved (JIT hook in)");
             var options = ClusterContextSession.LoadOptions();
+            Diagnostics.StartupTrace.Mark("options loaded");
             var session = ClusterContextSession.Start(options, new StderrLoggerFactory());
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(session);
+            Diagnostics.StartupTrace.Mark("session ready: the app's Main runs next");
         }
         catch (Exception ex) when (ex is ConfigurationException or ClusterContextUnavailableException or PatchException)
         {

@@ -187,6 +187,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         try
         {
             (agent, address, sessionEndPoints, target) = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            Diagnostics.StartupTrace.Mark(host is not null ? "agent session open (through the session host)" : "agent session open");
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException
             && options.Agent.Address is { } direct)
@@ -225,6 +226,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             var podMounts = agent.GetMountsAsync(cancellationToken);
             environment = EnvironmentImport.Apply(options.Env, await podEnvironment.ConfigureAwait(false));
             mounts = await podMounts.ConfigureAwait(false);
+            Diagnostics.StartupTrace.Mark("pod environment and mounts received");
         }
         catch
         {
@@ -260,6 +262,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             ListenHooks.Install(patcher, incoming);
         }
 
+        Diagnostics.StartupTrace.Mark("hooks installed");
         SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
         return new ClusterContextSession(options, remote, cache, environment, logger, target, host);
     }

@@ -72,6 +72,7 @@ internal sealed class SessionHostClient : IDisposable
     {
         using var bypass = HookBypass.Enter();
         var info = await EnsureControlAsync(cancellationToken).ConfigureAwait(false);
+        Diagnostics.StartupTrace.Mark("session host joined");
         var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new IOException($"The session host of {_options.Target} ({Files.Socket}) went away; the next operation starts a new one.");
         try
@@ -88,6 +89,8 @@ internal sealed class SessionHostClient : IDisposable
                 info = reply?.RootElement.TryGetProperty("ok", out var ok) == true ? SessionInfo.Read(ok)
                     : throw new IOException($"The session host of {_options.Target} closed the connection; the next operation starts a new one.");
             }
+
+            Diagnostics.StartupTrace.Mark("port-forward to the agent spliced by the host");
 
             var agent = await AgentClient.ConnectAsync(new NetworkStream(socket, ownsSocket: true), info.Token,
                 $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
