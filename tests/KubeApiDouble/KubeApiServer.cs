@@ -433,6 +433,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             case ["openapi", "v3", "apis", var documentGroup, var documentVersion] when OpenApi.Document($"{documentGroup}/{documentVersion}") is { } document:
                 await WriteJsonAsync(context, document).ConfigureAwait(false);
                 return;
+            case ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"]:
+                await HandleAccessReviewAsync(context, user).ConfigureAwait(false);
+                return;
             case ["apis", var apiGroup, var version]:
                 await WriteJsonAsync(context, ResourceList($"{apiGroup}/{version}")).ConfigureAwait(false);
                 return;
@@ -767,7 +770,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             ["uid"] = _namespaceUids.GetOrAdd(name, _ => Guid.NewGuid().ToString()),
             ["resourceVersion"] = "1",
             ["creationTimestamp"] = _started,
-            ["labels"] = new JsonObject { ["kubernetes.io/metadata.name"] = name },
+            ["labels"] = PodSecurityEnforce.TryGetValue(name, out var level)
+                ? new JsonObject { ["kubernetes.io/metadata.name"] = name, ["pod-security.kubernetes.io/enforce"] = level }
+                : new JsonObject { ["kubernetes.io/metadata.name"] = name },
         },
         ["spec"] = new JsonObject { ["finalizers"] = new JsonArray("kubernetes") },
         ["status"] = new JsonObject { ["phase"] = "Active" },
