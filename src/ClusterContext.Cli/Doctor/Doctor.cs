@@ -208,14 +208,14 @@ internal static class Doctor
 
     private static async Task AgentImageAsync(KubeApiClient api, ResolvedTarget target, ClusterContextOptions options, List<Check> checks, CancellationToken cancellationToken)
     {
-        var name = $"agent image";
+        var name = "agent image";
         try
         {
             // The agent leaves at once when no session comes: the container runs, proving the image, and ends.
             var port = System.Security.Cryptography.RandomNumberGenerator.GetInt32(40000, 60000);
             var spec = new AgentContainerSpec(options.Agent.Image, port, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), []);
             var started = await EphemeralAgent.StartAsync(api, target, spec, null, options.Agent.StartTimeout, cancellationToken).ConfigureAwait(false);
-            checks.Add(new Check(name, Verdict.Ok, $"{options.Agent.Image} pulled and started in pod {target.Pod} (test container {started.Container}, ended)"));
+            checks.Add(new Check(name, Verdict.Ok, $"{options.Agent.Image} pulled and started in pod {target.Pod} (test container {started.Container}, which ends by itself within seconds)"));
         }
         catch (KubeApiException ex)
         {
