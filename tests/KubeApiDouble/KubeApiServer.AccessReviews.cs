@@ -22,10 +22,27 @@ public sealed partial class KubeApiServer
         JsonObject review;
         try
         {
-            review = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false))?.AsObject()
-                ?? throw new JsonException("empty body");
+            var type = context.Request.ContentType?.Split(';')[0].Trim();
+            if (type == ProtobufBody.ContentType)
+            {
+                // kubectl auth can-i sends protobuf; the answer is JSON, which every client accepts.
+                using var buffer = new MemoryStream();
+                await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+                review = ProtobufBody.Decode("selfsubjectaccessreviews", buffer.ToArray());
+            }
+            else if (type is null or "application/json")
+            {
+                review = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false))?.AsObject()
+                    ?? throw new JsonException("empty body");
+            }
+            else
+            {
+                await WriteStatusAsync(context, 415, "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf").ConfigureAwait(false);
+                return;
+            }
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or PatchException)
         {
             await WriteStatusAsync(context, 400, "BadRequest", $"the body of the request could not be read: {ex.Message}").ConfigureAwait(false);
             return;
@@ -43,14 +60,15 @@ public sealed partial class KubeApiServer
         var resource = (string?)attributes["resource"] ?? "";
         var subresource = (string?)attributes["subresource"];
         var verb = (string?)attributes["verb"] ?? "";
+        var @namespace = (string?)attributes["namespace"] ?? "";
         var checkedResource = string.IsNullOrEmpty(subresource) ? resource : $"{resource}/{subresource}";
-        var allowed = !_denied.ContainsKey($"{user}|{verb}|{checkedResource}") && Allowed(user, group, checkedResource, verb);
+        var allowed = !_denied.ContainsKey($"{user}|{verb}|{checkedResource}") && Allowed(user, @namespace, group, checkedResource, verb);
         review["apiVersion"] = "authorization.k8s.io/v1";
         review["kind"] = "SelfSubjectAccessReview";
         review["metadata"] ??= new JsonObject();
         review["metadata"]!["creationTimestamp"] = null;
         review["status"] = allowed
-            ? new JsonObject { ["allowed"] = true, ["reason"] = $"RBAC: allowed by RoleBinding of User \"{user}\"" }
+            ? new JsonObject { ["allowed"] = true }
             : new JsonObject { ["allowed"] = false };
         await WriteJsonAsync(context, review, code: 201).ConfigureAwait(false);
     }
