@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using ClusterContext.Kube;
 using ClusterContext.Testing.Kube;
 
 namespace ClusterContext.Cli.Tests;
@@ -42,6 +45,66 @@ public sealed class DoctorTests(SandboxClusterFixture fixture) : CliTestBase(fix
         Assert.DoesNotContain(run.Output.Split('\n'), l => l.StartsWith("fail", StringComparison.Ordinal) && l != line && !l.Contains(" target ", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The documented Role and a RoleBinding to the sandbox's user, created through the API; a verb taken out of the
+    /// Role (an update through the API) is what doctor names, and each verdict is what kubectl auth can-i answers.
+    /// </summary>
+    [Fact]
+    public async Task A_verb_removed_from_the_Role_through_the_API_is_named_and_every_verdict_is_kubectls()
+    {
+        Fixture.Cluster.Api.AddToken("clusterctx-tests-admin", "admin");
+        var api = Fixture.Cluster.Api;
+        using var admin = new KubeApiClient(new KubeEndpoint("sandbox", api.Address, "shop", api.Pki.AuthorityPem, false, null, null, new KubeCredentials(Token: "clusterctx-tests-admin")));
+        const string Roles = "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/roles";
+        const string Bindings = "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings";
+        var role = new JsonObject
+        {
+            ["apiVersion"] = "rbac.authorization.k8s.io/v1",
+            ["kind"] = "Role",
+            ["metadata"] = new JsonObject { ["name"] = "clustercontext-user" },
+            ["rules"] = new JsonArray([.. DocumentedRole().Select(r => (JsonNode)new JsonObject
+            {
+                ["apiGroups"] = new JsonArray([.. r.ApiGroups.Select(g => (JsonNode)g)]),
+                ["resources"] = new JsonArray([.. r.Resources.Select(g => (JsonNode)g)]),
+                ["verbs"] = new JsonArray([.. r.Verbs.Select(g => (JsonNode)g)]),
+            })]),
+        };
+        var binding = JsonNode.Parse("""
+            { "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": { "name": "clustercontext-user" },
+              "subjects": [ { "kind": "User", "name": "developer", "apiGroup": "rbac.authorization.k8s.io" } ],
+              "roleRef": { "kind": "Role", "name": "clustercontext-user", "apiGroup": "rbac.authorization.k8s.io" } }
+            """)!;
+        (await admin.SendAsync(HttpMethod.Post, Roles, role.ToJsonString(), null, CancellationToken.None)).Dispose();
+        (await admin.SendAsync(HttpMethod.Post, Bindings, binding.ToJsonString(), null, CancellationToken.None)).Dispose();
+        try
+        {
+            var allowed = await Cli.RunAsync("doctor", "-t", "deployment/orders", "-o", "json");
+            Assert.True(allowed.ExitCode == 0, allowed.ToString());
+            await AssertVerdictsAreKubectlsAsync(allowed.Output);
+
+            // The Role as the server has it, without "patch" on pods/ephemeralcontainers, put back.
+            using (var stored = await admin.SendAsync(HttpMethod.Get, $"{Roles}/clustercontext-user", null, null, CancellationToken.None))
+            {
+                var updated = JsonNode.Parse(stored.RootElement.GetRawText())!;
+                var rule = updated["rules"]!.AsArray().Single(r => r!["resources"]!.AsArray().Any(x => (string?)x == "pods/ephemeralcontainers"))!;
+                rule["verbs"] = new JsonArray([.. rule["verbs"]!.AsArray().Select(v => (string?)v).Where(v => v != "patch").Select(v => (JsonNode)v!)]);
+                (await admin.SendAsync(HttpMethod.Put, $"{Roles}/clustercontext-user", updated.ToJsonString(), null, CancellationToken.None)).Dispose();
+            }
+
+            var denied = await Cli.RunAsync("doctor", "-t", "deployment/orders");
+            Assert.True(denied.ExitCode == 1, denied.ToString());
+            var line = Assert.Single(denied.Output.Split('\n'), l => l.StartsWith("fail", StringComparison.Ordinal));
+            Assert.Contains("rbac: patch pods/ephemeralcontainers", line, StringComparison.Ordinal);
+            Assert.Contains("you cannot patch resource \"pods/ephemeralcontainers\" in API group \"core\" in namespace 'shop'", line, StringComparison.Ordinal);
+            await AssertVerdictsAreKubectlsAsync((await Cli.RunAsync("doctor", "-t", "deployment/orders", "-o", "json")).Output);
+        }
+        finally
+        {
+            (await admin.SendAsync(HttpMethod.Delete, $"{Bindings}/clustercontext-user", null, null, CancellationToken.None)).Dispose();
+            (await admin.SendAsync(HttpMethod.Delete, $"{Roles}/clustercontext-user", null, null, CancellationToken.None)).Dispose();
+        }
+    }
+
     [Fact]
     public async Task A_namespace_that_forbids_NET_ADMIN_fails_incoming_and_warns_otherwise()
     {
@@ -73,6 +136,41 @@ public sealed class DoctorTests(SandboxClusterFixture fixture) : CliTestBase(fix
         Assert.Contains("fix: Check that the cluster runs", run.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>Each rbac check of doctor's JSON is ok exactly when kubectl auth can-i says yes.</summary>
+    private async Task AssertVerdictsAreKubectlsAsync(string doctorJson)
+    {
+        using var document = JsonDocument.Parse(doctorJson);
+        var checks = document.RootElement.GetProperty("checks").EnumerateArray()
+            .Select(c => (Name: c.GetProperty("name").GetString()!, Verdict: c.GetProperty("verdict").GetString()!))
+            .Where(c => c.Name.StartsWith("rbac: ", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(checks);
+        foreach (var (name, verdict) in checks)
+        {
+            var words = name["rbac: ".Length..].Split(' ');
+            var parts = words[1].Split('/');
+            var resource = parts[0] switch
+            {
+                "deployments" or "statefulsets" or "replicasets" or "daemonsets" => parts[0] + ".apps",
+                "jobs" => "jobs.batch",
+                var core => core,
+            };
+            var arguments = new List<string> { "auth", "can-i", words[0], resource, "-n", "shop" };
+            if (parts.Length > 1)
+            {
+                arguments.Add($"--subresource={parts[1]}");
+            }
+
+            var info = new ProcessStartInfo("kubectl", arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+            info.Environment["KUBECONFIG"] = Fixture.Kubeconfig;
+            using var kubectl = Process.Start(info)!;
+            var answer = (await kubectl.StandardOutput.ReadToEndAsync()).Trim();
+            var errors = await kubectl.StandardError.ReadToEndAsync();
+            await kubectl.WaitForExitAsync();
+            Assert.True(answer is "yes" or "no", $"kubectl {string.Join(' ', arguments)}: {answer} {errors}");
+            Assert.True((answer == "yes") == (verdict == "ok"), $"{name}: doctor says {verdict}, kubectl auth can-i says {answer}");
+        }
+    }
+
     /// <summary>The rules of the Role in docs/clustercontext-rbac.yaml.</summary>
     private static List<RoleRule> DocumentedRole()
     {
@@ -88,7 +186,7 @@ public sealed class DoctorTests(SandboxClusterFixture fixture) : CliTestBase(fix
     protected override void Dispose(bool disposing)
     {
         // The other tests' user may do anything again.
-        Fixture.Cluster.Api.Bind("developer", [new RoleRule(["*"], ["*"], ["*"])]);
+        Fixture.Cluster.Api.Unbind("developer");
         base.Dispose(disposing);
     }
 }
