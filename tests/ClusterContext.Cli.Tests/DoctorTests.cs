@@ -126,6 +126,30 @@ public sealed class DoctorTests(SandboxClusterFixture fixture) : CliTestBase(fix
     }
 
     [Fact]
+    public async Task The_pull_test_starts_the_agent_image_in_the_pod_and_fails_for_an_image_the_node_cannot_pull()
+    {
+        var before = AgentContainers().Count;
+        var pulled = await Cli.RunAsync("doctor", "-t", "deployment/orders", "--pull-test", "-o", "json");
+        Assert.True(pulled.ExitCode == 0, pulled.ToString());
+        using (var document = JsonDocument.Parse(pulled.Output))
+        {
+            var check = document.RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "agent image");
+            Assert.Equal("ok", check.GetProperty("verdict").GetString());
+        }
+
+        Assert.Single(AgentContainers().Skip(before));
+
+        var config = Path.Combine(Runtime, "clustercontext.json");
+        await File.WriteAllTextAsync(config, """{ "agent": { "image": "registry.local/missing/agent:1", "startTimeout": 2 } }""");
+        var missing = await Cli.RunAsync("doctor", "-t", "deployment/orders", "--pull-test", "-f", config);
+        Assert.True(missing.ExitCode == 1, missing.ToString());
+        var line = Assert.Single(missing.Output.Split('\n'), l => l.StartsWith("fail", StringComparison.Ordinal));
+        Assert.Contains("agent image", line, StringComparison.Ordinal);
+        Assert.Contains("ImagePullBackOff", line, StringComparison.Ordinal);
+        Assert.Contains("fix: The node must be able to pull registry.local/missing/agent:1", missing.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unreachable_api_server_fails_with_what_to_do()
     {
         var kubeconfig = Path.Combine(Runtime, "kubeconfig");
