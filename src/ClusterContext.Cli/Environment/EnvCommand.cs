@@ -17,7 +17,7 @@ internal static class EnvCommand
         format.AcceptOnlyFromAmong(EnvFormat.Names);
         var session = SessionOption();
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Write to this file instead of stdout.", HelpName = "FILE" };
-        var progress = RunProgressOption();
+        var progress = ProgressOption();
         var command = new Command("env", "Print the target pod's environment variables as the hook imports them (the env include/exclude/override/unset rules applied).");
         target.AddTo(command);
         command.Options.Add(session);
@@ -56,7 +56,7 @@ internal static class EnvCommand
     };
 
     /// <summary><c>--progress auto|plain|json|quiet</c>.</summary>
-    public static Option<string> RunProgressOption()
+    public static Option<string> ProgressOption()
     {
         var progress = new Option<string>("--progress")
         {

@@ -29,7 +29,7 @@ internal static class RunCommand
             HelpName = "FILE",
         };
         var session = EnvCommand.SessionOption();
-        var progress = EnvCommand.RunProgressOption();
+        var progress = EnvCommand.ProgressOption();
         var program = new Argument<string[]>("command")
         {
             Description = "The program and its arguments, after '--' (clusterctx run -t deployment/orders -- dotnet run).",

@@ -34,7 +34,7 @@ internal static class SessionCommand
             Description = "Seconds the session stays after its last process leaves. Default: until 'clusterctx session stop NAME'.",
             HelpName = "SECONDS",
         };
-        var progress = EnvCommand.RunProgressOption();
+        var progress = EnvCommand.ProgressOption();
         var command = new Command("start", "Start a named session in the context of a target and wait until its agent runs in the pod.");
         command.Arguments.Add(name);
         target.AddTo(command);
