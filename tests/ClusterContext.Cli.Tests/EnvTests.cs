@@ -57,6 +57,30 @@ public sealed class EnvTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
     }
 
     [Fact]
+    public async Task A_value_with_quotes_dollars_backslashes_and_newlines_survives_json_sh_and_dotenv()
+    {
+        const string Tricky = "it's \"quoted\" $HOME `cmd` \\ back\nsecond line\ttab";
+        var config = Path.Combine(Runtime, "clustercontext.json");
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { env = new { @override = new Dictionary<string, string> { ["TRICKY"] = Tricky } } }));
+
+        var json = await Cli.RunAsync("env", "-t", "deployment/orders", "-f", config, "--format", "json");
+        Assert.True(json.ExitCode == 0, json.ToString());
+        Assert.Equal(Tricky, JsonSerializer.Deserialize<Dictionary<string, string>>(json.Output)!["TRICKY"]);
+
+        var file = Path.Combine(Runtime, "tricky.sh");
+        Assert.Equal(0, (await Cli.RunAsync("env", "-t", "deployment/orders", "-f", config, "--format", "sh", "-o", file)).ExitCode);
+        var info = new ProcessStartInfo("sh", ["-c", $". '{file}' && printf %s \"$TRICKY\""]) { RedirectStandardOutput = true };
+        using (var shell = Process.Start(info)!)
+        {
+            Assert.Equal(Tricky, await shell.StandardOutput.ReadToEndAsync());
+            await shell.WaitForExitAsync();
+        }
+
+        var dotenv = await Cli.RunAsync("env", "-t", "deployment/orders", "-f", config, "--format", "dotenv");
+        Assert.Equal(Tricky, Dotenv(dotenv.Output)["TRICKY"]);
+    }
+
+    [Fact]
     public async Task Launchsettings_format_is_an_environmentVariables_object()
     {
         var run = await Cli.RunAsync("env", "-t", "deployment/orders", "--format", "launchsettings");
