@@ -60,8 +60,9 @@ public sealed class EnvTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
     public async Task A_value_with_quotes_dollars_backslashes_and_newlines_survives_json_sh_and_dotenv()
     {
         const string Tricky = "it's \"quoted\" $HOME `cmd` \\ back\nsecond line\ttab";
+        const string Dollars = "costs $5 or ${PRICE} `now`";
         var config = Path.Combine(Runtime, "clustercontext.json");
-        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { env = new { @override = new Dictionary<string, string> { ["TRICKY"] = Tricky } } }));
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { env = new { @override = new Dictionary<string, string> { ["TRICKY"] = Tricky, ["DOLLARS"] = Dollars } } }));
 
         var json = await Cli.RunAsync("env", "-t", "deployment/orders", "-f", config, "--format", "json");
         Assert.True(json.ExitCode == 0, json.ToString());
@@ -78,6 +79,7 @@ public sealed class EnvTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
 
         var dotenv = await Cli.RunAsync("env", "-t", "deployment/orders", "-f", config, "--format", "dotenv");
         Assert.Equal(Tricky, Dotenv(dotenv.Output)["TRICKY"]);
+        Assert.Equal(Dollars, Dotenv(dotenv.Output)["DOLLARS"]);
     }
 
     [Fact]
@@ -89,14 +91,18 @@ public sealed class EnvTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
         Assert.Equal("sandbox", document.RootElement.GetProperty("environmentVariables").GetProperty("ORDERS_MODE").GetString());
     }
 
-    /// <summary>KEY=value lines, a value optionally in double quotes with backslash escapes, as dotenv readers take them.</summary>
+    /// <summary>KEY=value lines, a value bare, in single quotes (literal) or in double quotes with backslash escapes, as dotenv readers take them.</summary>
     private static Dictionary<string, string> Dotenv(string text)
     {
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var (name, value) = (line[..line.IndexOf('=', StringComparison.Ordinal)], line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-            if (value.StartsWith('"'))
+            if (value.StartsWith('\''))
+            {
+                value = value[1..^1];
+            }
+            else if (value.StartsWith('"'))
             {
                 value = System.Text.RegularExpressions.Regex.Replace(value[1..^1], @"\\(.)", m => m.Groups[1].Value switch { "n" => "\n", "r" => "\r", var c => c });
             }

@@ -47,12 +47,21 @@ internal static class EnvFormat
         }
     }
 
-    /// <summary>A value as dotenv readers (docker compose, VS Code's envFile, python-dotenv) read it back unchanged.</summary>
+    /// <summary>
+    /// A value as dotenv readers (docker compose, python-dotenv, VS Code's <c>envFile</c>) read it back unchanged: bare
+    /// when it is plain; in single quotes (literal to all of them) when it holds no quote, backslash or line break;
+    /// else in double quotes with <c>\\ \" \n \r</c> escaped (a <c>$</c> stays as it is).
+    /// </summary>
     public static string DotenvValue(string value)
     {
         if (value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or ',' or '@' or '+' or '%'))
         {
             return value;
+        }
+
+        if (!value.Any(c => c is '\'' or '\\' or '\n' or '\r'))
+        {
+            return "'" + value + "'";
         }
 
         var quoted = new StringBuilder("\"");
@@ -64,7 +73,6 @@ internal static class EnvFormat
                 '"' => "\\\"",
                 '\n' => "\\n",
                 '\r' => "\\r",
-                '$' => "\\$",
                 _ => c.ToString(),
             });
         }
