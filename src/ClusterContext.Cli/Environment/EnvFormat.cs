@@ -48,9 +48,10 @@ internal static class EnvFormat
     }
 
     /// <summary>
-    /// A value as dotenv readers (docker compose, python-dotenv, VS Code's <c>envFile</c>) read it back unchanged: bare
-    /// when it is plain; in single quotes (literal to all of them) when it holds no quote, backslash or line break;
-    /// else in double quotes with <c>\\ \" \n \r</c> escaped (a <c>$</c> stays as it is).
+    /// A value as dotenv readers (docker compose, python-dotenv, VS Code's <c>envFile</c>) read it back: bare when it is
+    /// plain; in single quotes (literal to compose) when it holds no quote, backslash or line break; else in double
+    /// quotes with <c>\\ \" \n \r</c> escaped. A <c>$</c> stays as it is: no escape of it is read back alike by all
+    /// of them, and readers that expand <c>${VAR}</c> expand it.
     /// </summary>
     public static string DotenvValue(string value)
     {
