@@ -25,6 +25,9 @@ public sealed class Clusterctx(string kubeconfig, string runtime)
 
     public static string AppPath => BuildOutput("tests/ClusterContext.EndToEnd.App", "ClusterContext.EndToEnd.App.dll");
 
+    /// <summary>An unchanged ASP.NET Core app: every path answers "kestrel METHOD PATH x-dev=VALUE".</summary>
+    public static string WebAppPath => BuildOutput("tests/ClusterContext.EndToEnd.WebApp", "ClusterContext.EndToEnd.WebApp.dll");
+
     public string Runtime => runtime;
 
     /// <summary>The session hosts' folder.</summary>
@@ -111,14 +114,17 @@ public sealed class Clusterctx(string kubeconfig, string runtime)
         public int Id => _process.Id;
 
         /// <summary>Waits until the program printed <paramref name="line"/>.</summary>
-        public async Task WaitForLineAsync(string line, TimeSpan? timeout = null)
+        public Task WaitForLineAsync(string line, TimeSpan? timeout = null) => WaitForLineAsync(l => l == line, line, timeout);
+
+        /// <summary>Waits until the program printed a line that <paramref name="match"/> accepts.</summary>
+        public async Task WaitForLineAsync(Func<string, bool> match, string what, TimeSpan? timeout = null)
         {
             var deadline = Stopwatch.StartNew();
             while (true)
             {
                 lock (_lines)
                 {
-                    if (_lines.Contains(line))
+                    if (_lines.Exists(l => match(l)))
                     {
                         return;
                     }
@@ -127,7 +133,7 @@ public sealed class Clusterctx(string kubeconfig, string runtime)
                 if (_process.HasExited || deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(60)))
                 {
                     var result = await CompleteAsync();
-                    throw new InvalidOperationException($"'{line}' did not come: {result}");
+                    throw new InvalidOperationException($"'{what}' did not come: {result}");
                 }
 
                 await Task.Delay(20);

@@ -54,6 +54,38 @@ public sealed class RunTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
     }
 
     [Fact]
+    public async Task With_a_header_filter_a_web_app_gets_the_pods_requests_that_match_and_the_pod_the_rest()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var config = Path.Combine(Runtime, "clustercontext.json");
+        await File.WriteAllTextAsync(config, $$"""{ "network": { "incoming": { "portMapping": { "{{port}}": {{SandboxCluster.AppPort}} } } } }""");
+        var running = Cli.Start(new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        }, null, "run", "-t", "deployment/orders", "-f", config, "--header", "^x-dev: alice$", "--", "dotnet", Clusterctx.WebAppPath);
+        await running.WaitForLineAsync(l => l.Contains($"Now listening on: http://127.0.0.1:{port}", StringComparison.Ordinal), "Kestrel listening");
+
+        // From another pod, through the orders service: alice's request to the app here, the other to the pod's own app.
+        var url = $"http://{SandboxCluster.OrdersHost}:{SandboxCluster.AppPort}";
+        var curl = await Fixture.Cluster.RunInClientAsync("/usr/bin/curl", ["-sS", "--max-time", "10", $"{url}/one", "-H", "x-dev: alice",
+            "--next", "-sS", "--max-time", "10", $"{url}/two"]);
+        Assert.True(curl.ExitCode == 0, curl.StandardError);
+        Assert.Equal($"kestrel GET /one x-dev=alice{SandboxCluster.AppBody}", curl.StandardOutput);
+
+        // SIGTERM to clusterctx: the app shuts down as it does on its own, and its exit code comes back.
+        await running.SignalAsync("TERM");
+        var run = await running.CompleteAsync();
+        Assert.True(run.ExitCode == 0, run.ToString());
+    }
+
+    [Fact]
     public async Task An_apphost_of_a_dotnet_app_is_recognised_by_its_runtime_configuration()
     {
         var apphost = Path.ChangeExtension(Clusterctx.AppPath, null);
