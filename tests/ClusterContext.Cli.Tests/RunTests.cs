@@ -50,7 +50,9 @@ public sealed class RunTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
         // --progress json: each line of clusterctx's own on stderr is a JSON object.
         var progress = run.Error.Split('\n').Where(l => l.StartsWith('{')).ToList();
         Assert.NotEmpty(progress);
-        Assert.All(progress, l => Assert.Equal("progress", (string?)System.Text.Json.Nodes.JsonNode.Parse(l)!["type"]));
+        var types = progress.Select(l => (string?)System.Text.Json.Nodes.JsonNode.Parse(l)!["type"]).ToList();
+        Assert.Equal("ready", types[^1]);
+        Assert.All(types[..^1], t => Assert.Equal("progress", t));
     }
 
     [Fact]

@@ -123,7 +123,7 @@ internal static class RunCommand
                 : hook;
         }
 
-        reporter.Done();
+        reporter.Done($"Running {arguments[0]} in the context of {options.Target ?? $"session '{options.Session.Name}'"}{(dotnet ? " (startup hook)" : " (the pod's environment)")}");
         return await ChildProcess.RunAsync(resolved, arguments[1..], environment).ConfigureAwait(false);
     }
 }
