@@ -6,7 +6,8 @@ namespace ClusterContext.Testing.Kube;
 /// RBAC as objects: Roles and RoleBindings (<c>rbac.authorization.k8s.io/v1</c>) stored through the API decide what a
 /// user may do in their namespace, with the rules of <see cref="Bind"/>, as the union RBAC makes of every binding. A
 /// user nothing binds (no binding names them, no <see cref="Bind"/>) may do anything, as the double always allowed.
-/// A rule that names <c>resourceNames</c> allows no request here (the requests checked carry no name to match).
+/// A rule that names <c>resourceNames</c> allows no request here (the requests checked carry no name to match), and a
+/// binding to a ClusterRole grants nothing (ClusterRoles are not served).
 /// </summary>
 public sealed partial class KubeApiServer
 {
