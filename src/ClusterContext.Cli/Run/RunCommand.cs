@@ -118,9 +118,13 @@ internal static class RunCommand
         if (dotnet)
         {
             var hook = HookFiles.RequireHook();
-            environment["DOTNET_STARTUP_HOOKS"] = environment["DOTNET_STARTUP_HOOKS"] is string { Length: > 0 } other && !other.Split(Path.PathSeparator).Contains(hook)
-                ? hook + Path.PathSeparator + other
-                : hook;
+            // Hooks already set (a profiler's, dotnet-watch's) stay, after this one.
+            environment["DOTNET_STARTUP_HOOKS"] = environment["DOTNET_STARTUP_HOOKS"] switch
+            {
+                string { Length: > 0 } other when other.Split(Path.PathSeparator).Contains(hook) => other,
+                string { Length: > 0 } other => hook + Path.PathSeparator + other,
+                _ => hook,
+            };
         }
 
         reporter.Done($"Running {arguments[0]} in the context of {options.Target ?? $"session '{options.Session.Name}'"}{(dotnet ? " (startup hook)" : " (the pod's environment)")}");
