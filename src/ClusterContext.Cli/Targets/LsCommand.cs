@@ -20,7 +20,9 @@ internal static class LsCommand
         command.Options.Add(output);
         command.SetAction((parsed, cancellationToken) => Failures.RunAsync(parsed.InvocationConfiguration.Error, async () =>
         {
-            var list = await TargetLister.ListAsync(parsed.GetValue(target.Context), parsed.GetValue(target.Namespace), cancellationToken).ConfigureAwait(false);
+            // The namespace and context of clustercontext.json and CLUSTERCONTEXT_* too, as the other commands read them.
+            var options = TargetOptions.Load(target.Environment(parsed));
+            var list = await TargetLister.ListAsync(options.Context, options.Namespace, cancellationToken).ConfigureAwait(false);
             var writer = parsed.InvocationConfiguration.Output;
             if (parsed.GetValue(output) == "json")
             {
