@@ -99,6 +99,17 @@ public sealed class RunTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
     }
 
     [Fact]
+    public async Task Env_file_gets_the_variables_the_program_gets_for_a_dotnet_program_too()
+    {
+        var file = Path.Combine(Runtime, "pod.env");
+        var run = await Cli.RunAsync("run", "-t", "deployment/orders", "--env-file", file, "--", "dotnet", Clusterctx.AppPath, "env:ORDERS_MODE");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("env:ORDERS_MODE\tsandbox", run.Output.Trim());
+        Assert.Contains("ORDERS_MODE=sandbox", File.ReadAllLines(file));
+        Assert.DoesNotContain(File.ReadAllLines(file), l => l.StartsWith("PATH=", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_missing_program_exits_127_and_a_missing_target_2()
     {
         var missing = await Cli.RunAsync("run", "-t", "deployment/orders", "--", "no-such-program-here");
