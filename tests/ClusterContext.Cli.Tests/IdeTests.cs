@@ -59,11 +59,14 @@ public sealed class IdeTests(SandboxClusterFixture fixture) : CliTestBase(fixtur
         Assert.Equal("ide", (string?)profile["environmentVariables"]!["CLUSTERCONTEXT_SESSION"]);
 
         // dotnet run, as an IDE's F5 runs the profile; no target of its own: the session's.
-        var run = Cli.StartInfo("dotnet", ["run", "--launch-profile", "pod"], new Dictionary<string, string?>
+        // No build server or node stays behind the test.
+        var run = Cli.StartInfo("dotnet", ["run", "--launch-profile", "pod", "--property:UseSharedCompilation=false"], new Dictionary<string, string?>
         {
             ["CLUSTERCONTEXT_SESSION_LINGER"] = null,
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["DOTNET_NOLOGO"] = "1",
+            ["MSBUILDDISABLENODEREUSE"] = "1",
+            ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
         }, app);
         using (var process = Process.Start(run)!)
         {
