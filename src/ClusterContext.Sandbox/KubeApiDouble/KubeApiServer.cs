@@ -92,6 +92,8 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         ["statefulsets"] = ("apps/v1", "StatefulSet"),
         ["replicasets"] = ("apps/v1", "ReplicaSet"),
         ["jobs"] = ("batch/v1", "Job"),
+        ["roles"] = ("rbac.authorization.k8s.io/v1", "Role"),
+        ["rolebindings"] = ("rbac.authorization.k8s.io/v1", "RoleBinding"),
     };
 
     /// <summary>The certificates the server uses and trusts.</summary>
@@ -215,6 +217,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
 
     /// <summary>From now on <paramref name="user"/> may do only what <paramref name="rules"/> allow, as a Role bound to them would.</summary>
     public void Bind(string user, IReadOnlyList<RoleRule> rules) => _roles[user] = rules;
+
+    /// <summary>Takes back what <see cref="Bind"/> gave <paramref name="user"/>: RoleBindings alone decide again (nothing binding them: anything).</summary>
+    public void Unbind(string user) => _roles.TryRemove(user, out _);
 
     /// <summary>Stores an object (namespaced by its metadata), assigning uid, resourceVersion and creationTimestamp.</summary>
     public JsonObject Put(string resource, JsonObject value)
@@ -347,9 +352,6 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
     }
 
-    private bool Allowed(string user, string group, string resource, string verb) =>
-        !_roles.TryGetValue(user, out var rules) || rules.Any(r => r.Allows(group, resource, verb));
-
     /// <summary>A boolean query parameter as Go's strconv.ParseBool reads it (Python sends "True").</summary>
     private static bool IsTrue(string value) => value is "1" or "t" or "T" or "true" or "TRUE" or "True";
 
@@ -433,6 +435,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             case ["openapi", "v3", "apis", var documentGroup, var documentVersion] when OpenApi.Document($"{documentGroup}/{documentVersion}") is { } document:
                 await WriteJsonAsync(context, document).ConfigureAwait(false);
                 return;
+            case ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"]:
+                await HandleAccessReviewAsync(context, user).ConfigureAwait(false);
+                return;
             case ["apis", var apiGroup, var version]:
                 await WriteJsonAsync(context, ResourceList($"{apiGroup}/{version}")).ConfigureAwait(false);
                 return;
@@ -461,12 +466,12 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         var group = groupVersion.Contains('/', StringComparison.Ordinal) ? groupVersion.Split('/')[0] : "";
 
         // A WebSocket port-forward or exec is a GET, and the server also asks for "create", the verb of the SPDY POST.
-        if (subresource is "portforward" or "exec" && verb == "get" && !Allowed(user, group, checkedResource, "create"))
+        if (subresource is "portforward" or "exec" && verb == "get" && !Allowed(user, @namespace, group, checkedResource, "create"))
         {
             verb = "create";
         }
 
-        if (_denied.ContainsKey($"{user}|{verb}|{checkedResource}") || !Allowed(user, group, checkedResource, verb))
+        if (_denied.ContainsKey($"{user}|{verb}|{checkedResource}") || !Allowed(user, @namespace, group, checkedResource, verb))
         {
             var what = name is null ? checkedResource : $"{resource} \"{name}\"";
             await WriteStatusAsync(context, 403, "Forbidden",
@@ -767,7 +772,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             ["uid"] = _namespaceUids.GetOrAdd(name, _ => Guid.NewGuid().ToString()),
             ["resourceVersion"] = "1",
             ["creationTimestamp"] = _started,
-            ["labels"] = new JsonObject { ["kubernetes.io/metadata.name"] = name },
+            ["labels"] = PodSecurityEnforce.TryGetValue(name, out var level)
+                ? new JsonObject { ["kubernetes.io/metadata.name"] = name, ["pod-security.kubernetes.io/enforce"] = level }
+                : new JsonObject { ["kubernetes.io/metadata.name"] = name },
         },
         ["spec"] = new JsonObject { ["finalizers"] = new JsonArray("kubernetes") },
         ["status"] = new JsonObject { ["phase"] = "Active" },
@@ -837,7 +844,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 ["kind"] = kind,
                 ["verbs"] = new JsonArray("create", "delete", "get", "list", "patch", "update", "watch"),
                 ["shortNames"] = ShortNames(name),
-                ["categories"] = name is "configmaps" or "secrets" ? new JsonArray() : new JsonArray("all"), // what "kubectl get all" lists
+                ["categories"] = name is "configmaps" or "secrets" or "roles" or "rolebindings" ? new JsonArray() : new JsonArray("all"), // what "kubectl get all" lists
             });
             if (name == "pods")
             {

@@ -13,6 +13,9 @@ internal static class ToolingProcess
     {
         "dotnet", "MSBuild", "VBCSCompiler", "csc", "vbc", "vstest.console", "datacollector", "dotnet-watch",
         "Microsoft.CodeAnalysis.LanguageServer", "OmniSharp",
+
+        // The command-line tool sets the hook for the programs it runs, and must not act in itself.
+        "clusterctx",
     };
 
     /// <summary>Whether this process is one of them: its entry assembly lives in the SDK's folder, or is a known tool.</summary>

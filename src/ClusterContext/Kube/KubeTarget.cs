@@ -17,6 +17,9 @@ internal enum TargetKind
 
     /// <summary>A job: one of its running, ready pods.</summary>
     Job,
+
+    /// <summary>A daemonset: one of its running, ready pods.</summary>
+    DaemonSet,
 }
 
 /// <summary>
@@ -29,7 +32,7 @@ internal enum TargetKind
 /// <param name="Container">The container to run alongside; null for the pod's default container.</param>
 internal sealed record KubeTarget(TargetKind Kind, string Name, string? Container)
 {
-    private const string Forms = "Use pod/NAME, deployment/NAME, statefulset/NAME, replicaset/NAME, job/NAME or NAME, optionally followed by /container/CONTAINER.";
+    private const string Forms = "Use pod/NAME, deployment/NAME, statefulset/NAME, replicaset/NAME, daemonset/NAME, job/NAME or NAME, optionally followed by /container/CONTAINER.";
 
     /// <summary>Parses a target; the error message says which part is wrong and which forms are accepted.</summary>
     public static KubeTarget Parse(string target)
@@ -73,6 +76,7 @@ internal sealed record KubeTarget(TargetKind Kind, string Name, string? Containe
         "statefulset" or "statefulsets" or "sts" => TargetKind.StatefulSet,
         "replicaset" or "replicasets" or "rs" => TargetKind.ReplicaSet,
         "job" or "jobs" => TargetKind.Job,
+        "daemonset" or "daemonsets" or "ds" => TargetKind.DaemonSet,
         _ => throw new ConfigurationException($"Target '{target}': kind '{kind}' is not supported. {Forms}"),
     };
 

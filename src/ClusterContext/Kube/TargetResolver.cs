@@ -49,6 +49,7 @@ internal static class TargetResolver
             TargetKind.Deployment => "apis/apps/v1/namespaces/{0}/deployments/{1}",
             TargetKind.StatefulSet => "apis/apps/v1/namespaces/{0}/statefulsets/{1}",
             TargetKind.ReplicaSet => "apis/apps/v1/namespaces/{0}/replicasets/{1}",
+            TargetKind.DaemonSet => "apis/apps/v1/namespaces/{0}/daemonsets/{1}",
             _ => "apis/batch/v1/namespaces/{0}/jobs/{1}",
         };
         using var workload = await GetAsync(api, "/" + string.Format(CultureInfo.InvariantCulture, path, @namespace, target.Name), target, @namespace, cancellationToken).ConfigureAwait(false);

@@ -11,6 +11,7 @@ public class ToolingProcessTests
     [InlineData("/usr/share/dotnet/sdk/10.0.401/DotnetTools/dotnet-watch/10.0.401-servicing/tools/net10.0/any/dotnet-watch.dll", true)]
     [InlineData("/usr/share/dotnet/sdk/10.0.401/vstest.console.dll", true)]
     [InlineData("/opt/other-sdk/dotnet-watch.dll", true)]
+    [InlineData("/home/dev/.dotnet/tools/.store/clustercontext.cli/0.1.0/clustercontext.cli/0.1.0/tools/net10.0/any/clusterctx.dll", true)]
     [InlineData("/home/dev/orders/bin/Debug/net10.0/Orders.dll", false)]
     [InlineData("/home/dev/orders/tests/bin/Debug/net10.0/testhost.dll", false)]
     [InlineData("/usr/share/dotnet/sdkfoo/app.dll", false)]

@@ -139,6 +139,8 @@ internal static partial class ObjectRules
         {
             "ConfigMap" => ["apiVersion", "kind", "metadata", "data", "binaryData", "immutable"],
             "Secret" => ["apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"],
+            "Role" => ["apiVersion", "kind", "metadata", "rules"],
+            "RoleBinding" => ["apiVersion", "kind", "metadata", "subjects", "roleRef"],
             _ => ["apiVersion", "kind", "metadata", "spec", "status"],
         };
         var unknown = value.Select(p => p.Key).Where(k => !known.Contains(k)).ToList();

@@ -6,7 +6,8 @@ namespace ClusterContext.Testing.Kube;
 /// <summary>
 /// Reads the Kubernetes protobuf encoding (<c>application/vnd.kubernetes.protobuf</c>: the <c>k8s\0</c> magic, then a
 /// <c>runtime.Unknown</c> holding the type and the object's bytes) of the kinds client-go's typed clients create and
-/// update here, ConfigMap and Secret (what <c>kubectl create configmap|secret</c> sends), into the JSON the server
+/// update here, ConfigMap and Secret (what <c>kubectl create configmap|secret</c> sends) and SelfSubjectAccessReview
+/// (what <c>kubectl auth can-i</c> sends), into the JSON the server
 /// would have stored; the metadata fields a client sets on create (name, generateName, namespace, resourceVersion,
 /// labels, annotations, finalizers). Other kinds in protobuf are answered 415.
 /// </summary>
@@ -14,7 +15,7 @@ internal static class ProtobufBody
 {
     public const string ContentType = "application/vnd.kubernetes.protobuf";
 
-    public static bool CanRead(string resource) => resource is "configmaps" or "secrets";
+    public static bool CanRead(string resource) => resource is "configmaps" or "secrets" or "selfsubjectaccessreviews";
 
     public static JsonObject Decode(string resource, byte[] body)
     {
@@ -71,10 +72,38 @@ internal static class ProtobufBody
                 case ("secrets", 4):
                     AddEntry(result, "stringData", value, binary: false);
                     break;
+                case ("selfsubjectaccessreviews", 2):
+                    result["spec"] = AccessReviewSpec(value);
+                    break;
             }
         }
 
         return result;
+    }
+
+    /// <summary>A SelfSubjectAccessReviewSpec: its resourceAttributes (namespace, verb, group, version, resource, subresource, name).</summary>
+    private static JsonObject AccessReviewSpec(ReadOnlyMemory<byte> bytes)
+    {
+        string[] names = ["namespace", "verb", "group", "version", "resource", "subresource", "name"];
+        var spec = new JsonObject();
+        foreach (var (field, value) in Fields(bytes))
+        {
+            if (field == 1)
+            {
+                var attributes = new JsonObject();
+                foreach (var (attribute, text) in Fields(value))
+                {
+                    if (attribute is >= 1 and <= 7)
+                    {
+                        attributes[names[attribute - 1]] = Text(text);
+                    }
+                }
+
+                spec["resourceAttributes"] = attributes;
+            }
+        }
+
+        return spec;
     }
 
     private static JsonObject Metadata(ReadOnlyMemory<byte> bytes)
