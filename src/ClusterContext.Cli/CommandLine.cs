@@ -3,6 +3,7 @@ using ClusterContext.Cli.Doctor;
 using ClusterContext.Cli.Environment;
 using ClusterContext.Cli.Ide;
 using ClusterContext.Cli.Run;
+using ClusterContext.Cli.Sandbox;
 using ClusterContext.Cli.Sessions;
 using ClusterContext.Cli.Targets;
 
@@ -26,6 +27,7 @@ internal static class CommandLine
         root.Subcommands.Add(SessionCommand.Create());
         root.Subcommands.Add(IdeCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(SandboxCommand.Create());
         return root;
     }
 

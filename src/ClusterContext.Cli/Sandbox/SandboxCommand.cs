@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using ClusterContext.Testing.Cluster;
+
+namespace ClusterContext.Cli.Sandbox;
+
+/// <summary>
+/// <c>clusterctx sandbox [--kubeconfig PATH]</c>: the local sandbox cluster, to try everything with no cluster of one's
+/// own (Linux, root): serves until Ctrl+C (or SIGTERM, SIGHUP), then removes everything it made.
+/// </summary>
+internal static class SandboxCommand
+{
+    public static Command Create()
+    {
+        var kubeconfig = new Option<string>("--kubeconfig")
+        {
+            Description = "Where to write the kubeconfig that reaches the sandbox cluster (never a kubeconfig it did not write). Default: ./sandbox.kubeconfig.",
+            HelpName = "PATH",
+            DefaultValueFactory = _ => "sandbox.kubeconfig",
+        };
+        var command = new Command("sandbox", $"""
+            Start the local sandbox cluster (Linux, root) and serve it until Ctrl+C.
+            {SandboxClusterCommand.Description}
+            """);
+        command.Options.Add(kubeconfig);
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+            var code = await SandboxClusterCommand.RunAsync(parsed.GetValue(kubeconfig)!, parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, stop.Token).ConfigureAwait(false);
+            return code switch
+            {
+                0 => ExitCodes.Ok,
+                2 => ExitCodes.Usage,
+                _ => ExitCodes.Failed,
+            };
+        });
+        return command;
+    }
+}
