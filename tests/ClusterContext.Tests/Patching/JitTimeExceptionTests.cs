@@ -1,0 +1,32 @@
+using ClusterContext.Testing;
+
+namespace ClusterContext.Tests.Patching;
+
+/// <summary>
+/// An exception the runtime raises while the JIT compiles a method (a callee's assembly is not deployed, a method
+/// or type is missing) travels from the runtime through the JIT back to the runtime's handler around the
+/// compilation, past the JIT hook. It must reach the app's catch as it does without the hook (the process was
+/// aborted: the C++ unwinder cannot pass a managed frame), and the compilations it ended must not keep the hook's
+/// places for compilations in flight: a patched method re-compiled after 380 of them still gets its patch.
+/// </summary>
+public class JitTimeExceptionTests
+{
+    [Theory]
+    [InlineData("default")]
+    [InlineData(RuntimeConfigurations.ImmediateCallCounting)]
+    [InlineData("DOTNET_TieredPGO=0")]
+    [InlineData("DOTNET_EnableWriteXorExecute=0")]
+    public async Task Exceptions_raised_during_a_compilation_reach_the_caller(string configuration)
+    {
+        var (exitCode, text) = await ProbeProcess.RunAsync(["jit-exceptions"], RuntimeConfigurations.Variables(configuration));
+
+        Assert.True(exitCode == 0, $"{configuration}: exit code {exitCode}{Environment.NewLine}{text}");
+        Assert.Contains("caught FileNotFoundException", text, StringComparison.Ordinal);
+        Assert.Contains("caught MissingMethodException", text, StringComparison.Ordinal);
+        Assert.Contains("caught TypeLoadException", text, StringComparison.Ordinal);
+        Assert.Contains("after the first exceptions: patched call reaches the replacement, ok", text, StringComparison.Ordinal);
+        Assert.Contains("caught in all: FileNotFoundException=180, MissingMethodException=100, TypeLoadException=100", text, StringComparison.Ordinal);
+        Assert.Contains("re-compiled after the exceptions: yes", text, StringComparison.Ordinal);
+        Assert.Contains("RESULT: PASS", text, StringComparison.Ordinal);
+    }
+}
