@@ -16,6 +16,7 @@ public static unsafe class JitTimeExceptions
 {
     private const int Rounds = 100;
     private const int ShortLivedThreads = 80;
+    private const int ConcurrentThreads = 4;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static long s_seen;
     private static nint s_original;
@@ -59,7 +60,7 @@ public static unsafe class JitTimeExceptions
         Console.WriteLine($"after the first exceptions: patched call {(first == expected ? "reaches the replacement, ok" : $"returned {first}, NOT the replacement")}");
         pass &= first == expected;
 
-        // Many more than the hook has places for compilations in flight, on this thread and on threads that end
+        // Many more than the hook has places for compilations in flight (64), on this thread and on threads that end
         // right after their exception.
         var caught = new Dictionary<string, int>();
         for (var round = 0; round < Rounds; round++)
@@ -80,10 +81,34 @@ public static unsafe class JitTimeExceptions
             caught[name] = caught.GetValueOrDefault(name) + 1;
         }
 
+        // And from several threads at once, each compilation's place in flight claimed and freed beside the others'.
+        var concurrent = Enumerable.Range(0, ConcurrentThreads).Select(_ => new Thread(() =>
+        {
+            var mine = new Dictionary<string, int>();
+            for (var round = 0; round < Rounds / ConcurrentThreads; round++)
+            {
+                foreach (var call in calls)
+                {
+                    var name = Catch(call);
+                    mine[name] = mine.GetValueOrDefault(name) + 1;
+                }
+            }
+
+            lock (caught)
+            {
+                foreach (var (name, count) in mine)
+                {
+                    caught[name] = caught.GetValueOrDefault(name) + count;
+                }
+            }
+        })).ToList();
+        concurrent.ForEach(t => t.Start());
+        concurrent.ForEach(t => t.Join());
+
         Console.WriteLine($"caught in all: {string.Join(", ", caught.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}"))}");
-        pass &= caught.GetValueOrDefault(nameof(FileNotFoundException)) == Rounds + ShortLivedThreads
-            && caught.GetValueOrDefault(nameof(MissingMethodException)) == Rounds
-            && caught.GetValueOrDefault(nameof(TypeLoadException)) == Rounds;
+        pass &= caught.GetValueOrDefault(nameof(FileNotFoundException)) == (2 * Rounds) + ShortLivedThreads
+            && caught.GetValueOrDefault(nameof(MissingMethodException)) == 2 * Rounds
+            && caught.GetValueOrDefault(nameof(TypeLoadException)) == 2 * Rounds;
 
         // The patched method, called until the runtime has re-compiled it (tier 1, or the instrumented tier first)
         // and then some more: every call must reach the replacement.
