@@ -34,6 +34,11 @@ if (args.Length > 0 && args[0] == "half-copied")
     return HalfCopiedBody.Run();
 }
 
+if (args.Length > 0 && args[0] == "jit-exceptions")
+{
+    return JitTimeExceptions.Run();
+}
+
 if (args.Length > 0 && args[0] == "single")
 {
     return SingleMethod.Run();

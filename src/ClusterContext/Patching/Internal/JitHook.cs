@@ -8,9 +8,10 @@ namespace ClusterContext.Patching.Internal;
 /// method (tier 0, instrumented, tier 1, after a re-JIT) carries the patch before the runtime publishes it.
 /// With W^X the JIT writes into a scratch buffer the runtime copies into place later; the hook learns that buffer's
 /// address by standing in for ICorJitInfo::allocMem during the compilation (swapping the compilation's vtable
-/// pointer for a copy, for that compilation only).
+/// pointer for a copy, for that compilation only). Both stand-ins are native thunks (<see cref="JitThunks"/>) that
+/// call managed code only before and after the runtime's and the JIT's own functions, never around them.
 /// </summary>
-internal static unsafe class JitHook
+internal static unsafe partial class JitHook
 {
     // The JIT-EE interface of .NET 10; its vtable layouts below are only valid for exactly this version.
     private static readonly Guid SupportedJitInterface = new("7a8cbc56-9e19-4321-80b9-a0d2c578c945");
@@ -26,21 +27,14 @@ internal static unsafe class JitHook
     private const string OwnerKey = "ClusterContext.JitHookOwner";
 
     private static readonly Lock Gate = new();
-    private static readonly nint[] s_flightComp = new nint[MaxConcurrentCompilations];
-    private static readonly nint[] s_flightExecutable = new nint[MaxConcurrentCompilations];
-    private static readonly nint[] s_flightWritable = new nint[MaxConcurrentCompilations];
     private static nint* s_compilerVtable;
-    private static delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int> s_compileMethod;
-    private static delegate* unmanaged<void*, void*, void> s_allocMem;
-    private static nint s_jitInfoVtable;
-    private static nint* s_shadowVtable;
     private static bool s_installed;
-    private static nint* s_preallocatedShadow;
-    private static int s_shadowFilling;
     private static readonly nint[] s_pendingNoInline = new nint[MaxPendingNoInline];
     private static int s_pendingNoInlineCount;
     private static delegate* unmanaged[SuppressGCTransition]<int> s_getTid;
     private static delegate* unmanaged<int> s_yield;
+    private static delegate* unmanaged[SuppressGCTransition]<int, int, int, int> s_tgkill;
+    private static int s_processId;
     private static int s_watchedThread;
     private static int s_watchedThreadCompiled;
     private static int s_markerCompiled;
@@ -87,18 +81,33 @@ internal static unsafe class JitHook
             JitInterfaceVersion = version;
             EnsureSupported(version);
 
-            // Compile the hooks before they are in place: compiling them from inside themselves would recurse.
-            var compile = (delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int>)&CompileMethod;
-            var allocMem = (delegate* unmanaged<void*, void*, void>)&AllocMem;
-            s_preallocatedShadow = (nint*)NativeMemory.Alloc(JitInfoVtableLength, (nuint)sizeof(nint));
+            // No managed frame may stand between the runtime and the JIT (JitThunks): the JIT's compileMethod is
+            // called from a native thunk, which calls the managed parts before and after it.
+            if (!UnwindInfo.IsAvailable)
+            {
+                throw new PatchException("The C++ unwinder of this process (libgcc_s.so.1) was not found: exceptions the runtime raises during a compilation could not pass the JIT hook. Nothing was patched.");
+            }
+
             var libc = NativeLibrary.Load("libc.so.6");
             s_getTid = (delegate* unmanaged[SuppressGCTransition]<int>)NativeLibrary.GetExport(libc, "gettid");
             s_yield = (delegate* unmanaged<int>)NativeLibrary.GetExport(libc, "sched_yield");
+            s_tgkill = NativeLibrary.TryGetExport(libc, "tgkill", out var tgkill) ? (delegate* unmanaged[SuppressGCTransition]<int, int, int, int>)tgkill : null;
+            s_processId = Environment.ProcessId;
+            s_preallocatedShadow = (nint*)NativeMemory.Alloc(JitInfoVtableLength + ShadowHeader, (nuint)sizeof(nint)) + ShadowHeader;
+            s_allocMemCell = (nint*)NativeMemory.Alloc((nuint)sizeof(nint));
+            *s_allocMemCell = 0;
+            s_allocMemThunk = JitThunks.EmitAllocMem((nint)s_allocMemCell, (nint)(delegate* unmanaged<void*, void*, void>)&RecordAllocation);
+            var compile = (delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int>)JitThunks.EmitCompileMethod(
+                (nint)(delegate* unmanaged<CompileFrame*, int>)&BeforeCompilation,
+                vtable[0],
+                (nint)(delegate* unmanaged<CompileFrame*, int>)&AfterCompilation);
+
+            // Compile the hooks before they are in place: compiling them from inside themselves would recurse. A
+            // compilation without an ICorJitInfo runs the whole thunk and both managed parts, and not the JIT.
             compile(null, null, null, 0, null, null);
-            allocMem(null, null);
+            ((delegate* unmanaged<void*, void*, void>)&RecordAllocation)(null, null);
             PatchNewBodyWarmUp();
 
-            s_compileMethod = (delegate* unmanaged<void*, void*, void*, uint, byte**, uint*, int>)vtable[0];
             s_compilerVtable = vtable;
             // The vtable is read-only data of the JIT, not code: it becomes read-write, never executable.
             CodeMemory.MakeWritableData((nint)vtable, sizeof(nint));
@@ -144,6 +153,9 @@ internal static unsafe class JitHook
             (typeof(JitHook), nameof(OnBodyPatched)),
             (typeof(JitHook), nameof(IsOnStackReplacement)),
             (typeof(JitHook), nameof(ClaimFlight)),
+            (typeof(JitHook), nameof(ReleaseEnded)),
+            (typeof(JitHook), nameof(ReleaseFlight)),
+            (typeof(JitHook), nameof(ReclaimEndedThreads)),
             (typeof(JitHook), nameof(ShadowVtableFor)),
             (typeof(JitHook), nameof(MarkPendingNotInlinable)),
             (typeof(JitHook), nameof(Hold)),
@@ -151,98 +163,6 @@ internal static unsafe class JitHook
         {
             RuntimeHelpers.PrepareMethod(type.GetMethod(name, all)!.MethodHandle);
         }
-    }
-
-    // No try/catch/finally in here: on .NET 10 an exception-handling clause in an UnmanagedCallersOnly method makes
-    // its first call from native code compile it again, from inside this very hook, without end. The code below
-    // cannot throw instead: it only reads tables, calls native code and writes into buffers it has checked.
-    [UnmanagedCallersOnly]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int CompileMethod(void* jit, void* comp, void* info, uint flags, byte** nativeEntry, uint* nativeSize)
-    {
-        if (comp == null)
-        {
-            return 0;
-        }
-
-        var original = s_compileMethod;
-        if (Volatile.Read(ref s_pendingNoInlineCount) > 0)
-        {
-            MarkPendingNotInlinable(comp);
-        }
-
-        var watched = Volatile.Read(ref s_watchedThread);
-        if (watched != 0 && s_getTid() == watched)
-        {
-            Volatile.Write(ref s_watchedThreadCompiled, 1);
-        }
-
-        // Every compilation runs with the stand-in allocMem, so that whichever method it turns out to be, the hook
-        // knows the JIT's writable copy of the body when it decides, after the JIT has finished.
-        var method = *(nint*)info;
-        var vtable = *(nint*)comp;
-        var shadow = ShadowVtableFor(vtable);
-        var slot = shadow == null ? -1 : ClaimFlight(comp);
-        int result;
-        nint executable = 0, writable = 0;
-        if (slot < 0)
-        {
-            result = original(jit, comp, info, flags, nativeEntry, nativeSize);
-        }
-        else
-        {
-            *(nint**)comp = shadow;
-            result = original(jit, comp, info, flags, nativeEntry, nativeSize);
-            *(nint*)comp = vtable;
-            executable = s_flightExecutable[slot];
-            writable = s_flightWritable[slot];
-            s_flightExecutable[slot] = 0;
-            s_flightWritable[slot] = 0;
-            Volatile.Write(ref s_flightComp[slot], 0);
-        }
-
-        if (result != 0)
-        {
-            return result;
-        }
-
-        // Record first, then look the method up (CompileLog explains why the order matters).
-        var code = (nint)(*nativeEntry);
-        var known = writable != 0 && executable == code;
-        var record = CompileLog.Begin(method, code);
-        var detour = DetourTable.Find(method);
-        if (detour is null || detour.Removed)
-        {
-            CompileLog.Complete(record, known ? CompiledBodyState.Unpatched : CompiledBodyState.UnpatchedNoCopy, known ? writable : 0);
-            return result;
-        }
-
-        if (IsOnStackReplacement(comp))
-        {
-            CompileLog.Complete(record, CompiledBodyState.Ignored, 0);
-            return result;
-        }
-
-        if (!known)
-        {
-            Interlocked.Increment(ref MissedCompilations);
-            CompileLog.Complete(record, CompiledBodyState.UnpatchedNoCopy, 0);
-            return result;
-        }
-
-        var body = detour.PatchNewBody(executable, writable, *nativeSize);
-        CompileLog.Complete(record, CompiledBodyState.Patched, 0);
-        if (body >= 0)
-        {
-            OnBodyPatched(detour, body);
-        }
-
-        if (Volatile.Read(ref s_holdMethod) == method)
-        {
-            Hold(executable, writable, *nativeSize);
-        }
-
-        return result;
     }
 
     /// <summary>
@@ -370,84 +290,4 @@ internal static unsafe class JitHook
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OnBodyPatched(Detour detour, int body) => BodyPatched?.Invoke(detour, body);
-
-    [UnmanagedCallersOnly]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AllocMem(void* comp, void* args)
-    {
-        if (comp == null)
-        {
-            return;
-        }
-
-        s_allocMem(comp, args);
-        for (var i = 0; i < MaxConcurrentCompilations; i++)
-        {
-            if (Volatile.Read(ref s_flightComp[i]) == (nint)comp)
-            {
-                s_flightExecutable[i] = *(nint*)((byte*)args + AllocMemHotCodeBlock);
-                s_flightWritable[i] = *(nint*)((byte*)args + AllocMemHotCodeBlockRW);
-                return;
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool IsOnStackReplacement(void* comp)
-    {
-        // ICorJitInfo::getOSRInfo returns the patchpoint information only when this compilation is an OSR variant,
-        // which the runtime enters in the middle of a loop: its entry is not the method's entry.
-        uint ilOffset;
-        var getOsrInfo = (delegate* unmanaged<void*, uint*, void*>)(*(nint**)comp)[GetOsrInfoSlot];
-        return getOsrInfo(comp, &ilOffset) != null;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int ClaimFlight(void* comp)
-    {
-        for (var i = 0; i < MaxConcurrentCompilations; i++)
-        {
-            if (Interlocked.CompareExchange(ref s_flightComp[i], (nint)comp, 0) == 0)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static nint* ShadowVtableFor(nint vtable)
-    {
-        var known = Volatile.Read(ref s_jitInfoVtable);
-        if (known == vtable)
-        {
-            return s_shadowVtable;
-        }
-
-        if (known != 0)
-        {
-            // A second ICorJitInfo implementation: not one this engine knows how to stand in for.
-            return null;
-        }
-
-        // One compilation fills the copy; any other arriving meanwhile waits for it (a copy of 0xB0 pointers).
-        if (Interlocked.CompareExchange(ref s_shadowFilling, 1, 0) != 0)
-        {
-            while (Volatile.Read(ref s_jitInfoVtable) == 0)
-            {
-                s_yield();
-            }
-
-            return Volatile.Read(ref s_jitInfoVtable) == vtable ? s_shadowVtable : null;
-        }
-
-        var shadow = s_preallocatedShadow;
-        new ReadOnlySpan<nint>((void*)vtable, JitInfoVtableLength).CopyTo(new Span<nint>(shadow, JitInfoVtableLength));
-        s_allocMem = (delegate* unmanaged<void*, void*, void>)shadow[AllocMemSlot];
-        shadow[AllocMemSlot] = (nint)(delegate* unmanaged<void*, void*, void>)&AllocMem;
-        s_shadowVtable = shadow;
-        Volatile.Write(ref s_jitInfoVtable, vtable);
-        return shadow;
-    }
 }

@@ -222,7 +222,7 @@ internal static unsafe class X64
         return covered;
     }
 
-    private sealed class BufferWriter : CodeWriter
+    internal sealed class BufferWriter : CodeWriter
     {
         private readonly List<byte> _bytes = [];
 
