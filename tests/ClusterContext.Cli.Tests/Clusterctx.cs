@@ -20,8 +20,8 @@ public sealed class Clusterctx(string kubeconfig, string runtime)
 
     public static string ToolPath => BuildOutput("src/ClusterContext.Cli", "clusterctx.dll");
 
-    /// <summary>The hook beside the tool.</summary>
-    public static string HookPath => BuildOutput("src/ClusterContext.Cli", "ClusterContext.dll");
+    /// <summary>The hook the tool carries (its hook/ folder).</summary>
+    public static string HookPath => BuildOutput("src/ClusterContext.Cli", "hook/ClusterContext.dll");
 
     public static string AppPath => BuildOutput("tests/ClusterContext.EndToEnd.App", "ClusterContext.EndToEnd.App.dll");
 

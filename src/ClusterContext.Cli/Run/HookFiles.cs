@@ -1,10 +1,18 @@
 namespace ClusterContext.Cli.Run;
 
-/// <summary>The startup hook shipped beside the tool: ClusterContext.dll and the session host's entry point.</summary>
+/// <summary>
+/// The startup hook shipped with the tool: hook/ beside it, a complete hook folder (ClusterContext.dll, every assembly
+/// it loads, the session host's entry point). The tool's own folder is not one: the tool runs on the ASP.NET Core
+/// framework (for the sandbox cluster), so the packages that framework provides are not beside it, and a program the
+/// hook is given to may not have that framework.
+/// </summary>
 internal static class HookFiles
 {
     /// <summary>The hook's path, as <c>DOTNET_STARTUP_HOOKS</c> takes it.</summary>
-    public static string HookPath => typeof(ClusterContextSession).Assembly.Location;
+    public static string HookPath => Path.Combine(HookFolder, "ClusterContext.dll");
+
+    /// <summary>The hook's folder.</summary>
+    public static string HookFolder => Path.Combine(AppContext.BaseDirectory, "hook");
 
     /// <summary>The hook, checked to be where a program can load it from.</summary>
     public static string RequireHook()
@@ -12,7 +20,7 @@ internal static class HookFiles
         var path = HookPath;
         if (string.IsNullOrEmpty(path) || !File.Exists(path))
         {
-            throw new CliException($"The startup hook ClusterContext.dll is missing beside clusterctx ({AppContext.BaseDirectory}); reinstall the tool (dotnet tool update -g ClusterContext.Cli).", ExitCodes.RunFailed);
+            throw new CliException($"The startup hook {path} is missing; reinstall the tool (dotnet tool update -g ClusterContext.Cli).", ExitCodes.RunFailed);
         }
 
         return path;

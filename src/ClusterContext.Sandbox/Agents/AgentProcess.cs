@@ -26,7 +26,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// <summary>
     /// The agent's main assembly in its own build folder (src/Agent/bin/&lt;configuration&gt;/&lt;framework&gt;), as it ships,
     /// so a test project's own dependencies (e.g. the ASP.NET Core shared framework) do not change what the agent
-    /// loads; the copy beside the test assembly when that folder is absent.
+    /// loads; else the copy of that folder in sandbox-agent/ beside this program (an installed clusterctx).
     /// </summary>
     public static string AgentAssembly
     {
@@ -36,7 +36,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
             var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
             var root = output.Parent?.Parent?.Parent?.Parent?.Parent?.FullName;
             var own = root is null ? null : Path.Combine(root, "src", "Agent", "bin", output.Parent!.Name, output.Name, "clusterctx-agent.dll");
-            return own is not null && File.Exists(own) ? own : Path.Combine(AppContext.BaseDirectory, "clusterctx-agent.dll");
+            return own is not null && File.Exists(own) ? own : Path.Combine(AppContext.BaseDirectory, "sandbox-agent", "clusterctx-agent.dll");
         }
     }
 

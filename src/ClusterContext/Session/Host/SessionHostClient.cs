@@ -65,7 +65,13 @@ internal sealed class SessionHostClient : IDisposable
         return new SessionHostClient(options, environment, SessionHostPaths.For(folder, SessionHostPaths.Name(options, environment)), logger);
     }
 
-    private static string HostPath => Path.Combine(Path.GetDirectoryName(typeof(SessionHostClient).Assembly.Location)!, HostAssembly);
+    /// <summary>
+    /// The folder the host starts from: beside this assembly (the hook's folder), unless a program that carries a
+    /// complete hook folder elsewhere names it (clusterctx, whose own folder lacks what its framework provides it).
+    /// </summary>
+    public static string? HostFolder { get; set; }
+
+    private static string HostPath => Path.Combine(HostFolder ?? Path.GetDirectoryName(typeof(SessionHostClient).Assembly.Location)!, HostAssembly);
 
     /// <summary>A session of this process's own with the agent, through the host (started if none runs).</summary>
     public async Task<(AgentClient Agent, string Description, IReadOnlyList<IPEndPoint> SessionEndPoints, ResolvedTarget Target)> OpenAsync(ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
