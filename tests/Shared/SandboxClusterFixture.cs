@@ -1,15 +1,16 @@
-using ClusterContext.Testing.Cluster;
+namespace ClusterContext.Testing.Cluster;
 
-namespace ClusterContext.EndToEndTests;
-
-/// <summary>The local sandbox cluster in this process, with the kubeconfig a user of it gets, shared by a class's tests.</summary>
-public sealed class SandboxClusterFixture : IAsyncLifetime
+/// <summary>The local sandbox cluster in this process, with the kubeconfig a user of it gets, shared by a class's (or a collection's) tests.</summary>
+public sealed class SandboxClusterFixture : Xunit.IAsyncLifetime
 {
     public SandboxCluster Cluster { get; private set; } = null!;
 
-    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("sandbox-cluster-clients-").FullName;
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("sandbox-cluster-").FullName;
 
     public string Kubeconfig => Path.Combine(Directory, "kubeconfig");
+
+    /// <summary>The pod's app container process, whose environment is the pod's.</summary>
+    public int AppPid => Cluster.Sandbox.AppPid;
 
     /// <summary>The app container's root as seen from the host: where the pod's own view of its files is read.</summary>
     public string PodRoot => $"/proc/{Cluster.Sandbox.AppPid}/root";
