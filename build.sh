@@ -107,8 +107,12 @@ run_tests() {
   rm -rf "$results"
   dotnet build LocalK8s.sln --no-restore --verbosity quiet -nologo
   local status=0
-  dotnet test LocalK8s.sln --no-build --verbosity quiet -nologo --filter "Category!=Load" \
+  dotnet test LocalK8s.sln --no-build --verbosity quiet -nologo --filter "Category!=Load&FullyQualifiedName!~ClusterContext.Cli.Tests" \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
+  # clusterctx's tests start whole programs against sandbox clusters of their own (the tool, its session hosts, apps
+  # under the hook, a second sandbox): on their own, after the others, so that their load is not on the timing of those.
+  dotnet test tests/ClusterContext.Cli.Tests --no-build --verbosity quiet -nologo \
+    --logger "trx;LogFilePrefix=cli" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
   # Tests that load every core on purpose run on their own, one project after the other, so that their load
   # neither slows the other tests past their timeouts nor is diluted by them.
   local project
