@@ -195,7 +195,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             var reason = ex is SessionLostException { InnerException: System.Net.Sockets.SocketException socket } ? socket.Message : ex.Message.TrimEnd('.');
             return Unavailable($"Cannot reach the ClusterContext agent at {direct} ({reason}). Check that the agent is running and listening there, that this machine can reach it, and that agent.token matches.", ex);
         }
-        catch (Exception ex) when (ex is Kube.KubeConfigException or Kube.KubeApiException or Kube.TargetResolutionException or IOException)
+        catch (Exception ex) when (ex is Kube.KubeConfigException or Kube.KubeApiException or Kube.TargetResolutionException or IOException or System.Net.Sockets.SocketException)
         {
             host?.Dispose();
             return Unavailable($"Cannot run in the context of {options.Target ?? $"session '{options.Session.Name}'"}: {ex.Message}", ex);

@@ -32,6 +32,20 @@ internal static class HostLines
         }
     }
 
+    /// <summary>Waits until the peer has said something: true, or false when it closed (or reset) the connection first.</summary>
+    public static async Task<bool> PeekAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var one = new byte[1];
+        try
+        {
+            return await socket.ReceiveAsync(one, SocketFlags.Peek, cancellationToken).ConfigureAwait(false) > 0;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The next line as a JSON document, or null at the end of the connection.</summary>
     public static async Task<JsonDocument?> ReadAsync(Socket socket, CancellationToken cancellationToken)
     {

@@ -176,10 +176,30 @@ internal sealed class SessionHostClient : IDisposable
 
             _controlSocket?.Dispose();
             _controlSocket = null;
-            var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false) ?? await StartHostAsync(cancellationToken).ConfigureAwait(false);
+            // A host that closes the connection before it says anything is one leaving as this process came (its
+            // linger over, or the one of two started at once that did not get the lock): connect again, or start one.
+            Socket socket;
+            for (var attempt = 1; ; attempt++)
+            {
+                socket = await ConnectAsync(cancellationToken).ConfigureAwait(false) ?? await StartHostAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await HostLines.WriteAsync(socket, w => w.WriteString("kind", "control"), cancellationToken).ConfigureAwait(false);
+                    if (await HostLines.PeekAsync(socket, cancellationToken).ConfigureAwait(false) || attempt == 3)
+                    {
+                        break;
+                    }
+                }
+                catch (SocketException) when (attempt < 3)
+                {
+                }
+
+                socket.Dispose();
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+
             try
             {
-                await HostLines.WriteAsync(socket, w => w.WriteString("kind", "control"), cancellationToken).ConfigureAwait(false);
                 while (true)
                 {
                     using var line = await HostLines.ReadAsync(socket, cancellationToken).ConfigureAwait(false)
