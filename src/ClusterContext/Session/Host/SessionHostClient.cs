@@ -296,26 +296,49 @@ internal sealed class SessionHostClient : IDisposable
 
         SessionLog.Progress(_logger, $"Starting the session host of {_options.Target}");
         var started = Stopwatch.GetTimestamp();
-        using var host = Process.Start(HostStartInfo()) ?? throw new IOException($"Could not start the session host ({HostPath}).");
-        host.StandardInput.Close();
-        host.StandardOutput.Close();
-        host.StandardError.Close();
+        var host = Spawn();
+        var spawned = 1;
         var delay = TimeSpan.FromMilliseconds(5);
-        while (true)
+        try
         {
-            if (await ConnectAsync(cancellationToken).ConfigureAwait(false) is { } socket)
+            while (true)
             {
-                return socket;
-            }
+                if (await ConnectAsync(cancellationToken).ConfigureAwait(false) is { } socket)
+                {
+                    return socket;
+                }
 
-            if (Stopwatch.GetElapsedTime(started) > StartWait)
-            {
-                var log = File.Exists(Files.Log) ? File.ReadAllText(Files.Log).Trim() : "";
-                throw new IOException($"The session host did not listen on {Files.Socket} within {StartWait.TotalSeconds:0} s{(log.Length > 0 ? ": " + log : "")}. Set session.shared to false (CLUSTERCONTEXT_SESSION_SHARED=false) to start an agent in this process instead.");
-            }
+                // The one started left without listening: another host had the lock and was listening when it looked,
+                // and that one has left since (its agent failed to start, say). Start one again.
+                if (host.HasExited && spawned < 3)
+                {
+                    host.Dispose();
+                    host = Spawn();
+                    spawned++;
+                }
 
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
+                if (Stopwatch.GetElapsedTime(started) > StartWait)
+                {
+                    var log = File.Exists(Files.Log) ? File.ReadAllText(Files.Log).Trim() : "";
+                    throw new IOException($"The session host did not listen on {Files.Socket} within {StartWait.TotalSeconds:0} s{(log.Length > 0 ? ": " + log : "")}. Set session.shared to false (CLUSTERCONTEXT_SESSION_SHARED=false) to start an agent in this process instead.");
+                }
+
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
+            }
+        }
+        finally
+        {
+            host.Dispose();
+        }
+
+        Process Spawn()
+        {
+            var process = Process.Start(HostStartInfo()) ?? throw new IOException($"Could not start the session host ({HostPath}).");
+            process.StandardInput.Close();
+            process.StandardOutput.Close();
+            process.StandardError.Close();
+            return process;
         }
     }
 

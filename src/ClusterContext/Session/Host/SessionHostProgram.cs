@@ -20,7 +20,9 @@ internal static class SessionHostProgram
         var arguments = Parse(args);
         _ = HostInterop.SetSid();
         var files = SessionHostPaths.For(arguments["folder"], arguments["name"]);
-        RedirectStreams(files.Log);
+        // The log only once this is the session's host: one that finds another holding the lock must not truncate
+        // (or remove) the log that one writes.
+        RedirectStreams(null);
         var options = new ClusterContextOptions
         {
             Target = arguments["target"],
@@ -34,12 +36,25 @@ internal static class SessionHostProgram
         options.Network.Incoming.Mode = arguments.ContainsKey("incoming") ? IncomingTrafficMode.Steal : IncomingTrafficMode.Off;
         var linger = double.Parse(arguments["linger"], CultureInfo.InvariantCulture) is var seconds && seconds >= 0 ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
 
-        if (TakeLock(files) is not { } lockFd)
+        int? taken;
+        try
+        {
+            taken = TakeLock(files);
+        }
+        catch
+        {
+            // Why it could not even try (the folder, the lock file) is for the log, which the client shows.
+            RedirectStreams(files.Log);
+            throw;
+        }
+
+        if (taken is not { } lockFd)
         {
             // Another host serves this session.
-            SessionHostServer.TryDelete(files.Log);
             return 0;
         }
+
+        RedirectStreams(files.Log);
 
         var clean = false;
         try
@@ -119,14 +134,20 @@ internal static class SessionHostProgram
         }
     }
 
-    private static void RedirectStreams(string log)
+    /// <summary>Standard input and output on /dev/null; standard error on <paramref name="log"/> (on /dev/null too while null).</summary>
+    private static void RedirectStreams(string? log)
     {
         var devNull = HostInterop.OpenForStreams("/dev/null");
-        var logFd = HostInterop.OpenForStreams(log);
+        var logFd = log is null ? -1 : HostInterop.OpenForStreams(log);
         if (devNull >= 0)
         {
             _ = HostInterop.Dup2(devNull, 0);
             _ = HostInterop.Dup2(devNull, 1);
+            if (log is null)
+            {
+                _ = HostInterop.Dup2(devNull, 2);
+            }
+
             _ = HostInterop.Close(devNull);
         }
 
