@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using ClusterContext.Patching.Internal;
 
 namespace ClusterContext.Patching.Probe;
@@ -12,39 +11,19 @@ namespace ClusterContext.Patching.Probe;
 /// an instance of 'PAL_SEHException'"), and the hook must not lose track of the compilations they ended: a patched
 /// method re-compiled after many of them still gets its patch. Exit code 0 when all of that holds.
 /// </summary>
-public static unsafe class JitTimeExceptions
+public static class JitTimeExceptions
 {
     private const int Rounds = 100;
     private const int ShortLivedThreads = 80;
     private const int ConcurrentThreads = 4;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private static long s_seen;
-    private static nint s_original;
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static int Target(int x)
-    {
-        var total = 0;
-        for (var i = 0; i < (x & 3); i++)
-        {
-            total += i * x;
-        }
-
-        return total + x + 1;
-    }
-
-    public static int Replacement(int x)
-    {
-        Interlocked.Increment(ref s_seen);
-        return ((delegate*<int, int>)s_original)(x) * 10;
-    }
-
     public static int Run()
     {
-        var expected = Target(5) * 10;
-        var target = typeof(JitTimeExceptions).GetMethod(nameof(Target))!;
-        var patch = MethodPatcher.Shared.Patch(target, typeof(JitTimeExceptions).GetMethod(nameof(Replacement))!, "jit-exceptions");
-        s_original = patch.Original;
+        // The single-method probe's target and replacement (each probe mode runs in a process of its own).
+        var expected = SingleMethod.Target(5) * 10;
+        var target = typeof(SingleMethod).GetMethod(nameof(SingleMethod.Target))!;
+        var patch = MethodPatcher.Shared.Patch(target, typeof(SingleMethod).GetMethod(nameof(SingleMethod.Replacement))!, "jit-exceptions");
+        SingleMethod.Original = patch.Original;
         var detour = DetourTable.Find(target.MethodHandle.Value)!;
         var failing = FailingCalls.Build();
         var calls = new[] { failing.MissingAssembly, failing.MissingMethod, failing.MissingType };
@@ -56,7 +35,7 @@ public static unsafe class JitTimeExceptions
             Console.WriteLine($"caught {Catch(call)}");
         }
 
-        var first = Target(5);
+        var first = SingleMethod.Target(5);
         Console.WriteLine($"after the first exceptions: patched call {(first == expected ? "reaches the replacement, ok" : $"returned {first}, NOT the replacement")}");
         pass &= first == expected;
 
@@ -117,14 +96,14 @@ public static unsafe class JitTimeExceptions
         var bodiesBefore = detour.Bodies.Count;
         var made = 0L;
         var wrong = 0L;
-        var seenBefore = Interlocked.Read(ref s_seen);
+        var seenBefore = Interlocked.Read(ref SingleMethod.Seen);
         var waited = Stopwatch.StartNew();
         var recompiledAt = TimeSpan.Zero;
         while (waited.Elapsed < (tiered ? Patience : TimeSpan.FromMilliseconds(300)) && (recompiledAt == TimeSpan.Zero || waited.Elapsed < recompiledAt + TimeSpan.FromMilliseconds(500)))
         {
             for (var i = 0; i < 10_000; i++)
             {
-                wrong += Target(5) == expected ? 0 : 1;
+                wrong += SingleMethod.Target(5) == expected ? 0 : 1;
             }
 
             made += 10_000;
@@ -134,7 +113,7 @@ public static unsafe class JitTimeExceptions
             }
         }
 
-        var seen = Interlocked.Read(ref s_seen) - seenBefore;
+        var seen = Interlocked.Read(ref SingleMethod.Seen) - seenBefore;
         var recompiled = detour.Bodies.Count > bodiesBefore;
         Console.WriteLine($"re-compiled after the exceptions: {(recompiled ? "yes" : tiered ? "NO" : "no, not tiered")} (bodies {bodiesBefore} -> {detour.Bodies.Count}); calls={made} seen={seen} wrong={wrong}");
         Console.WriteLine(EngineReport.Describe());
