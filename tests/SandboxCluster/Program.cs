@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ClusterContext.Testing.Cluster;
 
 // A local cluster for trying ClusterContext without one: the Kubernetes API double with pod sandboxes behind it.
@@ -29,14 +28,4 @@ if (kubeconfig is null)
     return 2;
 }
 
-using var stop = new CancellationTokenSource();
-void Stop(PosixSignalContext context)
-{
-    context.Cancel = true;
-    stop.Cancel();
-}
-
-using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
-return await SandboxClusterCommand.RunAsync(kubeconfig, Console.Out, Console.Error, stop.Token);
+return await SandboxClusterCommand.RunUntilSignalledAsync(kubeconfig, Console.Out, Console.Error);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using ClusterContext.Testing.Cluster;
 
 namespace ClusterContext.Cli.Sandbox;
@@ -25,17 +24,7 @@ internal static class SandboxCommand
         command.Options.Add(kubeconfig);
         command.SetAction(async (parsed, cancellationToken) =>
         {
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            void Stop(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            }
-
-            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-            using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
-            var code = await SandboxClusterCommand.RunAsync(parsed.GetValue(kubeconfig)!, parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, stop.Token).ConfigureAwait(false);
+            var code = await SandboxClusterCommand.RunUntilSignalledAsync(parsed.GetValue(kubeconfig)!, parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
             return code switch
             {
                 0 => ExitCodes.Ok,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using ClusterContext.Testing.Kube;
 
@@ -21,6 +22,24 @@ public static partial class SandboxClusterCommand
 
     /// <summary>The line printed once the cluster serves (what scripts wait for).</summary>
     public const string ReadyLine = "Ctrl+C stops the cluster and removes everything it made.";
+
+    /// <summary>
+    /// <see cref="RunAsync"/> as a program runs it: until Ctrl+C, SIGTERM or SIGHUP (or <paramref name="cancellationToken"/>).
+    /// </summary>
+    public static async Task<int> RunUntilSignalledAsync(string kubeconfig, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+        return await RunAsync(kubeconfig, output, error, stop.Token).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Serves the cluster until <paramref name="stop"/> is cancelled, with its kubeconfig at <paramref name="kubeconfig"/>;
