@@ -178,24 +178,27 @@ internal sealed class SessionHostClient : IDisposable
             _controlSocket = null;
             // A host that closes the connection before it says anything is one leaving as this process came (its
             // linger over, or the one of two started at once that did not get the lock): connect again, or start one.
+            // A host leaving may take a while to let go of its lock: keep at it for as long as a start may take.
             Socket socket;
+            var since = Stopwatch.GetTimestamp();
             for (var attempt = 1; ; attempt++)
             {
+                var last = Stopwatch.GetElapsedTime(since) > StartWait;
                 socket = await ConnectAsync(cancellationToken).ConfigureAwait(false) ?? await StartHostAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
                     await HostLines.WriteAsync(socket, w => w.WriteString("kind", "control"), cancellationToken).ConfigureAwait(false);
-                    if (await HostLines.PeekAsync(socket, cancellationToken).ConfigureAwait(false) || attempt == 3)
+                    if (await HostLines.PeekAsync(socket, cancellationToken).ConfigureAwait(false) || last)
                     {
                         break;
                     }
                 }
-                catch (SocketException) when (attempt < 3)
+                catch (SocketException) when (!last)
                 {
                 }
 
                 socket.Dispose();
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 500)), cancellationToken).ConfigureAwait(false);
             }
 
             try
