@@ -50,8 +50,13 @@ public sealed class Clusterctx(string kubeconfig, string runtime)
         return await running.CompleteAsync();
     }
 
+    /// <summary>
+    /// Starts clusterctx with SIGINT and SIGQUIT at their defaults, as a terminal starts it: a test run started in the
+    /// background (<c>.ci/run &amp;</c>) ignores them, and ignored signals pass to every child, so a Ctrl+C sent by a
+    /// test would reach nothing. <c>env</c> resets them and replaces itself with clusterctx (same process id).
+    /// </summary>
     public Running Start(IReadOnlyDictionary<string, string?>? environment, string? workingDirectory, params string[] arguments) =>
-        new(Process.Start(StartInfo("dotnet", [ToolPath, .. arguments], environment, workingDirectory))!);
+        new(Process.Start(StartInfo("env", ["--default-signal=INT,QUIT", "dotnet", ToolPath, .. arguments], environment, workingDirectory))!);
 
     public ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory)
     {

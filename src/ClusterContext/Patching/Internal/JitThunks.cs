@@ -1,5 +1,4 @@
-using Iced.Intel;
-using static Iced.Intel.AssemblerRegisters;
+using System.Buffers.Binary;
 
 namespace ClusterContext.Patching.Internal;
 
@@ -11,8 +10,14 @@ namespace ClusterContext.Patching.Internal;
 /// 'PAL_SEHException'"). The thunks call managed code only before and after the JIT's own function, and their frames
 /// are described to the unwinder (<see cref="UnwindInfo"/>). An exception that passes skips what comes after.
 /// </summary>
+/// <remarks>
+/// The thunks are fixed machine code with the addresses they call filled in, written out here byte by byte rather
+/// than assembled in the process: the JIT hook goes in first of all, and an assembler would be compiled on the way.
+/// </remarks>
 internal static unsafe class JitThunks
 {
+    private static ReadOnlySpan<byte> MovRaxZero => [0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0];
+
     /// <summary>
     /// <c>int compileMethod(jit, comp, info, flags, nativeEntry, nativeSize)</c>: stores its arguments in a
     /// <see cref="CompileFrame"/> on its stack, calls <c>int before(CompileFrame*)</c>, then, unless that returned
@@ -21,34 +26,39 @@ internal static unsafe class JitThunks
     /// </summary>
     public static nint EmitCompileMethod(nint before, nint original, nint after)
     {
-        var code = new Assembler(64);
-        var callAfter = code.CreateLabel();
-        Prologue(code, sizeof(CompileFrame));
-        code.mov(__qword_ptr[rsp], rdi);
-        code.mov(__qword_ptr[rsp + 0x08], rsi);
-        code.mov(__qword_ptr[rsp + 0x10], rdx);
-        code.mov(__qword_ptr[rsp + 0x18], rcx);
-        code.mov(__qword_ptr[rsp + 0x20], r8);
-        code.mov(__qword_ptr[rsp + 0x28], r9);
-        code.mov(rdi, rsp);
-        code.mov(rax, (ulong)before);
-        code.call(rax);
-        code.test(eax, eax);
-        code.jnz(callAfter);
-        code.mov(rdi, __qword_ptr[rsp]);
-        code.mov(rsi, __qword_ptr[rsp + 0x08]);
-        code.mov(rdx, __qword_ptr[rsp + 0x10]);
-        code.mov(rcx, __qword_ptr[rsp + 0x18]);
-        code.mov(r8, __qword_ptr[rsp + 0x20]);
-        code.mov(r9, __qword_ptr[rsp + 0x28]);
-        code.mov(rax, (ulong)original);
-        code.call(rax);
-        code.mov(__dword_ptr[rsp + CompileFrame.ResultOffset], eax);
-        code.Label(ref callAfter);
-        code.mov(rdi, rsp);
-        code.mov(rax, (ulong)after);
-        code.call(rax);
-        return Place(code);
+        ReadOnlySpan<byte> code =
+        [
+            0x55,                                     // push rbp
+            0x48, 0x89, 0xE5,                         // mov rbp, rsp
+            0x48, 0x83, 0xEC, 0x40,                   // sub rsp, sizeof(CompileFrame)
+            0x48, 0x89, 0x3C, 0x24,                   // mov [rsp], rdi
+            0x48, 0x89, 0x74, 0x24, 0x08,             // mov [rsp+8], rsi
+            0x48, 0x89, 0x54, 0x24, 0x10,             // mov [rsp+0x10], rdx
+            0x48, 0x89, 0x4C, 0x24, 0x18,             // mov [rsp+0x18], rcx
+            0x4C, 0x89, 0x44, 0x24, 0x20,             // mov [rsp+0x20], r8
+            0x4C, 0x89, 0x4C, 0x24, 0x28,             // mov [rsp+0x28], r9
+            0x48, 0x89, 0xE7,                         // mov rdi, rsp
+            0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0,       // mov rax, before
+            0xFF, 0xD0,                               // call rax
+            0x85, 0xC0,                               // test eax, eax
+            0x75, 0x2D,                               // jnz after_call
+            0x48, 0x8B, 0x3C, 0x24,                   // mov rdi, [rsp]
+            0x48, 0x8B, 0x74, 0x24, 0x08,             // mov rsi, [rsp+8]
+            0x48, 0x8B, 0x54, 0x24, 0x10,             // mov rdx, [rsp+0x10]
+            0x48, 0x8B, 0x4C, 0x24, 0x18,             // mov rcx, [rsp+0x18]
+            0x4C, 0x8B, 0x44, 0x24, 0x20,             // mov r8, [rsp+0x20]
+            0x4C, 0x8B, 0x4C, 0x24, 0x28,             // mov r9, [rsp+0x28]
+            0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0,       // mov rax, original
+            0xFF, 0xD0,                               // call rax
+            0x89, 0x44, 0x24, CompileFrame.ResultOffset, // mov [rsp+ResultOffset], eax
+                                                      // after_call:
+            0x48, 0x89, 0xE7,                         // mov rdi, rsp
+            0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0,       // mov rax, after
+            0xFF, 0xD0,                               // call rax
+            0xC9,                                     // leave
+            0xC3,                                     // ret
+        ];
+        return Place(code, before, original, after);
     }
 
     /// <summary>
@@ -57,45 +67,48 @@ internal static unsafe class JitThunks
     /// </summary>
     public static nint EmitAllocMem(nint originalCell, nint record)
     {
-        var code = new Assembler(64);
-        Prologue(code, 16);
-        code.mov(__qword_ptr[rsp], rdi);
-        code.mov(__qword_ptr[rsp + 0x08], rsi);
-        code.mov(rax, (ulong)originalCell);
-        code.call(__qword_ptr[rax]);
-        code.mov(rdi, __qword_ptr[rsp]);
-        code.mov(rsi, __qword_ptr[rsp + 0x08]);
-        code.mov(rax, (ulong)record);
-        code.call(rax);
-        return Place(code);
+        ReadOnlySpan<byte> code =
+        [
+            0x55,                                     // push rbp
+            0x48, 0x89, 0xE5,                         // mov rbp, rsp
+            0x48, 0x83, 0xEC, 0x10,                   // sub rsp, 16
+            0x48, 0x89, 0x3C, 0x24,                   // mov [rsp], rdi
+            0x48, 0x89, 0x74, 0x24, 0x08,             // mov [rsp+8], rsi
+            0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0,       // mov rax, originalCell
+            0xFF, 0x10,                               // call [rax]
+            0x48, 0x8B, 0x3C, 0x24,                   // mov rdi, [rsp]
+            0x48, 0x8B, 0x74, 0x24, 0x08,             // mov rsi, [rsp+8]
+            0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0,       // mov rax, record
+            0xFF, 0xD0,                               // call rax
+            0xC9,                                     // leave
+            0xC3,                                     // ret
+        ];
+        return Place(code, originalCell, record);
     }
 
-    private static void Prologue(Assembler code, int frameSize)
+    private static nint Place(ReadOnlySpan<byte> template, params ReadOnlySpan<nint> addresses)
     {
         // The shape UnwindInfo describes: rbp holds the frame from the fourth byte on; rsp stays 16-byte aligned at
-        // every call (8 for the return address, 8 for rbp, then a multiple of 16).
-        code.push(rbp);
-        code.mov(rbp, rsp);
-        code.sub(rsp, frameSize);
-    }
-
-    private static nint Place(Assembler code)
-    {
-        code.leave();
-        code.ret();
-
-        // Nothing in the thunks depends on where they are: assembled once, then copied into place.
-        var writer = new X64.BufferWriter();
-        code.Assemble(writer, 0);
-        var bytes = writer.ToArray();
-        if (bytes[0] != 0x55 || bytes[^2] != 0xC9 || bytes[^1] != 0xC3)
+        // every call (8 for the return address, 8 for rbp, then a multiple of 16); it ends with leave; ret. Each
+        // mov rax, 0 in the template takes the next of the addresses.
+        var bytes = template.ToArray();
+        var at = 0;
+        foreach (var address in addresses)
         {
-            throw new PatchException("The JIT hook's thunk was not assembled in the shape its unwind information describes.");
+            var found = bytes.AsSpan(at).IndexOf(MovRaxZero);
+            if (found < 0)
+            {
+                throw new PatchException("The JIT hook's thunk has fewer places for addresses than it is given.");
+            }
+
+            at += found + 2;
+            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(at), address);
+            at += 8;
         }
 
-        var address = CodeMemory.Allocate(0, bytes.Length);
-        CodeMemory.WriteOwn(address, bytes);
-        UnwindInfo.Register(address, bytes.Length);
-        return address;
+        var code = CodeMemory.Allocate(0, bytes.Length);
+        CodeMemory.WriteOwn(code, bytes);
+        UnwindInfo.Register(code, bytes.Length);
+        return code;
     }
 }
