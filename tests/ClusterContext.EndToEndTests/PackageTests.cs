@@ -121,6 +121,10 @@ public class PackageTests(PodFixture pod)
             // The hook's folder is complete: every assembly of the hook's build folder, which it loads from beside itself.
             var hookFolder = Directory.GetFiles(Path.GetDirectoryName(AppRun.HookPath)!, "*.dll").Select(Path.GetFileName).Order(StringComparer.Ordinal);
             Assert.Equal(hookFolder, entries.Where(e => e.StartsWith("tools/hook/", StringComparison.Ordinal) && e.EndsWith(".dll", StringComparison.Ordinal)).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            // Compiled ahead of time, so a process JITs little of the hook before Main (the session host's stub apart).
+            Assert.All(entries.Where(e => e.StartsWith("tools/hook/", StringComparison.Ordinal) && e.EndsWith(".dll", StringComparison.Ordinal)
+                    && !e.EndsWith("/ClusterContext.SessionHost.dll", StringComparison.Ordinal)),
+                e => Assert.True(IsReadyToRun(Read(nupkg, e)), $"{e} is IL only, not a ReadyToRun image"));
             // The session host starts from beside the hook: its entry point and runtime configuration.
             Assert.Contains("tools/hook/ClusterContext.SessionHost.dll", entries);
             Assert.Contains("tools/hook/ClusterContext.SessionHost.runtimeconfig.json", entries);
@@ -276,6 +280,12 @@ public class PackageTests(PodFixture pod)
     {
         using var stream = package.GetEntry(name)!.Open();
         return XDocument.Load(stream);
+    }
+
+    private static bool IsReadyToRun(byte[] image)
+    {
+        using var pe = new System.Reflection.PortableExecutable.PEReader(new MemoryStream(image));
+        return pe.PEHeaders.CorHeader is { ManagedNativeHeaderDirectory.Size: > 0 };
     }
 
     private static byte[] Read(ZipArchive package, string name)
