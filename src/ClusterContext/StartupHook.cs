@@ -29,9 +29,14 @@ internal static class StartupHook
             return;
         }
 
-        var folder = Path.GetDirectoryName(typeof(StartupHook).Assembly.Location)!;
+        var location = typeof(StartupHook).Assembly.Location;
+        var folder = Path.GetDirectoryName(location)!;
         var context = new ClusterContext.Hosting.HookLoadContext(folder);
-        var hook = context.LoadFromAssemblyPath(typeof(StartupHook).Assembly.Location);
+        // The same assembly from a file of its own: the runtime uses a ReadyToRun image's compiled code only in the
+        // first load context that maps the file (this one's copy is the default context's, loaded by the runtime), so
+        // from the same file every method of the hook would be compiled by the JIT before Main (see build/ReadyToRun.targets).
+        var image = Path.Combine(folder, ClusterContext.Hosting.HookLoadContext.ImageFileName);
+        var hook = context.LoadFromAssemblyPath(File.Exists(image) ? image : location);
         hook.GetType("ClusterContext.Hosting.HookEntry", throwOnError: true)!
             .GetMethod("Start", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!
             .Invoke(null, null);

@@ -32,6 +32,26 @@ public class PodContextTests(PodFixture pod)
     }
 
     [Fact]
+    public async Task The_hooks_own_code_runs_compiled_ahead_of_time_in_its_load_context()
+    {
+        // The runtime's own list of what its JIT compiled: the app's Main is there; the hook's entry, ReadyToRun, is not.
+        var log = Path.Combine(Path.GetTempPath(), $"clustercontext-jit-{Guid.NewGuid():N}.txt");
+        try
+        {
+            var environment = new Dictionary<string, string?>(Environment) { ["DOTNET_JitStdOutFile"] = log, ["DOTNET_JitDisasmSummary"] = "1" };
+            var run = await AppRun.RunAsync(environment, null, "env:ORDERS_MODE");
+            Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
+            var compiled = await File.ReadAllLinesAsync(log);
+            Assert.Contains(compiled, l => l.Contains("JIT compiled Program:", StringComparison.Ordinal));
+            Assert.DoesNotContain(compiled, l => l.Contains("JIT compiled ClusterContext.Hosting.HookEntry:Start", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
+
+    [Fact]
     public async Task Every_file_api_reads_the_pods_file()
     {
         Assert.False(File.Exists(PodFixture.ConfigFile), "the pod-only file must not exist on this machine");

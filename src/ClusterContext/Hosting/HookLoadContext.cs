@@ -9,6 +9,12 @@ namespace ClusterContext.Hosting;
 /// </summary>
 internal sealed class HookLoadContext(string folder) : AssemblyLoadContext("ClusterContext", isCollectible: false)
 {
+    /// <summary>
+    /// The hook's assembly as this context loads it, beside <c>ClusterContext.dll</c> (a copy of it; a build with no
+    /// ReadyToRun has none, and this context loads <c>ClusterContext.dll</c> itself).
+    /// </summary>
+    public const string ImageFileName = "ClusterContext.Hook.dll";
+
     private static readonly string RuntimeDirectory = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory();
 
     protected override Assembly? Load(AssemblyName assemblyName)

@@ -154,6 +154,10 @@ public sealed class ClusterContextSession : IAsyncDisposable
         // Processes of one developer context share a session host (one agent, one port-forward): this one joins it,
         // or starts it. The host is started with the machine's environment as it is now, before the pod's is applied.
         var host = options.Agent.Address is null ? Session.Host.SessionHostClient.For(options, Environment.GetEnvironmentVariables(), logger) : null;
+
+        // This machine's half of the start, while the network's goes on: the folder of this process's copies (and the
+        // sweep of what dead processes left).
+        var cacheRoot = Task.Run(RemoteFileCache.CreateRoot, cancellationToken);
         async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenAsync(CancellationToken ct)
         {
             var opened = await OpenCoreAsync(ct).ConfigureAwait(false);
@@ -201,8 +205,13 @@ public sealed class ClusterContextSession : IAsyncDisposable
             return Unavailable($"Cannot run in the context of {options.Target ?? $"session '{options.Session.Name}'"}: {ex.Message}", ex);
         }
 
+        // A start that did not get as far as the cache leaves no folder behind.
+        void DropCacheRoot() => _ = cacheRoot.ContinueWith(t => RemoteFileCache.DeleteRoot(t.Result), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
         ClusterContextSession Unavailable(string message, Exception ex)
         {
+            DropCacheRoot();
             if (options.Required)
             {
                 throw new ClusterContextUnavailableException(message, ex);
@@ -231,13 +240,14 @@ public sealed class ClusterContextSession : IAsyncDisposable
         catch
         {
             // A session that did not get going leaves no connection behind.
+            DropCacheRoot();
             remote.Close();
             await agent.DisposeAsync().ConfigureAwait(false);
             host?.Dispose();
             throw;
         }
 
-        var cache = new RemoteFileCache(remote, message => SessionLog.WriteRefused(logger, message), host);
+        var cache = new RemoteFileCache(await cacheRoot.ConfigureAwait(false), remote, message => SessionLog.WriteRefused(logger, message), host);
         var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
         var destinations = new RemoteDestinations(options.Network.Outgoing, sessionEndPoints);
 

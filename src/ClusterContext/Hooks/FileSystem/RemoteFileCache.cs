@@ -37,12 +37,13 @@ internal sealed class RemoteFileCache : IDisposable
     /// The session host, which then sends written copies to the pod as soon as they are closed (and removes this
     /// process's folder should it die); without one, the session does both itself, on its schedule and at its end.
     /// </param>
-    public RemoteFileCache(RemoteCalls remote, Action<string> warn, Session.Host.SessionHostClient? host = null)
+    /// <param name="root">The folder of this process's copies, from <see cref="CreateRoot"/>.</param>
+    public RemoteFileCache(string root, RemoteCalls remote, Action<string> warn, Session.Host.SessionHostClient? host = null)
     {
         _remote = remote;
         _warn = warn;
         _host = host;
-        Root = OperatingSystem.IsWindows() ? Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName : CacheFolder.Create();
+        Root = root;
         host?.UseCache(Root);
         _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
         _watch = StartWatchAsync();
@@ -50,6 +51,10 @@ internal sealed class RemoteFileCache : IDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>Makes the folder of this process's copies (sweeping what dead processes left).</summary>
+    public static string CreateRoot() =>
+        OperatingSystem.IsWindows() ? Directory.CreateTempSubdirectory($"clustercontext-{Environment.ProcessId}-").FullName : CacheFolder.Create();
 
     /// <summary>Where the local copy of a pod path lives.</summary>
     public string CopyPath(string remotePath) => Root + "/files" + remotePath;
@@ -229,9 +234,15 @@ internal sealed class RemoteFileCache : IDisposable
     public void Dispose()
     {
         _refresh.Dispose();
+        DeleteRoot(Root);
+    }
+
+    /// <summary>Removes a folder of copies, <see cref="CreateRoot"/>'s, with whatever is in it.</summary>
+    public static void DeleteRoot(string root)
+    {
         try
         {
-            Directory.Delete(Root, recursive: true);
+            Directory.Delete(root, recursive: true);
         }
         catch (IOException)
         {
