@@ -18,9 +18,7 @@ public unsafe class JitThunksTests
     [Fact]
     public void Compile_thunk_passes_the_six_arguments_to_the_jit_and_its_result_to_after()
     {
-        var thunk = (delegate* unmanaged<nint, nint, nint, uint, nint, nint, int>)JitThunks.EmitCompileMethod(
-            (nint)(delegate* unmanaged<CompileFrame*, int>)&Before, (nint)(delegate* unmanaged<nint, nint, nint, uint, nint, nint, int>)&Original,
-            (nint)(delegate* unmanaged<CompileFrame*, int>)&After);
+        var thunk = CompileThunk();
         t_beforeAnswer = 0;
         t_originalCalls = 0;
 
@@ -34,9 +32,7 @@ public unsafe class JitThunksTests
     [Fact]
     public void Compile_thunk_skips_the_jit_when_before_answers()
     {
-        var thunk = (delegate* unmanaged<nint, nint, nint, uint, nint, nint, int>)JitThunks.EmitCompileMethod(
-            (nint)(delegate* unmanaged<CompileFrame*, int>)&Before, (nint)(delegate* unmanaged<nint, nint, nint, uint, nint, nint, int>)&Original,
-            (nint)(delegate* unmanaged<CompileFrame*, int>)&After);
+        var thunk = CompileThunk();
         t_beforeAnswer = 1;
         t_originalCalls = 0;
 
@@ -59,6 +55,12 @@ public unsafe class JitThunksTests
         // The runtime's allocMem ran first (7 * 9), then record saw the same arguments (+ 7 + 9).
         Assert.Equal((7 * 9) + 7 + 9, t_recorded);
     }
+
+    // The compileMethod thunk between Before, a stand-in for the JIT, and After.
+    private static delegate* unmanaged<nint, nint, nint, uint, nint, nint, int> CompileThunk() =>
+        (delegate* unmanaged<nint, nint, nint, uint, nint, nint, int>)JitThunks.EmitCompileMethod(
+            (nint)(delegate* unmanaged<CompileFrame*, int>)&Before, (nint)(delegate* unmanaged<nint, nint, nint, uint, nint, nint, int>)&Original,
+            (nint)(delegate* unmanaged<CompileFrame*, int>)&After);
 
     [UnmanagedCallersOnly]
     private static int Before(CompileFrame* frame)
