@@ -132,6 +132,8 @@ run_tests() {
     passed=$((passed + count))
     count=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
     failed=$((failed + count))
+    # The names of the failed tests again, next to the totals, where a reader of the run's end sees them.
+    grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/failed: \1/p' || true
   done
   echo "$passed passed, $failed failed"
   return $status

@@ -307,6 +307,7 @@ public sealed partial class SandboxClusterTests
 
         var lines = new List<string>();
         var runs = new List<string>();
+        var waits = 0;
         var rounds = Enumerable.Range(0, edits + 1).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         using var watch = new Process { StartInfo = info };
         void Seen(string? line)
@@ -319,11 +320,18 @@ public sealed partial class SandboxClusterTests
                     runs.Add(line);
                 }
 
-                // A run is over when watch, after its output, waits for a change: an edit made earlier would go to
-                // the exiting app as a hot reload, and watch would then wait for another.
-                if (line?.Contains("Waiting for a file to change", StringComparison.Ordinal) == true && runs.Count is > 0 and var count && count <= rounds.Length)
+                // Run N is over once watch has printed its output and waits for a change for the Nth time: an edit
+                // made earlier would go to the exiting app as a hot reload, and watch would then wait for another.
+                // watch passes the app's output on in its own time, so its wait may be printed before the output.
+                if (line?.Contains("Waiting for a file to change", StringComparison.Ordinal) == true)
                 {
-                    rounds[count - 1].TrySetResult();
+                    waits++;
+                }
+
+                var over = Math.Min(Math.Min(runs.Count, waits), rounds.Length);
+                for (var done = 0; done < over; done++)
+                {
+                    rounds[done].TrySetResult();
                 }
             }
         }
