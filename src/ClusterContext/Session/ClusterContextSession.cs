@@ -156,8 +156,10 @@ public sealed class ClusterContextSession : IAsyncDisposable
         var host = options.Agent.Address is null ? Session.Host.SessionHostClient.For(options, Environment.GetEnvironmentVariables(), logger) : null;
 
         // This machine's half of the start, while the network's goes on: the folder of this process's copies (and the
-        // sweep of what dead processes left).
+        // sweep of what dead processes left), and the hooks' patches, in place but passing every call on to the original
+        // until the session is known (a patch's first install is the costliest part of the start).
         var cacheRoot = Task.Run(RemoteFileCache.CreateRoot, cancellationToken);
+        var patched = Task.Run(() => Patch(options), CancellationToken.None);
         async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenAsync(CancellationToken ct)
         {
             var opened = await OpenCoreAsync(ct).ConfigureAwait(false);
@@ -184,14 +186,61 @@ public sealed class ClusterContextSession : IAsyncDisposable
                 $"ClusterContext {AppDomain.CurrentDomain.FriendlyName}", loggerFactory: loggerFactory, cancellationToken: timeout.Token).ConfigureAwait(false), direct, [agentEndPoint], null);
         }
 
-        AgentClient agent;
+        // A lost session is opened again in the background. Trying an agent address again costs a refused connection:
+        // every operation may; each try through the API adds a container to the pod: one every 5 s at most.
+        // Through a host, a retry costs a local connection (the host keeps to the 5 s itself).
+        var retryAfter = host is not null ? TimeSpan.FromSeconds(1) : options.Agent.Address is null ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
+        async Task<AgentClient> ReconnectAsync(CancellationToken ct) => (await OpenAsync(ct).ConfigureAwait(false)).Agent;
+        void Report(string message) => SessionLog.Reconnect(logger, message);
+
+        RemoteCalls remote;
         string address;
         IReadOnlyList<IPEndPoint> sessionEndPoints;
         Kube.ResolvedTarget? target;
+        int targetPid;
+        IReadOnlyDictionary<string, string> environment;
+        IReadOnlyList<Protocol.Messages.MountEntry> mounts;
+        // Set once the hooks are in (or the start failed): a session opened in the background serves incoming from then.
+        TaskCompletionSource? hooksInstalled = null;
         try
         {
-            (agent, address, sessionEndPoints, target) = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            Diagnostics.StartupTrace.Mark(host is not null ? "agent session open (through the session host)" : "agent session open");
+            var joined = host is null ? null : await host.JoinAsync(cancellationToken).ConfigureAwait(false);
+            if (joined is { PodEnvironment: { } hostEnvironment, Mounts: { } hostMounts })
+            {
+                // The host has what the agent reported of the container: the process's own session with the agent opens
+                // while the hooks go in and the app's Main runs; its first remote operation waits for it.
+                hooksInstalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                address = $"{joined.Description}, session host {joined.HostPid}";
+                (sessionEndPoints, target, targetPid) = (joined.SessionEndPoints, joined.Target, joined.TargetPid);
+                remote = new RemoteCalls(OpenInBackgroundAsync(hooksInstalled.Task), options.Timeout, address, ReconnectAsync, Report, retryAfter);
+                environment = EnvironmentImport.Apply(options.Env, hostEnvironment);
+                mounts = hostMounts;
+                Diagnostics.StartupTrace.Mark("pod environment and mounts received from the session host");
+            }
+            else
+            {
+                (var agent, address, sessionEndPoints, target) = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                Diagnostics.StartupTrace.Mark(host is not null ? "agent session open (through the session host)" : "agent session open");
+                targetPid = agent.Agent.TargetPid;
+                remote = new RemoteCalls(agent, options.Timeout, address, ReconnectAsync, Report, retryAfter);
+                try
+                {
+                    var podEnvironment = agent.GetEnvironmentAsync(cancellationToken);
+                    var podMounts = agent.GetMountsAsync(cancellationToken);
+                    environment = EnvironmentImport.Apply(options.Env, await podEnvironment.ConfigureAwait(false));
+                    mounts = await podMounts.ConfigureAwait(false);
+                    Diagnostics.StartupTrace.Mark("pod environment and mounts received");
+                }
+                catch
+                {
+                    // A session that did not get going leaves no connection behind.
+                    DropCacheRoot();
+                    remote.Close();
+                    await agent.DisposeAsync().ConfigureAwait(false);
+                    host?.Dispose();
+                    throw;
+                }
+            }
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException
             && options.Agent.Address is { } direct)
@@ -205,6 +254,16 @@ public sealed class ClusterContextSession : IAsyncDisposable
             return Unavailable($"Cannot run in the context of {options.Target ?? $"session '{options.Session.Name}'"}: {ex.Message}", ex);
         }
 
+        async Task<AgentClient> OpenInBackgroundAsync(Task hooksIn)
+        {
+            await Task.Yield(); // the caller goes on with its start at once
+            using var timeout = new CancellationTokenSource(options.Timeout);
+            var opened = await OpenCoreAsync(timeout.Token).ConfigureAwait(false);
+            await hooksIn.ConfigureAwait(false);
+            incoming?.Serve(opened.Agent);
+            return opened.Agent;
+        }
+
         // A start that did not get as far as the cache leaves no folder behind.
         void DropCacheRoot() => _ = cacheRoot.ContinueWith(t => RemoteFileCache.DeleteRoot(t.Result), CancellationToken.None,
             TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
@@ -212,6 +271,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         ClusterContextSession Unavailable(string message, Exception ex)
         {
             DropCacheRoot();
+            DropPatches(patched);
             if (options.Required)
             {
                 throw new ClusterContextUnavailableException(message, ex);
@@ -221,60 +281,101 @@ public sealed class ClusterContextSession : IAsyncDisposable
             return new ClusterContextSession(options, null, null, new Dictionary<string, string>(), logger);
         }
 
-        // A lost session is opened again in the background. Trying an agent address again costs a refused connection:
-        // every operation may; each try through the API adds a container to the pod: one every 5 s at most.
-        // Through a host, a retry costs a local connection (the host keeps to the 5 s itself).
-        var retryAfter = host is not null ? TimeSpan.FromSeconds(1) : options.Agent.Address is null ? TimeSpan.FromSeconds(5) : TimeSpan.Zero;
-        var remote = new RemoteCalls(agent, options.Timeout, address, async ct => (await OpenAsync(ct).ConfigureAwait(false)).Agent,
-            message => SessionLog.Reconnect(logger, message), retryAfter);
-        IReadOnlyDictionary<string, string> environment;
-        IReadOnlyList<Protocol.Messages.MountEntry> mounts;
         try
         {
-            var podEnvironment = agent.GetEnvironmentAsync(cancellationToken);
-            var podMounts = agent.GetMountsAsync(cancellationToken);
-            environment = EnvironmentImport.Apply(options.Env, await podEnvironment.ConfigureAwait(false));
-            mounts = await podMounts.ConfigureAwait(false);
-            Diagnostics.StartupTrace.Mark("pod environment and mounts received");
+            await patched.ConfigureAwait(false);
+            var root = await cacheRoot.ConfigureAwait(false);
+            var cache = new RemoteFileCache(root, remote, message => SessionLog.WriteRefused(logger, message), host);
+            var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
+            var destinations = new RemoteDestinations(options.Network.Outgoing, sessionEndPoints);
+
+            var patcher = MethodPatcher.Shared;
+            if (options.Fs.Mode != FileSystemMode.Local)
+            {
+                FileHooks.Install(patcher, rules, cache);
+            }
+
+
+            if (options.Network.Dns)
+            {
+                DnsHooks.Install(patcher, remote, destinations);
+            }
+
+            ConnectHooks.Install(patcher, remote, destinations);
+            ReceiveFromHooks.Install(patcher);
+            if (options.Network.Incoming.Mode != IncomingTrafficMode.Off)
+            {
+                incoming = new IncomingSubscriptions(options.Network.Incoming, target?.ContainerPorts ?? [], target?.Container ?? "(unknown)", remote,
+                    message => SessionLog.Incoming(logger, message), message => SessionLog.Progress(logger, message));
+                if (remote.CurrentAgent is { } agent)
+                {
+                    incoming.Serve(agent);
+                }
+
+                ListenHooks.Install(patcher, incoming);
+            }
+
+            Diagnostics.StartupTrace.Mark("hooks installed");
+            SessionLog.Started(logger, address, targetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
+            return new ClusterContextSession(options, remote, cache, environment, logger, target, host);
         }
         catch
         {
-            // A session that did not get going leaves no connection behind.
-            DropCacheRoot();
             remote.Close();
-            await agent.DisposeAsync().ConfigureAwait(false);
-            host?.Dispose();
+            DropPatches(patched);
             throw;
         }
+        finally
+        {
+            hooksInstalled?.TrySetResult();
+        }
+    }
 
-        var cache = new RemoteFileCache(await cacheRoot.ConfigureAwait(false), remote, message => SessionLog.WriteRefused(logger, message), host);
-        var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
-        var destinations = new RemoteDestinations(options.Network.Outgoing, sessionEndPoints);
-
+    /// <summary>The patches the session's hooks need, each passing calls on to the original until its hook is installed.</summary>
+    private static void Patch(ClusterContextOptions options)
+    {
         var patcher = MethodPatcher.Shared;
         if (options.Fs.Mode != FileSystemMode.Local)
         {
-            FileHooks.Install(patcher, rules, cache);
+            FileHooks.Patch(patcher);
         }
 
         if (options.Network.Dns)
         {
-            DnsHooks.Install(patcher, remote, destinations);
+            DnsHooks.Patch(patcher);
         }
 
-        ConnectHooks.Install(patcher, remote, destinations);
+        ConnectHooks.Patch(patcher);
         ReceiveFromHooks.Install(patcher);
         if (options.Network.Incoming.Mode != IncomingTrafficMode.Off)
         {
-            incoming = new IncomingSubscriptions(options.Network.Incoming, target?.ContainerPorts ?? [], target?.Container ?? "(unknown)", remote,
-                message => SessionLog.Incoming(logger, message), message => SessionLog.Progress(logger, message));
-            incoming.Serve(remote.Agent);
-            ListenHooks.Install(patcher, incoming);
+            ListenHooks.Patch(patcher);
+        }
+    }
+
+    /// <summary>A start that did not get going leaves no patch behind (once those being made are in place).</summary>
+    private static void DropPatches(Task patching)
+    {
+        try
+        {
+            patching.Wait();
+        }
+        catch (AggregateException)
+        {
+            // What failed to patch is not in place; what was is removed below.
         }
 
-        Diagnostics.StartupTrace.Mark("hooks installed");
-        SessionLog.Started(logger, address, agent.Agent.TargetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
-        return new ClusterContextSession(options, remote, cache, environment, logger, target, host);
+        UninstallHooks();
+    }
+
+    private static void UninstallHooks()
+    {
+        var patcher = MethodPatcher.Shared;
+        FileHooks.Uninstall(patcher);
+        DnsHooks.Uninstall(patcher);
+        ConnectHooks.Uninstall(patcher);
+        ReceiveFromHooks.Uninstall(patcher);
+        ListenHooks.Uninstall(patcher);
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string address)
@@ -310,7 +411,6 @@ public sealed class ClusterContextSession : IAsyncDisposable
         await Gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            var patcher = MethodPatcher.Shared;
             try
             {
                 // Writes meant for the pod are sent before the session ends.
@@ -320,17 +420,16 @@ public sealed class ClusterContextSession : IAsyncDisposable
             {
             }
 
-            FileHooks.Uninstall(patcher);
-            DnsHooks.Uninstall(patcher);
-            ConnectHooks.Uninstall(patcher);
-            ReceiveFromHooks.Uninstall(patcher);
-            ListenHooks.Uninstall(patcher);
+            UninstallHooks();
             if (_remote is not null)
             {
                 _remote.Close();
                 try
                 {
-                    await _remote.Agent.DisposeAsync().ConfigureAwait(false);
+                    if (_remote.CurrentAgent is { } agent)
+                    {
+                        await agent.DisposeAsync().ConfigureAwait(false);
+                    }
                 }
                 catch (IOException)
                 {

@@ -18,8 +18,9 @@ internal sealed class RemoteCalls
     private readonly Func<CancellationToken, Task<AgentClient>>? _reconnect;
     private readonly Action<string>? _report;
     private readonly Lock _gate = new();
-    private volatile AgentClient _agent;
+    private volatile AgentClient? _agent;
     private volatile Exception? _lost;
+    private volatile bool _opening;
     private Task? _reconnecting;
     private long _lastAttempt;
     private bool _closed;
@@ -35,8 +36,34 @@ internal sealed class RemoteCalls
         Follow(agent);
     }
 
-    /// <summary>The agent of the current session (a new one after a reconnection).</summary>
-    public AgentClient Agent => _agent;
+    /// <summary>
+    /// Calls whose first session is still being opened (<paramref name="opening"/>): operations meanwhile wait for it,
+    /// within their timeout, as they wait for a reconnection; should it fail, the next operation tries again once
+    /// <paramref name="retryAfter"/> has passed.
+    /// </summary>
+    public RemoteCalls(Task<AgentClient> opening, TimeSpan timeout, string agentName, Func<CancellationToken, Task<AgentClient>>? reconnect = null, Action<string>? report = null, TimeSpan retryAfter = default)
+    {
+        _retryAfter = retryAfter;
+        _timeout = timeout;
+        _agentName = agentName;
+        _reconnect = reconnect;
+        _report = report;
+        _opening = true;
+        _lost = new SessionLostException("the session with the agent is still being opened");
+        lock (_gate)
+        {
+            _reconnecting = OpenFirstAsync(opening); // not counted as a reconnection: a session lost soon after is reopened at once
+        }
+    }
+
+    /// <summary>The agent of the current session (a new one after a reconnection); while the first is being opened, a <see cref="SessionLostException"/>.</summary>
+    public AgentClient Agent => _agent ?? throw new SessionLostException("the session with the agent is still being opened");
+
+    /// <summary>The agent of the current session, or null while the first is being opened.</summary>
+    public AgentClient? CurrentAgent => _agent;
+
+    /// <summary>The first session, when it is being opened in the background: done once it is open (or failed).</summary>
+    public Task Opened => _opening && _reconnecting is { } opening ? opening : Task.CompletedTask;
 
     /// <summary>Raised after a lost session was replaced by a new one (on a background thread).</summary>
     public event Action? Reconnected;
@@ -44,8 +71,8 @@ internal sealed class RemoteCalls
     /// <summary>Raised when the session with the agent is lost, before any reconnection (on a background thread).</summary>
     public event Action<Exception>? Lost;
 
-    /// <summary>The session with the agent is lost and not (yet) replaced.</summary>
-    public bool IsLost => _lost is not null;
+    /// <summary>The session with the agent is lost and not (yet) replaced (a first session still being opened is not lost).</summary>
+    public bool IsLost => _lost is not null && !_opening;
 
     /// <summary>Stops reconnecting: the session is being ended on purpose.</summary>
     public void Close()
@@ -142,6 +169,11 @@ internal sealed class RemoteCalls
     {
         lock (_gate)
         {
+            if (_opening && _reconnecting is { } opening)
+            {
+                return opening; // the first session, opened in the background
+            }
+
             if (_reconnect is null || _closed || _lost is null)
             {
                 return null;
@@ -160,15 +192,29 @@ internal sealed class RemoteCalls
     private async Task ReconnectAsync()
     {
         await Task.Yield();
+        Task<AgentClient> connecting;
+        using (HookBypass.Enter())
+        {
+            connecting = _reconnect!(CancellationToken.None);
+        }
+
+        await AdoptAsync(connecting).ConfigureAwait(false);
+    }
+
+    private async Task OpenFirstAsync(Task<AgentClient> opening)
+    {
+        await Task.Yield(); // past the assignment of the task to _reconnecting, which its end clears under the gate
+        await AdoptAsync(opening).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes the session <paramref name="connecting"/> opens the current one, once it is open.</summary>
+    private async Task AdoptAsync(Task<AgentClient> connecting)
+    {
+        var first = _opening;
         try
         {
-            AgentClient fresh;
-            using (HookBypass.Enter())
-            {
-                fresh = await _reconnect!(CancellationToken.None).ConfigureAwait(false);
-            }
-
-            AgentClient old;
+            var fresh = await connecting.ConfigureAwait(false);
+            AgentClient? old;
             lock (_gate)
             {
                 if (_closed)
@@ -181,16 +227,25 @@ internal sealed class RemoteCalls
                 old = _agent;
                 _agent = fresh;
                 _lost = null;
+                _opening = false;
                 _reconnecting = null;
             }
 
             Follow(fresh);
+            if (first)
+            {
+                return; // the first session, opened in the background: nothing was lost
+            }
+
             ClusterContextTelemetry.Reconnected();
             _report?.Invoke($"Reconnected: {_agentName}.");
             Reconnected?.Invoke();
             try
             {
-                await old.DisposeAsync().ConfigureAwait(false);
+                if (old is not null)
+                {
+                    await old.DisposeAsync().ConfigureAwait(false);
+                }
             }
             catch (IOException)
             {
@@ -202,7 +257,21 @@ internal sealed class RemoteCalls
             lock (_gate)
             {
                 _reconnecting = null;
+                _opening = false;
                 _lastAttempt = Environment.TickCount64; // the next one waits from the end of this one
+                if (first)
+                {
+                    // A first session that could not be opened is one lost at once: a reconnection starts now, as it would.
+                    _lost = ex;
+                    _lastAttempt = 0;
+                }
+            }
+
+            if (first)
+            {
+                _report?.Invoke($"Opening the session with the agent at {_agentName} failed ({ex.Message}); reconnecting.");
+                _ = StartReconnecting();
+                return;
             }
 
             _report?.Invoke($"Reconnecting to {_agentName} failed: {ex.Message} Remote operations fail until a later attempt succeeds.");

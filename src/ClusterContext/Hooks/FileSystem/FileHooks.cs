@@ -24,6 +24,17 @@ internal static unsafe class FileHooks
     {
         s_rules = rules;
         s_cache = cache;
+        Patch(patcher);
+    }
+
+    /// <summary>Puts the patches in place, once; until <see cref="Install"/> names the session, every call goes to the original.</summary>
+    public static void Patch(IMethodPatcher patcher)
+    {
+        if (patcher.Owns(Owner))
+        {
+            return;
+        }
+
         // The originals are in place before any call can reach a replacement: other threads may be calling them.
         patcher.Patch(
             [

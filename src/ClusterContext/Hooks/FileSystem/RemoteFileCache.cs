@@ -98,6 +98,7 @@ internal sealed class RemoteFileCache : IDisposable
     {
         try
         {
+            await _remote.Opened.ConfigureAwait(false); // a first session opened in the background
             var watch = await _remote.Agent.WatchAsync().ConfigureAwait(false);
             _ = Task.Run(() => ReceiveChangesAsync(watch));
             return watch;

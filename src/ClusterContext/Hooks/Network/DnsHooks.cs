@@ -27,6 +27,17 @@ internal static unsafe class DnsHooks
     {
         s_remote = remote;
         s_destinations = destinations;
+        Patch(patcher);
+    }
+
+    /// <summary>Puts the patch in place, once; until <see cref="Install"/> names the session, every call goes to the original.</summary>
+    public static void Patch(IMethodPatcher patcher)
+    {
+        if (patcher.Owns(Owner))
+        {
+            return;
+        }
+
         patcher.Patch([(BclChokePoints.DnsResolve, typeof(DnsHooks).GetMethod(nameof(TryGetAddrInfo))!)], Owner, patches => s_original = patches[0].Original);
     }
 

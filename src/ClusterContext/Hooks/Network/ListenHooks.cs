@@ -23,6 +23,17 @@ internal static unsafe class ListenHooks
     public static void Install(IMethodPatcher patcher, IncomingSubscriptions subscriptions)
     {
         s_subscriptions = subscriptions;
+        Patch(patcher);
+    }
+
+    /// <summary>Puts the patches in place, once; until <see cref="Install"/> names the subscriptions, listening is not reported.</summary>
+    public static void Patch(IMethodPatcher patcher)
+    {
+        if (patcher.Owns(Owner))
+        {
+            return;
+        }
+
         patcher.Patch(
             [
                 (BclChokePoints.SocketBind, typeof(ListenHooks).GetMethod(nameof(Bind))!),

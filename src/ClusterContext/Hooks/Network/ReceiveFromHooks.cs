@@ -18,7 +18,14 @@ internal static unsafe class ReceiveFromHooks
     private static nint s_receiveMessage;
     private static nint s_receiveMessageList;
 
-    public static void Install(IMethodPatcher patcher) =>
+    /// <summary>Puts the patches in place, once.</summary>
+    public static void Install(IMethodPatcher patcher)
+    {
+        if (patcher.Owns(Owner))
+        {
+            return;
+        }
+
         patcher.Patch(
             [
                 (BclChokePoints.SocketReceiveFrom, Method(nameof(Receive))),
@@ -29,6 +36,7 @@ internal static unsafe class ReceiveFromHooks
             Owner,
             patches => (s_receive, s_receiveList, s_receiveMessage, s_receiveMessageList) =
                 (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original));
+    }
 
     public static void Uninstall(IMethodPatcher patcher) => patcher.RemoveAll(Owner);
 

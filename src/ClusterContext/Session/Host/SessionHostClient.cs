@@ -78,7 +78,6 @@ internal sealed class SessionHostClient : IDisposable
     {
         using var bypass = HookBypass.Enter();
         var info = await EnsureControlAsync(cancellationToken).ConfigureAwait(false);
-        Diagnostics.StartupTrace.Mark("session host joined");
         var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new IOException($"The session host of {_options.Target} ({Files.Socket}) went away; the next operation starts a new one.");
         try
@@ -109,18 +108,34 @@ internal sealed class SessionHostClient : IDisposable
         }
     }
 
-    /// <summary>Joins the host (starting it if none runs) and waits until its agent runs in the pod.</summary>
-    public async Task JoinAsync(CancellationToken cancellationToken)
+    /// <summary>Joins the host (starting it if none runs) and waits until its agent runs in the pod; what the host said of the session.</summary>
+    public async Task<SessionInfo> JoinAsync(CancellationToken cancellationToken)
     {
         using var bypass = HookBypass.Enter();
-        await EnsureControlAsync(cancellationToken).ConfigureAwait(false);
+        var info = await EnsureControlAsync(cancellationToken).ConfigureAwait(false);
+        Diagnostics.StartupTrace.Mark("session host joined");
+        return info;
     }
 
     /// <summary>Tells the host where this process keeps its copies (the host removes them if the process dies).</summary>
     public void UseCache(string root)
     {
         _cacheRoot = root;
-        Request(w => w.WriteString("cache", root));
+        // Sent in the background, so that the process's start does not wait for the host's answer; the control
+        // connection is taken here, so it goes before every later request of this process (its watches).
+        using var bypass = HookBypass.Enter();
+        _control.Wait();
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                Send(w => w.WriteString("cache", root));
+            }
+            finally
+            {
+                _control.Release();
+            }
+        });
     }
 
     /// <summary>From now on the host sends <paramref name="remotePath"/> to the pod whenever its copy is closed after a write; false when the host cannot be asked now.</summary>
@@ -143,6 +158,19 @@ internal sealed class SessionHostClient : IDisposable
         _control.Wait();
         try
         {
+            return Send(write);
+        }
+        finally
+        {
+            _control.Release();
+        }
+    }
+
+    /// <summary>One request on the control connection, which the caller holds; false when the host cannot be asked now.</summary>
+    private bool Send(Action<System.Text.Json.Utf8JsonWriter> write)
+    {
+        try
+        {
             if (_controlSocket is not { } socket)
             {
                 return false;
@@ -156,10 +184,6 @@ internal sealed class SessionHostClient : IDisposable
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             return false;
-        }
-        finally
-        {
-            _control.Release();
         }
     }
 

@@ -33,7 +33,7 @@ internal sealed partial class SessionHostServer : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly HostWriteBack _writeBack;
     private event Action<string>? Progressed;
-    private Task<(KubeAgent Kube, AgentClient Own)>? _agent;
+    private Task<HostedAgent>? _agent;
     private long _failedAt;
     private int _connections;
     private CancellationTokenSource? _lingering;
@@ -147,7 +147,7 @@ internal sealed partial class SessionHostServer : IDisposable
         }
 
         var pump = PumpAsync();
-        (KubeAgent Kube, AgentClient Own) agent;
+        HostedAgent agent;
         try
         {
             agent = await EnsureAgentAsync().ConfigureAwait(false);
@@ -171,7 +171,7 @@ internal sealed partial class SessionHostServer : IDisposable
         }
 
         await EndProgressAsync().ConfigureAwait(false);
-        await HostLines.WriteAsync(connection, Describe(agent.Kube).Write, _stopping.Token).ConfigureAwait(false);
+        await HostLines.WriteAsync(connection, Describe(agent, joining: true).Write, _stopping.Token).ConfigureAwait(false);
         HostWriteBack.Client? client = null;
         try
         {
@@ -217,8 +217,14 @@ internal sealed partial class SessionHostServer : IDisposable
         }
     }
 
-    private static SessionInfo Describe(KubeAgent kube) =>
-        new(kube.Started.Token, kube.Description, kube.Target, kube.SessionEndPoints, Environment.ProcessId);
+    /// <summary>The session as a process learns it: for its control connection (<paramref name="joining"/>), with the container's environment and mounts.</summary>
+    private static SessionInfo Describe(HostedAgent agent, bool joining) =>
+        new(agent.Kube.Started.Token, agent.Kube.Description, agent.Kube.Target, agent.Kube.SessionEndPoints, Environment.ProcessId)
+        {
+            TargetPid = agent.Own.Agent.TargetPid,
+            PodEnvironment = joining ? agent.Environment : null,
+            Mounts = joining ? agent.Mounts : null,
+        };
 
     /// <summary>A session of a process's own with the agent: a new port-forward, spliced to the process's connection.</summary>
     private async Task ServeAgentAsync(Socket connection)
@@ -229,7 +235,7 @@ internal sealed partial class SessionHostServer : IDisposable
         {
             var agent = await EnsureAgentAsync().ConfigureAwait(false);
             stream = await agent.Kube.OpenStreamAsync(_stopping.Token).ConfigureAwait(false);
-            info = Describe(agent.Kube);
+            info = Describe(agent, joining: false);
         }
         catch (Exception ex) when (ex is KubeConfigException or KubeApiException or TargetResolutionException or IOException or TimeoutException or Protocol.RemoteException)
         {
@@ -259,7 +265,7 @@ internal sealed partial class SessionHostServer : IDisposable
     }
 
     /// <summary>The agent in the pod with the host's own session to it (which keeps it there while processes come and go).</summary>
-    private Task<(KubeAgent Kube, AgentClient Own)> EnsureAgentAsync()
+    private Task<HostedAgent> EnsureAgentAsync()
     {
         lock (_gate)
         {
@@ -274,7 +280,7 @@ internal sealed partial class SessionHostServer : IDisposable
         }
     }
 
-    private async Task<(KubeAgent Kube, AgentClient Own)> StartAgentAsync()
+    private async Task<HostedAgent> StartAgentAsync()
     {
         await Task.Yield();
         var progress = new Progress(this);
@@ -292,9 +298,26 @@ internal sealed partial class SessionHostServer : IDisposable
                 throw;
             }
 
+            // What every process that joins imports before its Main: asked once per agent.
+            IReadOnlyList<KeyValuePair<string, string>> environment;
+            IReadOnlyList<Protocol.Messages.MountEntry> mounts;
+            try
+            {
+                var podEnvironment = own.GetEnvironmentAsync(_stopping.Token);
+                var podMounts = own.GetMountsAsync(_stopping.Token);
+                environment = await podEnvironment.ConfigureAwait(false);
+                mounts = await podMounts.ConfigureAwait(false);
+            }
+            catch
+            {
+                await own.DisposeAsync().ConfigureAwait(false);
+                kube.Dispose();
+                throw;
+            }
+
             HostLog.Serving(_logger, Environment.ProcessId, kube.Description);
             _ = own.Completion.ContinueWith(_ => AgentLost(kube), TaskScheduler.Default);
-            return (kube, own);
+            return new HostedAgent(kube, own, environment, mounts);
         }
         catch (Exception ex)
         {
@@ -387,7 +410,7 @@ internal sealed partial class SessionHostServer : IDisposable
         // No new process finds this host from here on; the next one starts another.
         TryDelete(_files.Socket);
         _listener?.Dispose();
-        Task<(KubeAgent Kube, AgentClient Own)>? agent;
+        Task<HostedAgent>? agent;
         lock (_gate)
         {
             agent = _agent;
@@ -395,7 +418,7 @@ internal sealed partial class SessionHostServer : IDisposable
 
         if (agent is { IsCompletedSuccessfully: true })
         {
-            var (kube, own) = agent.Result;
+            var (kube, own, _, _) = agent.Result;
             try
             {
                 await own.DisposeAsync().ConfigureAwait(false);
@@ -436,6 +459,9 @@ internal sealed partial class SessionHostServer : IDisposable
 
         progressed?.Invoke(message);
     }
+
+    /// <summary>The agent in the pod, the host's own session with it, and what it reported of the container.</summary>
+    private sealed record HostedAgent(KubeAgent Kube, AgentClient Own, IReadOnlyList<KeyValuePair<string, string>> Environment, IReadOnlyList<Protocol.Messages.MountEntry> Mounts);
 
     private sealed class Progress(SessionHostServer server) : IProgress<string>
     {
