@@ -26,34 +26,31 @@ internal sealed class RemoteCalls
     private bool _closed;
 
     public RemoteCalls(AgentClient agent, TimeSpan timeout, string agentName, Func<CancellationToken, Task<AgentClient>>? reconnect = null, Action<string>? report = null, TimeSpan retryAfter = default)
+        : this(timeout, agentName, reconnect, report, retryAfter)
     {
-        _retryAfter = retryAfter;
         _agent = agent;
-        _timeout = timeout;
-        _agentName = agentName;
-        _reconnect = reconnect;
-        _report = report;
         Follow(agent);
     }
 
     /// <summary>
     /// Calls whose first session is still being opened (<paramref name="opening"/>): operations meanwhile wait for it,
-    /// within their timeout, as they wait for a reconnection; should it fail, the next operation tries again once
-    /// <paramref name="retryAfter"/> has passed.
+    /// within their timeout, as they wait for a reconnection; should it fail, it is lost as a session is, and a
+    /// reconnection starts at once.
     /// </summary>
     public RemoteCalls(Task<AgentClient> opening, TimeSpan timeout, string agentName, Func<CancellationToken, Task<AgentClient>>? reconnect = null, Action<string>? report = null, TimeSpan retryAfter = default)
+        : this(timeout, agentName, reconnect, report, retryAfter)
     {
-        _retryAfter = retryAfter;
-        _timeout = timeout;
-        _agentName = agentName;
-        _reconnect = reconnect;
-        _report = report;
         _opening = true;
         _lost = new SessionLostException("the session with the agent is still being opened");
         lock (_gate)
         {
             _reconnecting = OpenFirstAsync(opening); // not counted as a reconnection: a session lost soon after is reopened at once
         }
+    }
+
+    private RemoteCalls(TimeSpan timeout, string agentName, Func<CancellationToken, Task<AgentClient>>? reconnect, Action<string>? report, TimeSpan retryAfter)
+    {
+        (_timeout, _agentName, _reconnect, _report, _retryAfter) = (timeout, agentName, reconnect, report, retryAfter);
     }
 
     /// <summary>The agent of the current session (a new one after a reconnection); while the first is being opened, a <see cref="SessionLostException"/>.</summary>

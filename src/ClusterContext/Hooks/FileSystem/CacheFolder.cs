@@ -105,17 +105,27 @@ internal static partial class CacheFolder
     }
 
     /// <summary>The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); empty when it is gone.</summary>
-    internal static string StartTime(int pid)
+    internal static string StartTime(int pid) => Stat(pid) is { } fields ? fields[19] : "";
+
+    /// <summary>
+    /// Whether process <paramref name="pid"/>, started at <paramref name="startTime"/> (<see cref="StartTime"/>), still
+    /// runs: not when it is gone, a zombie (dead, not yet reaped by its parent), or another process with its pid.
+    /// </summary>
+    internal static bool IsRunning(int pid, string startTime) =>
+        Stat(pid) is { } fields && fields[19] == startTime && fields[0] is not ("Z" or "X" or "x");
+
+    /// <summary>The fields of <c>/proc/PID/stat</c> after the command's name (the state first), or null.</summary>
+    private static string[]? Stat(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields[19];
+            return fields.Length > 19 ? fields : null;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
         {
-            return "";
+            return null;
         }
     }
 

@@ -121,6 +121,7 @@ internal sealed partial class SessionHostServer : IDisposable
     /// <summary>A process's control connection: the session's description, then which copies it writes, for its whole life.</summary>
     private async Task ServeControlAsync(Socket connection, int pid)
     {
+        var startTime = Hooks.FileSystem.CacheFolder.StartTime(pid);
         // Progress lines go out one after the other, from a queue: the agent's start reports them from its own flow.
         var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
         void Report(string message) => lines.Writer.TryWrite(message);
@@ -203,17 +204,35 @@ internal sealed partial class SessionHostServer : IDisposable
             {
                 // What the process wrote reaches the pod; then its copies go, if the process is gone (a SIGKILL, a crash).
                 await _writeBack.ForgetAsync(client).ConfigureAwait(false);
-                if (Hooks.FileSystem.CacheFolder.StartTime(pid).Length == 0)
-                {
-                    try
-                    {
-                        Directory.Delete(client.Root, recursive: true);
-                    }
-                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                    {
-                    }
-                }
+                await RemoveCopiesOnceGoneAsync(client.Root, pid, startTime).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Removes a process's copies once it no longer runs. Its control connection closes as it dies, moments before it
+    /// is gone (until its parent reaps it, it is a zombie); one that closed it and lives on removes its copies itself,
+    /// or the next start's sweep does.
+    /// </summary>
+    private static async Task RemoveCopiesOnceGoneAsync(string root, int pid, string startTime)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Hooks.FileSystem.CacheFolder.IsRunning(pid, startTime))
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return;
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
