@@ -295,7 +295,6 @@ public sealed class ClusterContextSession : IAsyncDisposable
                 FileHooks.Install(patcher, rules, cache);
             }
 
-
             if (options.Network.Dns)
             {
                 DnsHooks.Install(patcher, remote, destinations);
