@@ -132,9 +132,23 @@ run_tests() {
     passed=$((passed + count))
     count=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
     failed=$((failed + count))
-    # The names of the failed tests again, next to the totals, where a reader of the run's end sees them.
-    grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/failed: \1/p' || true
   done
+  # The failed tests again, each with the start of its message, next to the totals, where a reader of the run's end
+  # sees them.
+  /usr/bin/python3 - "$results"/*.trx <<'PY' || true
+import sys, xml.etree.ElementTree as tree
+for path in sys.argv[1:]:
+    try:
+        root = tree.parse(path).getroot()
+    except (OSError, tree.ParseError):
+        continue
+    for result in root.iter():
+        if result.tag.endswith('UnitTestResult') and result.get('outcome') == 'Failed':
+            message = next((e.text or '' for e in result.iter() if e.tag.endswith('Message')), '').strip()
+            print(f"failed: {result.get('testName')}")
+            for line in message.splitlines()[:12]:
+                print(f"  {line[:400]}")
+PY
   echo "$passed passed, $failed failed"
   return $status
 }

@@ -12,7 +12,7 @@ internal static partial class IncomingLog
     [LoggerMessage(401, LogLevel.Information, "incoming port {Port}: {Session} unsubscribed", EventName = "Unsubscribed")]
     public static partial void Unsubscribed(ILogger logger, ushort port, string session);
 
-    [LoggerMessage(402, LogLevel.Information, "incoming port {Port}: no subscription left; redirect and listener removed", EventName = "PortClosed")]
+    [LoggerMessage(402, LogLevel.Information, "incoming port {Port}: no subscription left; redirect removed, its listener closes once what the redirect sent it is in", EventName = "PortClosed")]
     public static partial void PortClosed(ILogger logger, ushort port);
 
     [LoggerMessage(403, LogLevel.Warning, "incoming port {Port}: {Notice}", EventName = "Overlap")]

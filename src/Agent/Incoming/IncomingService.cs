@@ -8,8 +8,8 @@ namespace ClusterContext.Agent.Incoming;
 /// <summary>
 /// The agent's incoming traffic: which sessions subscribed to which pod ports, a listener per subscribed port, and
 /// the redirect in front of it. Nothing of it exists until the first subscription (the redirector included); the last
-/// subscription of a port gone, its redirect and listener go too, and connections already accepted finish with the
-/// original app.
+/// subscription of a port gone, its redirect goes at once and its listener a little later (<see cref="RetireGrace"/>),
+/// so that connections the redirect sent it before it went are still accepted, and finish with the original app.
 /// </summary>
 /// <remarks>
 /// HTTP is parsed by <see cref="Http.HttpHeadParser"/> rather than by Kestrel with Yarp's IHttpForwarder: the two
@@ -23,9 +23,22 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
     private readonly ILogger _logger = loggerFactory.CreateLogger("ClusterContext.Agent.Incoming");
     private readonly Lock _gate = new();
     private readonly Dictionary<ushort, PortEntry> _ports = [];
+    private readonly HashSet<PortListener> _retiring = [];
+    private int _serving;
+    private long _lastAccepted;
     private IPortRedirector? _redirector;
     private bool _redirectorMissingLogged;
     private long _droppedCopies;
+
+    /// <summary>
+    /// How long a port's listener outlives its redirect. A connection the redirect sent it may still be in its accept
+    /// queue, or (its first SYN dropped by a full queue) come back with the SYN's retransmit a second later, then
+    /// after two more: conntrack keeps such a connection on the listener, and a closed listener would reset it.
+    /// </summary>
+    internal static readonly TimeSpan RetireGrace = TimeSpan.FromSeconds(3.5);
+
+    /// <summary>At the agent's end, the longest it waits for the pod's connections it serves to finish with the original app.</summary>
+    internal static readonly TimeSpan ExitDrain = TimeSpan.FromSeconds(3);
 
     /// <summary>Mirrored copies dropped so far, because a session was slow or gone.</summary>
     public long DroppedCopies => Interlocked.Read(ref _droppedCopies);
@@ -129,20 +142,29 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
 
     private async Task ServeAsync(Socket socket, PortEntry entry, CancellationToken ct)
     {
-        PodConnection connection;
+        Interlocked.Increment(ref _serving);
+        Volatile.Write(ref _lastAccepted, Environment.TickCount64);
         try
         {
-            connection = new PodConnection(socket, entry, this, _logger);
-        }
-        catch (SocketException)
-        {
-            socket.Dispose(); // reset between the accept and now: nothing to serve
-            return;
-        }
+            PodConnection connection;
+            try
+            {
+                connection = new PodConnection(socket, entry, this, _logger);
+            }
+            catch (SocketException)
+            {
+                socket.Dispose(); // reset between the accept and now: nothing to serve
+                return;
+            }
 
-        await using (connection.ConfigureAwait(false))
+            await using (connection.ConfigureAwait(false))
+            {
+                await connection.RunAsync(ct).ConfigureAwait(false);
+            }
+        }
+        finally
         {
-            await connection.RunAsync(ct).ConfigureAwait(false);
+            Interlocked.Decrement(ref _serving);
         }
     }
 
@@ -163,9 +185,25 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
         }
         finally
         {
-            entry.Listener.Dispose();
+            _retiring.Add(entry.Listener);
+            _ = RetireAsync(entry.Listener);
             IncomingLog.PortClosed(_logger, entry.Port);
         }
+    }
+
+    /// <summary>Closes a listener whose redirect is gone once what the redirect sent it has had time to arrive.</summary>
+    private async Task RetireAsync(PortListener listener)
+    {
+        await Task.Delay(RetireGrace).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (!_retiring.Remove(listener))
+            {
+                return; // the agent's end closed it
+            }
+        }
+
+        listener.Dispose();
     }
 
     /// <summary>The redirector, made on first use: an agent that never serves incoming traffic never touches netfilter.</summary>
@@ -184,17 +222,50 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
         return _redirector;
     }
 
+    /// <summary>
+    /// The agent's end: every redirect goes first, so the pod's new connections reach its app; the connections already
+    /// sent here are still accepted and served, for up to <see cref="ExitDrain"/>, before the table and the listeners
+    /// close.
+    /// </summary>
     public void Dispose()
     {
+        List<PortListener> listeners;
         lock (_gate)
         {
-            foreach (var entry in _ports.Values)
+            listeners = [.. _ports.Values.Select(e => e.Listener), .. _retiring];
+            foreach (var port in _ports.Keys)
             {
-                entry.Listener.Dispose();
+                try
+                {
+                    _redirector?.Remove(port);
+                }
+                catch (Redirect.PortRedirectException)
+                {
+                    // The table goes with the redirector below all the same.
+                }
             }
 
             _ports.Clear();
-            _redirector?.Dispose();
+            _retiring.Clear();
+        }
+
+        if (listeners.Count > 0)
+        {
+            // Done once nothing is being served and nothing was accepted for a moment; a kill -9 skips all of this,
+            // and the kernel's rules go with the process (see the redirector).
+            var deadline = Environment.TickCount64 + (long)ExitDrain.TotalMilliseconds;
+            while (Environment.TickCount64 < deadline
+                   && (Volatile.Read(ref _serving) > 0 || Environment.TickCount64 - Volatile.Read(ref _lastAccepted) < 100))
+            {
+                Thread.Sleep(10);
+            }
+        }
+
+        // The table last: connections its redirects sent here are translated only while it is there.
+        _redirector?.Dispose();
+        foreach (var listener in listeners)
+        {
+            listener.Dispose();
         }
     }
 }

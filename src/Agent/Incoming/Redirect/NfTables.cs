@@ -80,6 +80,13 @@ internal static class NfTables
     public const ushort NftaCmpOp = 2;
     public const ushort NftaCmpData = 3;
     public const uint NftCmpEq = 0;
+    public const uint NftCmpNeq = 1;
+
+    // ct (enum nft_ct_attributes, nft_ct_keys); the state is a bit per ctinfo: NF_CT_STATE_BIT(IP_CT_ESTABLISHED).
+    public const ushort NftaCtDreg = 1;
+    public const ushort NftaCtKey = 2;
+    public const uint NftCtState = 0;
+    public const uint NfCtStateEstablished = 0x02;
 
     // payload (enum nft_payload_attributes, nft_payload_bases).
     public const ushort NftaPayloadDreg = 1;

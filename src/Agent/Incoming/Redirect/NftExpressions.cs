@@ -58,6 +58,36 @@ internal static class NftExpressions
         Compare(writer, hostOrder);
     }
 
+    /// <summary>
+    /// <c>ct state established</c>, with no verdict: it changes nothing a packet meets, but a rule with a ct
+    /// expression holds the namespace's connection tracking on. The redirect rules hold it too, and when the last of
+    /// them went (a subscription's end) the kernel would stop tracking, and stop translating, the connections they had
+    /// sent to the agent: the agent's answers would leave from its listener's port, which the clients drop.
+    /// </summary>
+    public static void ConntrackEstablished(NetlinkBatchWriter writer)
+    {
+        var ct = Begin(writer, "ct");
+        writer.PutBigEndian32(NftaCtKey, NftCtState);
+        writer.PutBigEndian32(NftaCtDreg, NftReg1);
+        End(writer, ct);
+
+        Span<byte> hostOrder = stackalloc byte[4];
+        BitConverter.TryWriteBytes(hostOrder, NfCtStateEstablished);
+        var bitwise = Begin(writer, "bitwise");
+        writer.PutBigEndian32(NftaBitwiseSreg, NftReg1);
+        writer.PutBigEndian32(NftaBitwiseDreg, NftReg1);
+        writer.PutBigEndian32(NftaBitwiseLen, 4);
+        PutValue(writer, NftaBitwiseMask, hostOrder);
+        PutValue(writer, NftaBitwiseXor, [0, 0, 0, 0]);
+        End(writer, bitwise);
+
+        var cmp = Begin(writer, "cmp");
+        writer.PutBigEndian32(NftaCmpSreg, NftReg1);
+        writer.PutBigEndian32(NftaCmpOp, NftCmpNeq);
+        PutValue(writer, NftaCmpData, [0, 0, 0, 0]);
+        End(writer, cmp);
+    }
+
     /// <summary><c>return</c>: an immediate verdict into the verdict register.</summary>
     public static void Return(NetlinkBatchWriter writer)
     {

@@ -23,6 +23,9 @@ namespace ClusterContext.Agent.Incoming.Redirect;
 /// agent's own connections to the app carry SO_MARK <see cref="IPortRedirector.ExemptMark"/> and return first.
 /// NAT applies to a connection's first packet only, and the rules match only a SYN, so connections open before a
 /// redirect stay with the app (even those conntrack first sees mid-stream, when this table is what starts it).
+/// Translating the connections a redirect sent to the agent, both ways, needs connection tracking on in the namespace,
+/// which the kernel keeps on only while some rule needs it: the verdict-less <c>ct state established</c> keeps it on
+/// after the last redirect goes, so those connections live on to their end.
 /// </summary>
 internal sealed class NftRedirector : IPortRedirector
 {
@@ -191,6 +194,9 @@ internal sealed class NftRedirector : IPortRedirector
             NftExpressions.Mark(w, IPortRedirector.ExemptMark);
             NftExpressions.Return(w);
         });
+
+        // Keeps connection tracking on for as long as the table lives, redirects or not: see the expression.
+        AddRule(writer, PreroutingChain, 0, NftExpressions.ConntrackEstablished);
         writer.EndBatch();
         Execute(writer);
     }
@@ -218,7 +224,8 @@ internal sealed class NftRedirector : IPortRedirector
         var list = writer.BeginNested(NftaRuleExpressions);
         expressions(writer);
         writer.EndNested(list);
-        writer.PutBytes(NftaRuleUserdata, RuleComment.Encode(podPort == 0 ? "clusterctx: the agent's own connections" : $"clusterctx: port {podPort}"));
+        writer.PutBytes(NftaRuleUserdata, RuleComment.Encode(podPort != 0 ? $"clusterctx: port {podPort}"
+            : chain == OutputChain ? "clusterctx: the agent's own connections" : "clusterctx: keeps connection tracking on"));
         writer.EndMessage(rule);
     }
 

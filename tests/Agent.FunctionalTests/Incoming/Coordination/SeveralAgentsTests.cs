@@ -207,6 +207,97 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
         Assert.Empty(OurTables(await fixture.NftAsync("list", "ruleset")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Sessions_that_end_while_clients_keep_connecting_lose_none_of_their_connections(bool steal)
+    {
+        var mode = steal ? IncomingMode.Steal : IncomingMode.Mirror;
+        var port = NewPodPort();
+        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", port));
+        var agentPort = Interlocked.Increment(ref s_nextAgentPort);
+        var agent = await Own(await Sandbox.StartAgentAsync(agentPort, "--token", SandboxAgentFixture.Token));
+        var app = await Own(await IncomingApp.StartLocalAsync("alice"));
+        var pod = new IPEndPoint(Sandbox.PodIP, port);
+
+        // Clients that each open connection after connection to the pod port, one request per connection, as fast as
+        // they can: when a session ends, some connection is always between the kernel's handshake and the agent's accept.
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var answered = 0;
+        var clients = Enumerable.Range(0, 12).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var answer = await RawGetAsync(pod);
+                if (answer.StartsWith("HTTP/1.1 200", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref answered);
+                }
+                else
+                {
+                    failures.Enqueue(answer);
+                }
+            }
+        })).ToArray();
+
+        const int rounds = 6;
+        for (var round = 0; round < rounds; round++)
+        {
+            var session = await IncomingSessionDouble.ConnectAsync(new IPEndPoint(Sandbox.PodIP, agentPort), $"alice{round}", app.Port);
+            await session.SubscribeAsync(port, mode);
+            await WaitForAsync(() => Task.FromResult(!session.Requests.IsEmpty));
+            var closed = agent.Log.Count(l => l.Contains($"incoming port {port}: no subscription left", StringComparison.Ordinal));
+            await session.DisposeAsync();
+            await WaitForAsync(() => Task.FromResult(agent.Log.Count(l => l.Contains($"incoming port {port}: no subscription left", StringComparison.Ordinal)) > closed));
+            var after = Volatile.Read(ref answered);
+            await WaitForAsync(() => Task.FromResult(Volatile.Read(ref answered) > after + 50));
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+        output.WriteLine($"{answered} requests answered, {failures.Count} failed");
+        var failed = $"{failures.Count} of {answered + failures.Count} requests failed: {string.Join(" | ", failures.Distinct().Take(5))}";
+        if (steal)
+        {
+            // A stolen connection the local app was serving ends with its session (at most one per client per round),
+            // closed, neither reset nor left hanging; every other connection is answered.
+            Assert.True(failures.All(f => f == ClosedWithoutAnswer) && failures.Count <= rounds * clients.Length, failed);
+        }
+        else
+        {
+            Assert.True(failures.IsEmpty, failed);
+        }
+    }
+
+    private const string ClosedWithoutAnswer = "no answer: the connection was closed";
+
+    /// <summary>One request on a connection of its own; the answer's status line, or what went wrong.</summary>
+    private static async Task<string> RawGetAsync(IPEndPoint pod)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var socket = new System.Net.Sockets.Socket(pod.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(pod, timeout.Token);
+            await socket.SendAsync("GET /who HTTP/1.1\r\nHost: orders\r\nConnection: close\r\n\r\n"u8.ToArray(), timeout.Token);
+            var all = new MemoryStream();
+            var buffer = new byte[4096];
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, timeout.Token)) > 0)
+            {
+                all.Write(buffer, 0, read);
+            }
+
+            var text = System.Text.Encoding.Latin1.GetString(all.ToArray());
+            return text.Length == 0 ? ClosedWithoutAnswer : text.Split("\r\n")[0];
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            return ex.Message;
+        }
+    }
+
     private static ushort NewPodPort() => (ushort)Interlocked.Increment(ref s_nextPodPort);
 
     private static string[] OurTables(string nft) =>

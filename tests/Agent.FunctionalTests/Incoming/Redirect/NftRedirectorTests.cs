@@ -193,6 +193,25 @@ public sealed class NftRedirectorTests(RedirectSandboxFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Connections_the_redirect_sent_to_the_listener_stay_with_it_after_the_redirect_goes()
+    {
+        const ushort appPort = 18093;
+        using var app = new TaggedListener(_sandbox, App, appPort);
+        using var agent = new TaggedListener(_sandbox, Redirected);
+        using var redirector = fixture.OpenRedirector();
+        redirector.Redirect(appPort, agent.Port);
+        using var fromHost = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        Assert.Equal(Redirected, await ConnectKeepingAsync(fromHost, new IPEndPoint(_sandbox.PodIP, appPort)));
+
+        // The table's last redirect goes: new connections reach the app, while the one the redirect sent to the
+        // listener is still translated both ways (the listener's answers still come from the pod's port).
+        redirector.Remove(appPort);
+        Assert.Equal(App, await FromHostAsync(new IPEndPoint(_sandbox.PodIP, appPort)));
+        Assert.Equal(Redirected, await AskAgainAsync(fromHost));
+        Assert.Equal(Redirected, await AskAgainAsync(fromHost));
+    }
+
+    [Fact]
     public async Task Nft_reads_the_table_as_the_rules_the_design_names()
     {
         using var redirector = fixture.OpenRedirector();
@@ -206,6 +225,9 @@ public sealed class NftRedirectorTests(RedirectSandboxFixture fixture) : IClassF
         Assert.Contains("type nat hook output priority -99; policy accept;", listing, StringComparison.Ordinal);
         Assert.Contains("\t\ttcp flags syn / syn,ack tcp dport 18086 redirect to :41000 comment \"clusterctx: port 18086\"", listing, StringComparison.Ordinal);
         Assert.Contains("oifname \"lo\" tcp flags syn / syn,ack tcp dport 18086 redirect to :41000 comment", listing, StringComparison.Ordinal);
+        var keeper = listing.IndexOf("\t\tct state established comment \"clusterctx: keeps connection tracking on\"", StringComparison.Ordinal);
+        var redirect = listing.IndexOf("\t\ttcp flags syn / syn,ack tcp dport 18086", StringComparison.Ordinal);
+        Assert.True(keeper >= 0 && keeper < redirect, listing);
         var exemption = listing.IndexOf("meta mark 0x0000c1c7 return", StringComparison.Ordinal);
         var loRedirect = listing.IndexOf("oifname \"lo\" tcp flags", StringComparison.Ordinal);
         Assert.True(exemption >= 0 && exemption < loRedirect, listing);
