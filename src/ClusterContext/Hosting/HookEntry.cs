@@ -14,7 +14,7 @@ internal static class HookEntry
             Diagnostics.StartupTrace.Mark("choke points reserved (JIT hook in)");
             var options = ClusterContextSession.LoadOptions();
             Diagnostics.StartupTrace.Mark("options loaded");
-            var session = ClusterContextSession.Start(options, new StderrLoggerFactory());
+            var session = ClusterContextSession.StartBeforeMain(options, new StderrLoggerFactory());
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(session);
             Diagnostics.StartupTrace.Mark("session ready: the app's Main runs next");
         }

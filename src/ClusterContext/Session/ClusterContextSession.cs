@@ -96,8 +96,19 @@ public sealed class ClusterContextSession : IAsyncDisposable
     public static ClusterContextSession Start(ClusterContextOptions options, ILoggerFactory? loggerFactory = null) =>
         StartAsync(options, loggerFactory).GetAwaiter().GetResult();
 
+    /// <summary>
+    /// <see cref="Start"/> from the startup hook, before the app's <c>Main</c>: no app has set up a listener of traces
+    /// yet, so the start is not traced, and the telemetry (its event source, meter and counters) is set up on the
+    /// thread pool, off the start's path.
+    /// </summary>
+    internal static ClusterContextSession StartBeforeMain(ClusterContextOptions options, ILoggerFactory loggerFactory) =>
+        StartAsync(options, loggerFactory, beforeMain: true, CancellationToken.None).GetAwaiter().GetResult();
+
     /// <summary>Starts (or joins) the session: connects to the agent, applies the environment, installs the hooks.</summary>
-    public static async Task<ClusterContextSession> StartAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    public static Task<ClusterContextSession> StartAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default) =>
+        StartAsync(options, loggerFactory, beforeMain: false, cancellationToken);
+
+    private static async Task<ClusterContextSession> StartAsync(ClusterContextOptions options, ILoggerFactory? loggerFactory, bool beforeMain, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ReserveChokePoints();
@@ -110,8 +121,12 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
 
             var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ClusterContext");
-            ClusterContextTelemetry.EnsureEventSource();
-            using var activity = ClusterContextTelemetry.ActivitySource.StartActivity("clustercontext session.start");
+            if (!beforeMain)
+            {
+                ClusterContextTelemetry.EnsureEventSource();
+            }
+
+            using var activity = beforeMain ? null : ClusterContextTelemetry.ActivitySource.StartActivity("clustercontext session.start");
             activity?.SetTag("clustercontext.target", options.Target ?? options.Agent.Address);
             ClusterContextSession session;
             try
@@ -125,7 +140,19 @@ public sealed class ClusterContextSession : IAsyncDisposable
             }
 
             activity?.SetTag("clustercontext.connected", session.IsConnected);
-            if (session.IsConnected)
+            if (beforeMain)
+            {
+                var connected = session.IsConnected;
+                ThreadPool.UnsafeQueueUserWorkItem(_ =>
+                {
+                    ClusterContextTelemetry.EnsureEventSource();
+                    if (connected)
+                    {
+                        ClusterContextTelemetry.SessionStarted();
+                    }
+                }, null);
+            }
+            else if (session.IsConnected)
             {
                 ClusterContextTelemetry.SessionStarted();
             }
@@ -204,7 +231,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
         TaskCompletionSource? hooksInstalled = null;
         try
         {
-            var joined = host is null ? null : await host.JoinAsync(cancellationToken).ConfigureAwait(false);
+            var joined = host is null ? null : host.TryJoinRunning() ?? await host.JoinAsync(cancellationToken).ConfigureAwait(false);
             if (joined is { PodEnvironment: { } hostEnvironment, Mounts: { } hostMounts })
             {
                 // The host has what the agent reported of the container: the process's own session with the agent opens
@@ -283,8 +310,11 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
         try
         {
-            await patched.ConfigureAwait(false);
-            var root = await cacheRoot.ConfigureAwait(false);
+            // Waited for on this thread, not awaited: the start has nothing else to do meanwhile, and a start that
+            // never yields is one that hands nothing over to another thread (and compiles no asynchronous machinery
+            // for it before the app's Main).
+            patched.GetAwaiter().GetResult();
+            var root = cacheRoot.GetAwaiter().GetResult();
             var cache = new RemoteFileCache(root, remote, message => SessionLog.WriteRefused(logger, message), host);
             var rules = new PathRules(options.Fs, mounts, LocalRoots(cache.Root));
             var destinations = new RemoteDestinations(options.Network.Outgoing, sessionEndPoints);

@@ -6,14 +6,39 @@ namespace ClusterContext.Session.Host;
 
 /// <summary>
 /// The session host's few messages: one JSON object a line, before a connection becomes a session with the agent
-/// (or, for a process's control connection, for its whole life). Read a byte at a time, so not one byte of the agent's
-/// protocol that follows is taken.
+/// (or, for a process's control connection, for its whole life). A line is taken from the socket up to its newline and
+/// not a byte further (what is there is peeked at first), so not one byte of the agent's protocol that follows is taken.
 /// </summary>
 internal static class HostLines
 {
     private const int MaxLine = 64 * 1024;
 
     public static async Task WriteAsync(Socket socket, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
+    {
+        var data = Encode(write);
+        while (data.Length > 0)
+        {
+            var sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            data = data[sent..];
+        }
+    }
+
+    /// <summary>
+    /// A line known in advance, on a blocking socket: for a process's start, which waits for it anyway (and so needs no
+    /// JSON writer, whose first use costs more than the exchange).
+    /// </summary>
+    public static void Write(Socket socket, ReadOnlySpan<byte> line)
+    {
+        Span<byte> data = stackalloc byte[line.Length + 1];
+        line.CopyTo(data);
+        data[^1] = (byte)'\n';
+        while (data.Length > 0)
+        {
+            data = data[socket.Send(data, SocketFlags.None)..];
+        }
+    }
+
+    private static ReadOnlyMemory<byte> Encode(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -24,12 +49,7 @@ internal static class HostLines
         }
 
         buffer.Write("\n"u8);
-        var data = buffer.WrittenMemory;
-        while (data.Length > 0)
-        {
-            var sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            data = data[sent..];
-        }
+        return buffer.WrittenMemory;
     }
 
     /// <summary>Waits until the peer has said something: true, or false when it closed (or reset) the connection first.</summary>
@@ -50,33 +70,74 @@ internal static class HostLines
     public static async Task<JsonDocument?> ReadAsync(Socket socket, CancellationToken cancellationToken)
     {
         var line = new ArrayBufferWriter<byte>(256);
-        var one = new byte[1];
+        var chunk = new byte[4096];
         while (true)
         {
-            var read = await socket.ReceiveAsync(one, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            var seen = await socket.ReceiveAsync(chunk, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
+            if (Take(socket, chunk, seen, line) is { } complete)
             {
-                return line.WrittenCount == 0 ? null : throw new IOException("The session host closed the connection in the middle of a message.");
+                return complete.Length == 0 ? null : Parse(complete);
+            }
+        }
+    }
+
+    /// <summary><see cref="ReadAsync"/> on a blocking socket (its receive timeout bounds the wait).</summary>
+    public static JsonDocument? Read(Socket socket)
+    {
+        var line = new ArrayBufferWriter<byte>(256);
+        var chunk = new byte[4096];
+        while (true)
+        {
+            var seen = socket.Receive(chunk, SocketFlags.Peek);
+            if (Take(socket, chunk, seen, line) is { } complete)
+            {
+                return complete.Length == 0 ? null : Parse(complete);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes what was peeked from the socket, up to and with the newline: the line without it once complete; an
+    /// empty line at the end of the connection; null while the line goes on.
+    /// </summary>
+    private static ReadOnlyMemory<byte>? Take(Socket socket, byte[] chunk, int seen, ArrayBufferWriter<byte> line)
+    {
+        if (seen == 0)
+        {
+            return line.WrittenCount == 0 ? ReadOnlyMemory<byte>.Empty : throw new IOException("The session host closed the connection in the middle of a message.");
+        }
+
+        var newline = chunk.AsSpan(0, seen).IndexOf((byte)'\n');
+        var count = newline < 0 ? seen : newline + 1;
+        var taken = socket.Receive(chunk, 0, count, SocketFlags.None);
+        if (taken != count)
+        {
+            throw new IOException("The session host's peer took back what it had sent.");
+        }
+
+        line.Write(chunk.AsSpan(0, newline < 0 ? count : newline));
+        if (newline >= 0)
+        {
+            if (line.WrittenCount == 0)
+            {
+                throw new IOException("The session host's peer sent an empty line, which is not its protocol.");
             }
 
-            if (one[0] == (byte)'\n')
-            {
-                try
-                {
-                    return JsonDocument.Parse(line.WrittenMemory);
-                }
-                catch (JsonException ex)
-                {
-                    throw new IOException($"The session host's peer sent something that is not its protocol ({ex.Message}).", ex);
-                }
-            }
+            return line.WrittenMemory;
+        }
 
-            if (line.WrittenCount >= MaxLine)
-            {
-                throw new IOException("The session host's peer sent a line longer than 64 KiB.");
-            }
+        return line.WrittenCount >= MaxLine ? throw new IOException("The session host's peer sent a line longer than 64 KiB.") : null;
+    }
 
-            line.Write(one);
+    private static JsonDocument Parse(ReadOnlyMemory<byte> line)
+    {
+        try
+        {
+            return JsonDocument.Parse(line);
+        }
+        catch (JsonException ex)
+        {
+            throw new IOException($"The session host's peer sent something that is not its protocol ({ex.Message}).", ex);
         }
     }
 

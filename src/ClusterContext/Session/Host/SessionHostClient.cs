@@ -117,6 +117,54 @@ internal sealed class SessionHostClient : IDisposable
         return info;
     }
 
+    /// <summary>
+    /// Joins a host that runs and has its session, on this thread, with blocking calls: the common start, which waits
+    /// for it anyway, pays for no thread switch and no asynchronous machinery (its code is not precompiled). Null when
+    /// no host answers at once: <see cref="JoinAsync"/> then starts one, or waits for the one starting.
+    /// </summary>
+    public SessionInfo? TryJoinRunning()
+    {
+        using var bypass = HookBypass.Enter();
+        _control.Wait();
+        try
+        {
+            if (_controlSocket is not null)
+            {
+                return null;
+            }
+
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                socket.Connect(new UnixDomainSocketEndPoint(Files.Socket));
+                socket.ReceiveTimeout = socket.SendTimeout = (int)Math.Min(_options.Timeout.TotalMilliseconds, int.MaxValue);
+                HostLines.Write(socket, """{"kind":"control"}"""u8);
+                using var line = HostLines.Read(socket);
+                if (line?.RootElement is not { } root || !root.TryGetProperty("ok", out var ok))
+                {
+                    // Leaving, starting its agent (progress), or failing: the full way handles each.
+                    socket.Dispose();
+                    return null;
+                }
+
+                _info = SessionInfo.Read(ok);
+                socket.ReceiveTimeout = socket.SendTimeout = 0;
+                _controlSocket = socket;
+                Diagnostics.StartupTrace.Mark("session host joined");
+                return _info;
+            }
+            catch (Exception ex) when (ex is SocketException or IOException)
+            {
+                socket.Dispose();
+                return null;
+            }
+        }
+        finally
+        {
+            _control.Release();
+        }
+    }
+
     /// <summary>Tells the host where this process keeps its copies (the host removes them if the process dies).</summary>
     public void UseCache(string root)
     {

@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using ClusterContext.Configuration;
@@ -9,7 +8,7 @@ namespace ClusterContext.Session.Host;
 
 /// <summary>
 /// Where a session host listens and locks: <c>$XDG_RUNTIME_DIR/clustercontext/</c> (the user's own, 0700), else
-/// <c>$TMPDIR/clustercontext-UID/sessions/</c>. A host is named by the developer context it serves (a digest of the
+/// <c>$TMPDIR/clustercontext-UID/sessions/</c>. A host is named by the developer context it serves (a hash of the
 /// kubeconfig files, context, namespace, target and agent settings), or by the name a user gave it.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -67,8 +66,22 @@ internal static partial class SessionHostPaths
             .Append("image=").Append(options.Agent.Image).Append('\n')
             .Append("port=").Append(options.Agent.Port?.ToString(CultureInfo.InvariantCulture)).Append('\n')
             .Append("capabilities=").Append(string.Join(',', KubeConnector.Capabilities(options))).Append('\n');
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString()));
-        return "ctx-" + Convert.ToHexStringLower(digest.AsSpan(0, 8));
+        return "ctx-" + Fnv1a64(Encoding.UTF8.GetBytes(key.ToString())).ToString("x16", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// FNV-1a, 64 bits: a name, not a secret (the folder is the user's own and the host checks its peers' uid), and
+    /// the first thing a joining process computes, where a cryptographic digest would first load the crypto library.
+    /// </summary>
+    internal static ulong Fnv1a64(ReadOnlySpan<byte> data)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in data)
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        return hash;
     }
 
     private static string[] KubeconfigFiles(IDictionary environment)

@@ -82,22 +82,56 @@ internal sealed record SessionInfo(string Token, string Description, ResolvedTar
         writer.WriteEndObject();
     }
 
-    public static SessionInfo Read(JsonElement ok) => new(
-        ok.String("token") ?? "",
-        ok.String("description") ?? "",
-        new ResolvedTarget(ok.String("namespace") ?? "", ok.String("pod") ?? "", ok.String("container") ?? "", ok.String("uid") ?? "",
-            ContainerPorts: [.. ok.GetProperty("ports").EnumerateArray().Select(p => p.GetInt32())]),
-        [.. ok.GetProperty("endpoints").EnumerateArray().Select(e => IPEndPoint.Parse(e.GetString()!))],
-        ok.TryGetProperty("hostPid", out var pid) ? pid.GetInt32() : 0)
+    /// <remarks>
+    /// Plain loops, no LINQ over <see cref="JsonElement"/>: a joining process reads this before its <c>Main</c>, and
+    /// generic code over a value type of another assembly is compiled at run time, not ahead of it.
+    /// </remarks>
+    public static SessionInfo Read(JsonElement ok)
     {
-        TargetPid = ok.TryGetProperty("targetPid", out var target) ? target.GetInt32() : 0,
-        PodEnvironment = ok.TryGetProperty("env", out var environment)
-            ? [.. environment.EnumerateArray().Select(v => new KeyValuePair<string, string>(v[0].GetString()!, v[1].GetString()!))]
-            : null,
-        Mounts = ok.TryGetProperty("mounts", out var mounts)
-            ? [.. mounts.EnumerateArray().Select(m => new MountEntry(m[0].GetString()!, m[1].GetString()!, m[2].GetString()!, m[3].GetString()!, m[4].GetBoolean()))]
-            : null,
-    };
+        var ports = new List<int>();
+        foreach (var port in ok.GetProperty("ports").EnumerateArray())
+        {
+            ports.Add(port.GetInt32());
+        }
+
+        var endPoints = new List<IPEndPoint>();
+        foreach (var endPoint in ok.GetProperty("endpoints").EnumerateArray())
+        {
+            endPoints.Add(IPEndPoint.Parse(endPoint.GetString()!));
+        }
+
+        List<KeyValuePair<string, string>>? environment = null;
+        if (ok.TryGetProperty("env", out var variables))
+        {
+            environment = new List<KeyValuePair<string, string>>(variables.GetArrayLength());
+            foreach (var variable in variables.EnumerateArray())
+            {
+                environment.Add(new KeyValuePair<string, string>(variable[0].GetString()!, variable[1].GetString()!));
+            }
+        }
+
+        List<MountEntry>? mountEntries = null;
+        if (ok.TryGetProperty("mounts", out var mounts))
+        {
+            mountEntries = new List<MountEntry>(mounts.GetArrayLength());
+            foreach (var m in mounts.EnumerateArray())
+            {
+                mountEntries.Add(new MountEntry(m[0].GetString()!, m[1].GetString()!, m[2].GetString()!, m[3].GetString()!, m[4].GetBoolean()));
+            }
+        }
+
+        return new SessionInfo(
+            ok.String("token") ?? "",
+            ok.String("description") ?? "",
+            new ResolvedTarget(ok.String("namespace") ?? "", ok.String("pod") ?? "", ok.String("container") ?? "", ok.String("uid") ?? "", ContainerPorts: ports),
+            endPoints,
+            ok.TryGetProperty("hostPid", out var pid) ? pid.GetInt32() : 0)
+        {
+            TargetPid = ok.TryGetProperty("targetPid", out var target) ? target.GetInt32() : 0,
+            PodEnvironment = environment,
+            Mounts = mountEntries,
+        };
+    }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Description} (session host {HostPid})");
 }

@@ -10,6 +10,13 @@ public sealed class SessionHostPathsTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("clustercontext-paths-").FullName;
 
+    [Theory]
+    [InlineData("", 0xcbf29ce484222325UL)]
+    [InlineData("a", 0xaf63dc4c8601ec8cUL)]
+    [InlineData("foobar", 0x85944171f73967e8UL)]
+    public void The_name_hash_is_fnv_1a_64(string text, ulong expected) =>
+        Assert.Equal(expected, SessionHostPaths.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(text)));
+
     [Fact]
     public void Processes_of_one_context_name_one_host_and_anything_that_changes_the_agent_names_another()
     {
