@@ -26,6 +26,13 @@ internal interface IMethodPatcher
     IReadOnlyList<PatchHandle> Patch(IReadOnlyList<(MethodBase Target, MethodInfo Replacement)> patches, string owner, Action<IReadOnlyList<PatchHandle>>? beforeActivation = null);
 
     /// <summary>
+    /// Patches the sets of several owners in one install, as one <see cref="Patch(IReadOnlyList{ValueTuple{MethodBase, MethodInfo}}, string, Action{IReadOnlyList{PatchHandle}})"/>
+    /// per set would, with the waits (for compilations under way, for threads to be clear of first instructions) made
+    /// once for all: the start of a process patches every hook set this way. All or nothing; the handles, set by set.
+    /// </summary>
+    IReadOnlyList<IReadOnlyList<PatchHandle>> Patch(IReadOnlyList<PatchSet> sets);
+
+    /// <summary>
     /// Prepares to patch <paramref name="targets"/> later, as early in the process as possible: from now on no newly
     /// compiled method inlines them (a copy inlined into a caller is out of reach of any patch), and compilations
     /// already under way are waited out by the next install. Callers compiled before this keep what they inlined.

@@ -363,22 +363,38 @@ public sealed class ClusterContextSession : IAsyncDisposable
     /// <summary>The patches the session's hooks need, each passing calls on to the original until its hook is installed.</summary>
     private static void Patch(ClusterContextOptions options)
     {
+        // All of them in one install: its waits (for compilations under way, for threads to be clear of the targets'
+        // first instructions) are made once.
         var patcher = MethodPatcher.Shared;
+        var sets = new List<PatchSet>(5);
+        void Add(PatchSet? set)
+        {
+            if (set is not null)
+            {
+                sets.Add(set);
+            }
+        }
+
         if (options.Fs.Mode != FileSystemMode.Local)
         {
-            FileHooks.Patch(patcher);
+            Add(FileHooks.Patches(patcher));
         }
 
         if (options.Network.Dns)
         {
-            DnsHooks.Patch(patcher);
+            Add(DnsHooks.Patches(patcher));
         }
 
-        ConnectHooks.Patch(patcher);
-        ReceiveFromHooks.Install(patcher);
+        Add(ConnectHooks.Patches(patcher));
+        Add(ReceiveFromHooks.Patches(patcher));
         if (options.Network.Incoming.Mode != IncomingTrafficMode.Off)
         {
-            ListenHooks.Patch(patcher);
+            Add(ListenHooks.Patches(patcher));
+        }
+
+        if (sets.Count > 0)
+        {
+            patcher.Patch(sets);
         }
     }
 

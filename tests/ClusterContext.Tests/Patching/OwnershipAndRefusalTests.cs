@@ -30,6 +30,46 @@ public sealed class OwnershipAndRefusalTests : IDisposable
     }
 
     [Fact]
+    public void Sets_of_several_owners_go_in_one_install_each_getting_its_own_handles_first()
+    {
+        var compute = Method(typeof(StaticTarget), nameof(StaticTarget.Compute));
+        var add = Method(typeof(InstanceTarget), nameof(InstanceTarget.Add));
+        IReadOnlyList<PatchHandle>? seenByA = null, seenByB = null;
+        var handles = _patcher.Patch(
+        [
+            new PatchSet([(compute, Replacement(nameof(Replacements.Compute)))], "owner-a", h => { seenByA = h; Replacements.Original = h[0].Original; }),
+            new PatchSet([(add, Replacement(nameof(Replacements.Add)))], "owner-b", h => seenByB = h),
+        ]);
+
+        Assert.Equal(2, handles.Count);
+        Assert.Same(seenByA, handles[0]);
+        Assert.Same(seenByB, handles[1]);
+        Assert.Equal("owner-a", Assert.Single(handles[0]).Owner);
+        Assert.Equal("owner-b", Assert.Single(handles[1]).Owner);
+        Assert.Equal(StaticTargetUnpatched(5) + 1000, StaticTarget.Compute(5));
+
+        // Each owner's patches stay its own: removing one set leaves the other.
+        Assert.Equal(1, _patcher.RemoveAll("owner-a"));
+        Assert.Equal(StaticTargetUnpatched(5), StaticTarget.Compute(5));
+        Assert.Contains(handles[1][0], _patcher.Patches);
+    }
+
+    [Fact]
+    public void A_method_named_in_two_sets_of_one_install_is_refused_and_nothing_is_patched()
+    {
+        var compute = Method(typeof(StaticTarget), nameof(StaticTarget.Compute));
+        var error = Assert.Throws<PatchException>(() => _patcher.Patch(
+        [
+            new PatchSet([(Method(typeof(InstanceTarget), nameof(InstanceTarget.Add)), Replacement(nameof(Replacements.Add)))], "owner-a"),
+            new PatchSet([(compute, Replacement(nameof(Replacements.Compute)))], "owner-a"),
+            new PatchSet([(compute, Replacement(nameof(Replacements.Compute)))], "owner-b"),
+        ]));
+        Assert.Contains("named twice in one install", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_patcher.Patches, p => p.Owner is "owner-a" or "owner-b");
+        Assert.Equal(StaticTargetUnpatched(4), StaticTarget.Compute(4));
+    }
+
+    [Fact]
     public void Patching_a_method_twice_names_the_owner_that_has_it()
     {
         var first = _patcher.Patch(Method(typeof(StaticTarget), nameof(StaticTarget.Compute)), Replacement(nameof(Replacements.Compute)), "owner-a");

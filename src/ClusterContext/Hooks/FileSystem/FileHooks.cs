@@ -30,25 +30,26 @@ internal static unsafe class FileHooks
     /// <summary>Puts the patches in place, once; until <see cref="Install"/> names the session, every call goes to the original.</summary>
     public static void Patch(IMethodPatcher patcher)
     {
-        if (patcher.Owns(Owner))
+        if (Patches(patcher) is { } set)
         {
-            return;
+            patcher.Patch([set]);
         }
-
-        // The originals are in place before any call can reach a replacement: other threads may be calling them.
-        patcher.Patch(
-            [
-                (BclChokePoints.FileOpen, Method(nameof(Open))),
-                (BclChokePoints.FileExists, Method(nameof(FileExists))),
-                (BclChokePoints.DirectoryExists, Method(nameof(DirectoryExists))),
-                (BclChokePoints.FileStatusRefresh, Method(nameof(RefreshStatus))),
-                (BclChokePoints.OpenDirectory, Method(nameof(OpenDirectory))),
-                (BclChokePoints.FileWatch, Method(nameof(AddWatch))),
-            ],
-            Owner,
-            patches => (s_open, s_exists, s_directoryExists, s_status, s_openDirectory, s_watch) =
-                (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original, patches[4].Original, patches[5].Original));
     }
+
+    /// <summary>The patches <see cref="Patch"/> puts in place, to be put in with other hooks' at once; null when in place already.</summary>
+    // The originals are in place before any call can reach a replacement: other threads may be calling them.
+    internal static PatchSet? Patches(IMethodPatcher patcher) => patcher.Owns(Owner) ? null : new(
+        [
+            (BclChokePoints.FileOpen, Method(nameof(Open))),
+            (BclChokePoints.FileExists, Method(nameof(FileExists))),
+            (BclChokePoints.DirectoryExists, Method(nameof(DirectoryExists))),
+            (BclChokePoints.FileStatusRefresh, Method(nameof(RefreshStatus))),
+            (BclChokePoints.OpenDirectory, Method(nameof(OpenDirectory))),
+            (BclChokePoints.FileWatch, Method(nameof(AddWatch))),
+        ],
+        Owner,
+        patches => (s_open, s_exists, s_directoryExists, s_status, s_openDirectory, s_watch) =
+            (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original, patches[4].Original, patches[5].Original));
 
     public static void Uninstall(IMethodPatcher patcher)
     {

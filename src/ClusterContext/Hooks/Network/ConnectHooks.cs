@@ -35,24 +35,25 @@ internal static unsafe class ConnectHooks
     /// <summary>Puts the patches in place, once; until <see cref="Install"/> names the session, every call goes to the original.</summary>
     public static void Patch(IMethodPatcher patcher)
     {
-        if (patcher.Owns(Owner))
+        if (Patches(patcher) is { } set)
         {
-            return;
+            patcher.Patch([set]);
         }
-
-        // The originals are in place before any call can reach a replacement: other threads may be calling them.
-        patcher.Patch(
-            [
-                (BclChokePoints.SocketConnect, Method(nameof(Connect))),
-                (BclChokePoints.SocketConnectAsync, Method(nameof(ConnectAsync))),
-                (BclChokePoints.SocketSendTo, Method(nameof(SendTo))),
-                (BclChokePoints.SocketSendToSpan, Method(nameof(SendToSpan))),
-                (BclChokePoints.SocketSendToAsync, Method(nameof(SendToAsync))),
-            ],
-            Owner,
-            patches => (s_connect, s_connectAsync, s_sendTo, s_sendToSpan, s_sendToAsync) =
-                (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original, patches[4].Original));
     }
+
+    /// <summary>The patches <see cref="Patch"/> puts in place, to be put in with other hooks' at once; null when in place already.</summary>
+    // The originals are in place before any call can reach a replacement: other threads may be calling them.
+    internal static PatchSet? Patches(IMethodPatcher patcher) => patcher.Owns(Owner) ? null : new(
+        [
+            (BclChokePoints.SocketConnect, Method(nameof(Connect))),
+            (BclChokePoints.SocketConnectAsync, Method(nameof(ConnectAsync))),
+            (BclChokePoints.SocketSendTo, Method(nameof(SendTo))),
+            (BclChokePoints.SocketSendToSpan, Method(nameof(SendToSpan))),
+            (BclChokePoints.SocketSendToAsync, Method(nameof(SendToAsync))),
+        ],
+        Owner,
+        patches => (s_connect, s_connectAsync, s_sendTo, s_sendToSpan, s_sendToAsync) =
+            (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original, patches[4].Original));
 
     public static void Uninstall(IMethodPatcher patcher)
     {

@@ -33,13 +33,15 @@ internal static unsafe class DnsHooks
     /// <summary>Puts the patch in place, once; until <see cref="Install"/> names the session, every call goes to the original.</summary>
     public static void Patch(IMethodPatcher patcher)
     {
-        if (patcher.Owns(Owner))
+        if (Patches(patcher) is { } set)
         {
-            return;
+            patcher.Patch([set]);
         }
-
-        patcher.Patch([(BclChokePoints.DnsResolve, typeof(DnsHooks).GetMethod(nameof(TryGetAddrInfo))!)], Owner, patches => s_original = patches[0].Original);
     }
+
+    /// <summary>The patch <see cref="Patch"/> puts in place, to be put in with other hooks' at once; null when in place already.</summary>
+    internal static PatchSet? Patches(IMethodPatcher patcher) => patcher.Owns(Owner) ? null
+        : new([(BclChokePoints.DnsResolve, typeof(DnsHooks).GetMethod(nameof(TryGetAddrInfo))!)], Owner, patches => s_original = patches[0].Original);
 
     public static void Uninstall(IMethodPatcher patcher)
     {

@@ -29,19 +29,20 @@ internal static unsafe class ListenHooks
     /// <summary>Puts the patches in place, once; until <see cref="Install"/> names the subscriptions, listening is not reported.</summary>
     public static void Patch(IMethodPatcher patcher)
     {
-        if (patcher.Owns(Owner))
+        if (Patches(patcher) is { } set)
         {
-            return;
+            patcher.Patch([set]);
         }
-
-        patcher.Patch(
-            [
-                (BclChokePoints.SocketBind, typeof(ListenHooks).GetMethod(nameof(Bind))!),
-                (BclChokePoints.SocketListen, typeof(ListenHooks).GetMethod(nameof(Listen))!),
-            ],
-            Owner,
-            patches => (s_bind, s_listen) = (patches[0].Original, patches[1].Original));
     }
+
+    /// <summary>The patches <see cref="Patch"/> puts in place, to be put in with other hooks' at once; null when in place already.</summary>
+    internal static PatchSet? Patches(IMethodPatcher patcher) => patcher.Owns(Owner) ? null : new(
+        [
+            (BclChokePoints.SocketBind, typeof(ListenHooks).GetMethod(nameof(Bind))!),
+            (BclChokePoints.SocketListen, typeof(ListenHooks).GetMethod(nameof(Listen))!),
+        ],
+        Owner,
+        patches => (s_bind, s_listen) = (patches[0].Original, patches[1].Original));
 
     public static void Uninstall(IMethodPatcher patcher)
     {

@@ -21,22 +21,23 @@ internal static unsafe class ReceiveFromHooks
     /// <summary>Puts the patches in place, once.</summary>
     public static void Install(IMethodPatcher patcher)
     {
-        if (patcher.Owns(Owner))
+        if (Patches(patcher) is { } set)
         {
-            return;
+            patcher.Patch([set]);
         }
-
-        patcher.Patch(
-            [
-                (BclChokePoints.SocketReceiveFrom, Method(nameof(Receive))),
-                (BclChokePoints.SocketReceiveFromList, Method(nameof(ReceiveList))),
-                (BclChokePoints.SocketReceiveMessageFrom, Method(nameof(ReceiveMessage))),
-                (BclChokePoints.SocketReceiveMessageFromList, Method(nameof(ReceiveMessageList))),
-            ],
-            Owner,
-            patches => (s_receive, s_receiveList, s_receiveMessage, s_receiveMessageList) =
-                (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original));
     }
+
+    /// <summary>The patches <see cref="Install"/> puts in place, to be put in with other hooks' at once; null when in place already.</summary>
+    internal static PatchSet? Patches(IMethodPatcher patcher) => patcher.Owns(Owner) ? null : new(
+        [
+            (BclChokePoints.SocketReceiveFrom, Method(nameof(Receive))),
+            (BclChokePoints.SocketReceiveFromList, Method(nameof(ReceiveList))),
+            (BclChokePoints.SocketReceiveMessageFrom, Method(nameof(ReceiveMessage))),
+            (BclChokePoints.SocketReceiveMessageFromList, Method(nameof(ReceiveMessageList))),
+        ],
+        Owner,
+        patches => (s_receive, s_receiveList, s_receiveMessage, s_receiveMessageList) =
+            (patches[0].Original, patches[1].Original, patches[2].Original, patches[3].Original));
 
     public static void Uninstall(IMethodPatcher patcher) => patcher.RemoveAll(Owner);
 

@@ -49,12 +49,15 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         {
             JitHook.EnsureInstalled();
             var added = false;
-            foreach (var handle in targets.SelectMany(PatchValidation.CompiledHandles))
+            foreach (var target in targets)
             {
-                if (_reserved.Add(handle))
+                foreach (var handle in PatchValidation.CompiledHandles(target))
                 {
-                    JitHook.PreventInlining(handle);
-                    added = true;
+                    if (_reserved.Add(handle))
+                    {
+                        JitHook.PreventInlining(handle);
+                        added = true;
+                    }
                 }
             }
 
@@ -72,23 +75,35 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     {
         ArgumentNullException.ThrowIfNull(patches);
         ArgumentException.ThrowIfNullOrEmpty(owner);
+        return Patch([new PatchSet(patches, owner, beforeActivation)])[0];
+    }
+
+    public IReadOnlyList<IReadOnlyList<PatchHandle>> Patch(IReadOnlyList<PatchSet> sets)
+    {
+        ArgumentNullException.ThrowIfNull(sets);
         lock (_gate)
         {
-            foreach (var (target, replacement) in patches)
+            var named = new HashSet<MethodBase>();
+            foreach (var set in sets)
             {
-                ArgumentNullException.ThrowIfNull(target);
-                ArgumentNullException.ThrowIfNull(replacement);
-                PatchValidation.Validate(target, replacement);
-                var existing = _detours.Find(d => d.Target.Equals(target));
-                if (existing is not null)
+                ArgumentNullException.ThrowIfNull(set);
+                ArgumentException.ThrowIfNullOrEmpty(set.Owner);
+                foreach (var (target, replacement) in set.Patches)
                 {
-                    throw new PatchException($"Cannot patch {existing.Name}: it is already patched by '{existing.Handle.Owner}'.");
-                }
-            }
+                    ArgumentNullException.ThrowIfNull(target);
+                    ArgumentNullException.ThrowIfNull(replacement);
+                    PatchValidation.Validate(target, replacement);
+                    var existing = _detours.Find(d => d.Target.Equals(target));
+                    if (existing is not null)
+                    {
+                        throw new PatchException($"Cannot patch {existing.Name}: it is already patched by '{existing.Handle.Owner}'.");
+                    }
 
-            if (patches.GroupBy(p => p.Target).FirstOrDefault(g => g.Count() > 1) is { } twice)
-            {
-                throw new PatchException($"Cannot patch {twice.Key.DeclaringType?.FullName}.{twice.Key.Name}: it is named twice in one install; name each method once.");
+                    if (!named.Add(target))
+                    {
+                        throw new PatchException($"Cannot patch {target.DeclaringType?.FullName}.{target.Name}: it is named twice in one install; name each method once.");
+                    }
+                }
             }
 
             JitHook.EnsureInstalled();
@@ -97,8 +112,25 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
 
             // A compilation that began before the JIT hook was in place is the one kind of body the hook never sees.
             TieringBarrier.Wait(BarrierTimeout);
-            var installs = patches.Select(p => Prepare(p.Target, p.Replacement, owner)).ToList();
-            beforeActivation?.Invoke([.. installs.Select(i => i.Detour.Handle)]);
+            var installs = new List<PendingInstall>();
+            var handles = new List<IReadOnlyList<PatchHandle>>(sets.Count);
+            foreach (var set in sets)
+            {
+                var prepared = new List<PatchHandle>(set.Patches.Count);
+                foreach (var (target, replacement) in set.Patches)
+                {
+                    var install = Prepare(target, replacement, set.Owner);
+                    installs.Add(install);
+                    prepared.Add(install.Detour.Handle);
+                }
+
+                handles.Add(prepared);
+            }
+
+            for (var i = 0; i < sets.Count; i++)
+            {
+                sets[i].BeforeActivation?.Invoke(handles[i]);
+            }
 
             // From here on every new body of the targets is patched as it leaves the JIT; bodies that left it before
             // are in the compile log (read after this point, see CompileLog).
@@ -119,7 +151,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             }
 
             Interlocked.MemoryBarrierProcessWide();
-            return [.. installs.Select(i => i.Detour.Handle)];
+            return handles;
         }
     }
 
@@ -156,9 +188,14 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
             var logged = CompileLog.UnpatchedBodiesOf(detour.MethodHandles);
 
             // A body whose writable copy was unknown cannot be told apart from its not-yet-copied place: not vouched for.
-            Interlocked.Add(ref JitHook.MissedCompilations, logged.Count(b => b.Start is null));
-            foreach (var body in logged.Where(b => b.Start is not null))
+            foreach (var body in logged)
             {
+                if (body.Start is null)
+                {
+                    Interlocked.Increment(ref JitHook.MissedCompilations);
+                    continue;
+                }
+
                 WaitForCopy(detour, body);
                 if (!bodies.Contains(body.Address))
                 {
@@ -174,23 +211,38 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
                 // be part-way through their first instructions (it would resume inside the jump).
                 detour.RedirectedSlot = slot;
                 Interlocked.Exchange(ref *(nint*)slot, detour.EntryStub);
-                waiting.AddRange(bodies.Select(b => (detour, b)));
+                foreach (var body in bodies)
+                {
+                    waiting.Add((detour, body));
+                }
             }
             else
             {
-                bodies.ForEach(b => PatchBody(detour, b));
+                foreach (var body in bodies)
+                {
+                    PatchBody(detour, body);
+                }
             }
         }
 
         if (waiting.Count > 0)
         {
             Interlocked.MemoryBarrierProcessWide();
-            if (!ThreadSettle.WaitUntilClear([.. waiting.Select(w => (w.Body, X64.AtomicStoreLength))], SettleTimeout))
+            var ranges = new (nint Start, int Length)[waiting.Count];
+            for (var i = 0; i < ranges.Length; i++)
+            {
+                ranges[i] = (waiting[i].Body, X64.AtomicStoreLength);
+            }
+
+            if (!ThreadSettle.WaitUntilClear(ranges, SettleTimeout))
             {
                 Interlocked.Increment(ref s_unsettledWrites);
             }
 
-            waiting.ForEach(w => PatchBody(w.Detour, w.Body));
+            foreach (var (detour, body) in waiting)
+            {
+                PatchBody(detour, body);
+            }
         }
 
         Interlocked.MemoryBarrierProcessWide();

@@ -10,11 +10,31 @@ internal static class DetourTable
 
     public static void Add(Detour detour)
     {
-        Entry[] added = [.. s_entries, .. detour.MethodHandles.Select(h => new Entry(h, detour))];
+        // Loops, not LINQ: generic code over a value type of this assembly is compiled at run time, at a process's start.
+        var entries = s_entries;
+        var added = new Entry[entries.Length + detour.MethodHandles.Count];
+        entries.CopyTo(added, 0);
+        for (var i = 0; i < detour.MethodHandles.Count; i++)
+        {
+            added[entries.Length + i] = new Entry(detour.MethodHandles[i], detour);
+        }
+
         s_entries = added;
     }
 
-    public static void Remove(Detour detour) => s_entries = [.. s_entries.Where(e => e.Detour != detour)];
+    public static void Remove(Detour detour)
+    {
+        var kept = new List<Entry>(s_entries.Length);
+        foreach (var entry in s_entries)
+        {
+            if (entry.Detour != detour)
+            {
+                kept.Add(entry);
+            }
+        }
+
+        s_entries = [.. kept];
+    }
 
     public static bool IsEmpty => s_entries.Length == 0;
 

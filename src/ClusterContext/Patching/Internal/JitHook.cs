@@ -254,7 +254,9 @@ internal static unsafe partial class JitHook
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    // AggressiveOptimization keeps it out of the ReadyToRun image: preparing it must compile it, here and now (were it
+    // precompiled, the marks would wait for whatever compilation came next, on any thread, which may be a long while).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Marker(int value) => value + 1;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -95,7 +95,11 @@ internal static unsafe class ProcFs
         var fields = text.Split(' ');
         var call = long.Parse(fields[0], CultureInfo.InvariantCulture);
         var pointer = (nint)ulong.Parse(fields[^1].AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        var arguments = call < 0 ? [] : fields[1..^2].Select(f => ulong.Parse(f.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToArray();
+        var arguments = call < 0 ? [] : new ulong[fields.Length - 3];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            arguments[i] = ulong.Parse(fields[i + 1].AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        }
         return (call, arguments, pointer);
     }
 }

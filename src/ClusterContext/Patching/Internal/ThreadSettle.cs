@@ -29,12 +29,18 @@ internal static class ThreadSettle
         var round = 0;
         while (true)
         {
-            foreach (var (thread, atStart) in pending.ToList())
+            var clear = new List<int>();
+            foreach (var (thread, atStart) in pending)
             {
                 if (IsClear(thread, atStart, ranges))
                 {
-                    pending.Remove(thread);
+                    clear.Add(thread);
                 }
+            }
+
+            foreach (var thread in clear)
+            {
+                pending.Remove(thread);
             }
 
             if (pending.Count == 0)
@@ -64,7 +70,15 @@ internal static class ThreadSettle
         if (ProcFs.Blocked(thread) is { } blocked)
         {
             var at = blocked.InstructionPointer;
-            return !ranges.Any(r => at > r.Start && at < r.Start + r.Length);
+            foreach (var (start, length) in ranges)
+            {
+                if (at > start && at < start + length)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         return false;

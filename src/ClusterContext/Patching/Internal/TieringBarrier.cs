@@ -46,12 +46,32 @@ internal static class TieringBarrier
         }
     }
 
+    private static bool AllWaiting(List<int> workers)
+    {
+        foreach (var worker in workers)
+        {
+            if (ProcFs.RunTime(worker) >= 0 && !IsInLongTimedWait(worker))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static void Run()
     {
         var round = 0;
         while (true)
         {
-            var workers = ProcFs.Threads().Where(t => ProcFs.ThreadName(t)?.StartsWith(WorkerNamePrefix, StringComparison.Ordinal) == true).ToList();
+            var workers = new List<int>();
+            foreach (var thread in ProcFs.Threads())
+            {
+                if (ProcFs.ThreadName(thread)?.StartsWith(WorkerNamePrefix, StringComparison.Ordinal) == true)
+                {
+                    workers.Add(thread);
+                }
+            }
             if (workers.Count == 0)
             {
                 break;
@@ -62,7 +82,7 @@ internal static class TieringBarrier
             var clear = false;
             while (!clear && deadline.Elapsed < TimeSpan.FromMilliseconds(500))
             {
-                clear = JitHook.WatchedThreadCompiled || workers.All(w => ProcFs.RunTime(w) < 0 || IsInLongTimedWait(w));
+                clear = JitHook.WatchedThreadCompiled || AllWaiting(workers);
                 if (!clear)
                 {
                     Drive(round++);
