@@ -15,6 +15,9 @@ namespace ClusterContext.Agent.Incoming;
 /// </summary>
 internal sealed partial class PodConnection : IAsyncDisposable
 {
+    /// <summary>How long a closing connection waits for the client's own close, reading what it still sends.</summary>
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(1);
+
     private readonly Socket _client;
     private readonly NetworkStream _toClient;
     private readonly PipeReader _fromClient;
@@ -148,7 +151,36 @@ internal sealed partial class PodConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _fromClient.CompleteAsync().ConfigureAwait(false);
+        await LingerAsync().ConfigureAwait(false);
         await _toClient.DisposeAsync().ConfigureAwait(false);
         _client.Dispose();
+    }
+
+    /// <summary>
+    /// Ends the connection with a FIN, never a reset: closing a socket with bytes still unread (a request the other
+    /// side never got to answer, or one that arrives after the close) makes the kernel reset it, and a reset can make
+    /// the client's kernel drop an answer it received but its app has not read yet. So the agent stops sending,
+    /// reads what is left until the client closes (for a second at most), and closes only then. After a normal
+    /// end the client's FIN is in already and this is one read that returns at once.
+    /// </summary>
+    private async ValueTask LingerAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            _client.Shutdown(SocketShutdown.Send);
+            using var timeout = new CancellationTokenSource(LingerTime);
+            while (await _client.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client reset, went quiet or is gone: closing is all that is left.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

@@ -300,6 +300,32 @@ public class StealTests(SandboxAgentFixture fixture) : IncomingTestBase(fixture)
         Assert.StartsWith("original GET /after dev=alice", await http.GetStringAsync($"http://{listener}/after"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_stolen_connection_whose_session_goes_mid_upload_is_closed_not_reset()
+    {
+        var port = NewPodPort();
+        var accepted = new TaskCompletionSource();
+        var session = await IncomingSessionDouble.ConnectAsync(AgentEndPoint, "alice", async (_, _) =>
+        {
+            // Takes the connection and reads nothing: what the client sends beyond the stream's window stays unread
+            // in the agent's socket, as with a local app that stops while a client uploads.
+            accepted.TrySetResult();
+            await Task.Delay(Timeout.Infinite, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        });
+        await session.SubscribeAsync(port, IncomingMode.Steal);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(await ListenerAsync(port));
+        var upload = client.SendAsync(new byte[2 * ClusterContext.Protocol.Framing.ProtocolLimits.DefaultStreamWindow]);
+        await accepted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await session.DisposeAsync();
+
+        // A close with unread bytes would be a reset, failing the upload or the read with "Connection reset by peer".
+        await upload.WaitAsync(TimeSpan.FromSeconds(10));
+        var answer = await client.ReceiveAsync(new byte[1]).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, answer);
+    }
+
 
     private static async Task<string> ReadToEndAsync(Socket socket)
     {
