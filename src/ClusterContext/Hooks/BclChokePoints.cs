@@ -15,19 +15,19 @@ internal static class BclChokePoints
 {
     private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
 
-    public static MethodBase FileOpen { get; } = typeof(SafeFileHandle).GetMethods(Everything).Single(m => m.Name == "Open" && m.GetParameters().Length == 12);
+    public static MethodBase FileOpen { get; } = Methods(typeof(SafeFileHandle), "Open").Single(m => m.GetParameters().Length == 12);
 
-    public static MethodBase FileExists { get; } = Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
-        .Single(m => m.Name == "FileExists" && m.GetParameters().Length == 2);
+    public static MethodBase FileExists { get; } = Methods(Type("System.IO.FileSystem", typeof(File).Assembly), "FileExists")
+        .Single(m => m.GetParameters().Length == 2);
 
-    public static MethodBase DirectoryExists { get; } = Type("System.IO.FileSystem", typeof(File).Assembly).GetMethods(Everything)
-        .Single(m => m.Name == "DirectoryExists" && m.GetParameters().Length == 2);
+    public static MethodBase DirectoryExists { get; } = Methods(Type("System.IO.FileSystem", typeof(File).Assembly), "DirectoryExists")
+        .Single(m => m.GetParameters().Length == 2);
 
-    public static MethodBase FileStatusRefresh { get; } = Type("System.IO.FileStatus", typeof(File).Assembly).GetMethods(Everything)
-        .Single(m => m.Name == "RefreshCaches" && m.GetParameters().Length == 2);
+    public static MethodBase FileStatusRefresh { get; } = Methods(Type("System.IO.FileStatus", typeof(File).Assembly), "RefreshCaches")
+        .Single(m => m.GetParameters().Length == 2);
 
-    public static MethodBase FileWatch { get; } = Type("Interop+Sys", typeof(FileSystemWatcher).Assembly).GetMethods(Everything)
-        .Single(m => m.Name == "INotifyAddWatch");
+    public static MethodBase FileWatch { get; } = Methods(Type("Interop+Sys", typeof(FileSystemWatcher).Assembly), "INotifyAddWatch")
+        .Single();
 
     /// <summary>Every choke point by a short name.</summary>
     public static IReadOnlyDictionary<string, MethodBase> All => new Dictionary<string, MethodBase>
@@ -53,28 +53,28 @@ internal static class BclChokePoints
         ["listen"] = SocketListen,
     };
 
-    public static MethodBase OpenDirectory { get; } = Type("Interop+Sys", typeof(File).Assembly).GetMethods(Everything)
-        .Single(m => m.Name == "OpenDir" && m.GetParameters().Length == 1);
+    public static MethodBase OpenDirectory { get; } = Methods(Type("Interop+Sys", typeof(File).Assembly), "OpenDir")
+        .Single(m => m.GetParameters().Length == 1);
 
-    public static MethodBase DnsResolve { get; } = Type("System.Net.NameResolutionPal", typeof(Dns).Assembly).GetMethods(Everything)
-        .Single(m => m.Name == "TryGetAddrInfo");
+    public static MethodBase DnsResolve { get; } = Methods(Type("System.Net.NameResolutionPal", typeof(Dns).Assembly), "TryGetAddrInfo")
+        .Single();
 
-    public static MethodBase DnsResolveAsync { get; } = typeof(Dns).GetMethods(Everything)
-        .Single(m => m.Name == "GetHostEntryOrAddressesCoreAsync" && m.GetParameters()[0].ParameterType == typeof(string));
+    public static MethodBase DnsResolveAsync { get; } = Methods(typeof(Dns), "GetHostEntryOrAddressesCoreAsync")
+        .Single(m => m.GetParameters()[0].ParameterType == typeof(string));
 
-    public static MethodBase SocketConnect { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoConnect");
+    public static MethodBase SocketConnect { get; } = Methods(typeof(Socket), "DoConnect").Single();
 
-    public static MethodBase SocketConnectAsync { get; } = typeof(Socket).GetMethods(Everything)
-        .Single(m => m.Name == "ConnectAsync" && m.GetParameters().Length == 4 && m.GetParameters()[0].ParameterType == typeof(SocketAsyncEventArgs));
+    public static MethodBase SocketConnectAsync { get; } = Methods(typeof(Socket), "ConnectAsync")
+        .Single(m => m.GetParameters().Length == 4 && m.GetParameters()[0].ParameterType == typeof(SocketAsyncEventArgs));
 
-    public static MethodBase SocketSendTo { get; } = typeof(Socket).GetMethods(Everything)
-        .Single(m => m.Name == "SendTo" && m.GetParameters().Length == 5);
+    public static MethodBase SocketSendTo { get; } = Methods(typeof(Socket), "SendTo")
+        .Single(m => m.GetParameters().Length == 5);
 
-    public static MethodBase SocketSendToSpan { get; } = typeof(Socket).GetMethods(Everything)
-        .Single(m => m.Name == "SendTo" && m.GetParameters() is [{ ParameterType.Name: "ReadOnlySpan`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }]);
+    public static MethodBase SocketSendToSpan { get; } = Methods(typeof(Socket), "SendTo")
+        .Single(m => m.GetParameters() is [{ ParameterType.Name: "ReadOnlySpan`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }]);
 
-    public static MethodBase SocketSendToAsync { get; } = typeof(Socket).GetMethods(Everything)
-        .Single(m => m.Name == "SendToAsync" && m.GetParameters() is [{ ParameterType.Name: "ReadOnlyMemory`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }, _]);
+    public static MethodBase SocketSendToAsync { get; } = Methods(typeof(Socket), "SendToAsync")
+        .Single(m => m.GetParameters() is [{ ParameterType.Name: "ReadOnlyMemory`1" }, { ParameterType.Name: nameof(SocketFlags) }, { ParameterType.Name: nameof(EndPoint) }, _]);
 
     /// <summary>Every receive that reports the sender (ReceiveFrom, its async forms, UdpClient.Receive) reads into a Span or a list of segments here.</summary>
     public static MethodBase SocketReceiveFrom { get; } = SocketPalReceive("SysReceive", "Span`1");
@@ -85,12 +85,18 @@ internal static class BclChokePoints
 
     public static MethodBase SocketReceiveMessageFromList { get; } = SocketPalReceive("SysReceiveMessageFrom", "IList`1");
 
-    public static MethodBase SocketBind { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "DoBind");
+    public static MethodBase SocketBind { get; } = Methods(typeof(Socket), "DoBind").Single();
 
-    public static MethodBase SocketListen { get; } = typeof(Socket).GetMethods(Everything).Single(m => m.Name == "Listen" && m.GetParameters().Length == 1);
+    public static MethodBase SocketListen { get; } = Methods(typeof(Socket), "Listen").Single(m => m.GetParameters().Length == 1);
 
-    private static MethodInfo SocketPalReceive(string name, string buffers) => Type("System.Net.Sockets.SocketPal", typeof(Socket).Assembly).GetMethods(Everything)
-        .Single(m => m.Name == name && m.GetParameters() is [_, _, { ParameterType.Name: var type }, { ParameterType.Name: "Span`1" }, ..] && type == buffers);
+    private static MethodInfo SocketPalReceive(string name, string buffers) => Methods(Type("System.Net.Sockets.SocketPal", typeof(Socket).Assembly), name)
+        .Single(m => m.GetParameters() is [_, _, { ParameterType.Name: var type }, { ParameterType.Name: "Span`1" }, ..] && type == buffers);
+
+    /// <summary>
+    /// The methods of that name only: asking by name makes the runtime create method objects for those alone, where
+    /// GetMethods makes one for every method of the type (hundreds for Socket), before the app's Main.
+    /// </summary>
+    private static IEnumerable<MethodInfo> Methods(Type type, string name) => type.GetMember(name, MemberTypes.Method, Everything).Cast<MethodInfo>();
 
     private static Type Type(string name, Assembly assembly) => assembly.GetType(name) ?? throw new InvalidOperationException($"{name} is not in {assembly.GetName().Name}.");
 }

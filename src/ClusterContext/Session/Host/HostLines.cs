@@ -27,15 +27,12 @@ internal static class HostLines
     /// A line known in advance, on a blocking socket: for a process's start, which waits for it anyway (and so needs no
     /// JSON writer, whose first use costs more than the exchange).
     /// </summary>
-    public static void Write(Socket socket, ReadOnlySpan<byte> line)
+    public static void Write(BlockingUnixSocket socket, ReadOnlySpan<byte> line)
     {
         Span<byte> data = stackalloc byte[line.Length + 1];
         line.CopyTo(data);
         data[^1] = (byte)'\n';
-        while (data.Length > 0)
-        {
-            data = data[socket.Send(data, SocketFlags.None)..];
-        }
+        socket.Write(data);
     }
 
     private static ReadOnlyMemory<byte> Encode(Action<Utf8JsonWriter> write)
@@ -74,7 +71,7 @@ internal static class HostLines
         while (true)
         {
             var seen = await socket.ReceiveAsync(chunk, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
-            if (Take(socket, chunk, seen, line) is { } complete)
+            if (Take(chunk, seen, line, count => socket.Receive(chunk, 0, count, SocketFlags.None)) is { } complete)
             {
                 return complete.Length == 0 ? null : Parse(complete);
             }
@@ -82,14 +79,14 @@ internal static class HostLines
     }
 
     /// <summary><see cref="ReadAsync"/> on a blocking socket (its receive timeout bounds the wait).</summary>
-    public static JsonDocument? Read(Socket socket)
+    public static JsonDocument? Read(BlockingUnixSocket socket)
     {
         var line = new ArrayBufferWriter<byte>(256);
         var chunk = new byte[4096];
         while (true)
         {
-            var seen = socket.Receive(chunk, SocketFlags.Peek);
-            if (Take(socket, chunk, seen, line) is { } complete)
+            var seen = socket.Receive(chunk, peek: true);
+            if (Take(chunk, seen, line, count => socket.Receive(chunk.AsSpan(0, count), peek: false)) is { } complete)
             {
                 return complete.Length == 0 ? null : Parse(complete);
             }
@@ -98,9 +95,10 @@ internal static class HostLines
 
     /// <summary>
     /// Takes what was peeked from the socket, up to and with the newline: the line without it once complete; an
-    /// empty line at the end of the connection; null while the line goes on.
+    /// empty line at the end of the connection; null while the line goes on. <paramref name="receive"/> takes that
+    /// many bytes from the socket into <paramref name="chunk"/>.
     /// </summary>
-    private static ReadOnlyMemory<byte>? Take(Socket socket, byte[] chunk, int seen, ArrayBufferWriter<byte> line)
+    private static ReadOnlyMemory<byte>? Take(byte[] chunk, int seen, ArrayBufferWriter<byte> line, Func<int, int> receive)
     {
         if (seen == 0)
         {
@@ -109,7 +107,7 @@ internal static class HostLines
 
         var newline = chunk.AsSpan(0, seen).IndexOf((byte)'\n');
         var count = newline < 0 ? seen : newline + 1;
-        var taken = socket.Receive(chunk, 0, count, SocketFlags.None);
+        var taken = receive(count);
         if (taken != count)
         {
             throw new IOException("The session host's peer took back what it had sent.");

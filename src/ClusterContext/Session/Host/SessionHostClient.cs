@@ -28,6 +28,9 @@ internal sealed class SessionHostClient : IDisposable
     private readonly SemaphoreSlim _control = new(1, 1);
     private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
     private Socket? _controlSocket;
+
+    /// <summary>The control connection as the start joined on it, until its first use makes it <see cref="_controlSocket"/>.</summary>
+    private BlockingUnixSocket? _joined;
     private SessionInfo? _info;
     private string? _cacheRoot;
 
@@ -128,16 +131,18 @@ internal sealed class SessionHostClient : IDisposable
         _control.Wait();
         try
         {
-            if (_controlSocket is not null)
+            if (_controlSocket is not null || _joined is not null)
             {
                 return null;
             }
 
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            if (BlockingUnixSocket.TryConnect(Files.Socket, _options.Timeout) is not { } socket)
+            {
+                return null;
+            }
+
             try
             {
-                socket.Connect(new UnixDomainSocketEndPoint(Files.Socket));
-                socket.ReceiveTimeout = socket.SendTimeout = (int)Math.Min(_options.Timeout.TotalMilliseconds, int.MaxValue);
                 HostLines.Write(socket, """{"kind":"control"}"""u8);
                 using var line = HostLines.Read(socket);
                 if (line?.RootElement is not { } root || !root.TryGetProperty("ok", out var ok))
@@ -148,12 +153,11 @@ internal sealed class SessionHostClient : IDisposable
                 }
 
                 _info = SessionInfo.Read(ok);
-                socket.ReceiveTimeout = socket.SendTimeout = 0;
-                _controlSocket = socket;
+                _joined = socket;
                 Diagnostics.StartupTrace.Mark("session host joined");
                 return _info;
             }
-            catch (Exception ex) when (ex is SocketException or IOException)
+            catch (IOException)
             {
                 socket.Dispose();
                 return null;
@@ -219,7 +223,7 @@ internal sealed class SessionHostClient : IDisposable
     {
         try
         {
-            if (_controlSocket is not { } socket)
+            if (ControlSocket() is not { } socket)
             {
                 return false;
             }
@@ -241,7 +245,7 @@ internal sealed class SessionHostClient : IDisposable
         await _control.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_controlSocket is { } open && _info is { } known && Alive(open))
+            if (ControlSocket() is { } open && _info is { } known && Alive(open))
             {
                 return known;
             }
@@ -330,6 +334,18 @@ internal sealed class SessionHostClient : IDisposable
         }
 
         return _info!;
+    }
+
+    /// <summary>The control connection, which the caller holds (<see cref="_control"/>), or null.</summary>
+    private Socket? ControlSocket()
+    {
+        if (_joined is { } joined)
+        {
+            _joined = null;
+            _controlSocket = joined.ToSocket();
+        }
+
+        return _controlSocket;
     }
 
     private static bool Alive(Socket socket)
@@ -483,6 +499,8 @@ internal sealed class SessionHostClient : IDisposable
         _control.Wait();
         try
         {
+            _joined?.Dispose();
+            _joined = null;
             _controlSocket?.Dispose();
             _controlSocket = null;
         }
