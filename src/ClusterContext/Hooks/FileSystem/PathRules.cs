@@ -64,8 +64,14 @@ internal sealed class PathRules
             : PathDisposition.Local;
     }
 
-    private void Add(IEnumerable<string> patterns, PathDisposition disposition, int rank) =>
-        _rules.AddRange(patterns.Select(p => (new Regex(p, RegexOptions.CultureInvariant), disposition, rank)));
+    private void Add(IEnumerable<string> patterns, PathDisposition disposition, int rank)
+    {
+        // A loop, not a Select into tuples: a query over value tuples is compiled by the JIT at the start, before Main.
+        foreach (var pattern in patterns)
+        {
+            _rules.Add((new Regex(pattern, RegexOptions.CultureInvariant), disposition, rank));
+        }
+    }
 
     private static bool IsVolume(string mountPoint) =>
         !SystemMounts.Any(system => mountPoint == system || (system != "/" && mountPoint.StartsWith(system + "/", StringComparison.Ordinal)));
