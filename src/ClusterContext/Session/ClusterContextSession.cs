@@ -283,10 +283,11 @@ public sealed class ClusterContextSession : IAsyncDisposable
 
         async Task<AgentClient> OpenInBackgroundAsync(Task hooksIn)
         {
-            await Task.Yield(); // the caller goes on with its start at once
+            // Once the hooks are in, as the app's Main begins: on a machine of few cores, a session opened meanwhile
+            // would take its time from the start's own work, which the app waits for.
+            await hooksIn.ConfigureAwait(false);
             using var timeout = new CancellationTokenSource(options.Timeout);
             var opened = await OpenCoreAsync(timeout.Token).ConfigureAwait(false);
-            await hooksIn.ConfigureAwait(false);
             incoming?.Serve(opened.Agent);
             return opened.Agent;
         }
