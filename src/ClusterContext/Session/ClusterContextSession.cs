@@ -235,7 +235,7 @@ public sealed class ClusterContextSession : IAsyncDisposable
             if (joined is { PodEnvironment: { } hostEnvironment, Mounts: { } hostMounts })
             {
                 // The host has what the agent reported of the container: the process's own session with the agent opens
-                // while the hooks go in and the app's Main runs; its first remote operation waits for it.
+                // once the hooks are in, as the app's Main runs; its first remote operation waits for it.
                 hooksInstalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 address = $"{joined.Description}, session host {joined.HostPid}";
                 (sessionEndPoints, target, targetPid) = (joined.SessionEndPoints, joined.Target, joined.TargetPid);
