@@ -22,10 +22,10 @@ public sealed class BlockingUnixSocketTests : IDisposable
     [Fact]
     public async Task A_line_goes_both_ways_a_peek_leaves_the_bytes_and_the_socket_carries_on_as_a_Socket()
     {
-        using var listener = Listen();
-        using var client = BlockingUnixSocket.TryConnect(SocketPath, TimeSpan.FromSeconds(5));
-        Assert.NotNull(client);
-        using var server = await listener.AcceptAsync();
+        var (listener, client, server) = await ConnectAsync(TimeSpan.FromSeconds(5));
+        using var owned = listener;
+        using var accepted = server;
+        using var joined = client;
 
         client.Write("hello\n"u8);
         var got = new byte[6];
@@ -56,10 +56,10 @@ public sealed class BlockingUnixSocketTests : IDisposable
     [Fact]
     public async Task A_host_that_says_nothing_is_an_error_once_the_timeout_passes()
     {
-        using var listener = Listen();
-        using var client = BlockingUnixSocket.TryConnect(SocketPath, TimeSpan.FromMilliseconds(200));
-        Assert.NotNull(client);
-        using var server = await listener.AcceptAsync();
+        var (listener, client, server) = await ConnectAsync(TimeSpan.FromMilliseconds(200));
+        using var owned = listener;
+        using var accepted = server;
+        using var joined = client;
 
         var error = Assert.Throws<IOException>(() => client.Receive(new byte[8], peek: true));
         Assert.Contains("did not answer in time", error.Message, StringComparison.Ordinal);
@@ -68,19 +68,22 @@ public sealed class BlockingUnixSocketTests : IDisposable
     [Fact]
     public async Task The_end_of_the_connection_reads_as_zero()
     {
-        using var listener = Listen();
-        using var client = BlockingUnixSocket.TryConnect(SocketPath, TimeSpan.FromSeconds(5));
-        Assert.NotNull(client);
-        (await listener.AcceptAsync()).Dispose();
+        var (listener, client, server) = await ConnectAsync(TimeSpan.FromSeconds(5));
+        using var owned = listener;
+        using var joined = client;
+        server.Dispose();
         Assert.Equal(0, client.Receive(new byte[8], peek: true));
     }
 
-    private Socket Listen()
+    /// <summary>A listener at <see cref="SocketPath"/>, a blocking client connected to it, and the server's end.</summary>
+    private async Task<(Socket Listener, BlockingUnixSocket Client, Socket Server)> ConnectAsync(TimeSpan timeout)
     {
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
         listener.Listen();
-        return listener;
+        var client = BlockingUnixSocket.TryConnect(SocketPath, timeout);
+        Assert.NotNull(client);
+        return (listener, client, await listener.AcceptAsync());
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
