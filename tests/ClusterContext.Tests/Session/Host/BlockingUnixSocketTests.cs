@@ -22,11 +22,8 @@ public sealed class BlockingUnixSocketTests : IDisposable
     [Fact]
     public async Task A_line_goes_both_ways_a_peek_leaves_the_bytes_and_the_socket_carries_on_as_a_Socket()
     {
-        var (listener, client, server) = await ConnectAsync(TimeSpan.FromSeconds(5));
-        using var owned = listener;
-        using var accepted = server;
-        using var joined = client;
-
+        using var connection = await ConnectAsync(TimeSpan.FromSeconds(5));
+        var (client, server) = (connection.Client, connection.Server);
         client.Write("hello\n"u8);
         var got = new byte[6];
         await server.ReceiveAsync(got);
@@ -56,34 +53,38 @@ public sealed class BlockingUnixSocketTests : IDisposable
     [Fact]
     public async Task A_host_that_says_nothing_is_an_error_once_the_timeout_passes()
     {
-        var (listener, client, server) = await ConnectAsync(TimeSpan.FromMilliseconds(200));
-        using var owned = listener;
-        using var accepted = server;
-        using var joined = client;
-
-        var error = Assert.Throws<IOException>(() => client.Receive(new byte[8], peek: true));
+        using var connection = await ConnectAsync(TimeSpan.FromMilliseconds(200));
+        var error = Assert.Throws<IOException>(() => connection.Client.Receive(new byte[8], peek: true));
         Assert.Contains("did not answer in time", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task The_end_of_the_connection_reads_as_zero()
     {
-        var (listener, client, server) = await ConnectAsync(TimeSpan.FromSeconds(5));
-        using var owned = listener;
-        using var joined = client;
-        server.Dispose();
-        Assert.Equal(0, client.Receive(new byte[8], peek: true));
+        using var connection = await ConnectAsync(TimeSpan.FromSeconds(5));
+        connection.Server.Dispose();
+        Assert.Equal(0, connection.Client.Receive(new byte[8], peek: true));
     }
 
     /// <summary>A listener at <see cref="SocketPath"/>, a blocking client connected to it, and the server's end.</summary>
-    private async Task<(Socket Listener, BlockingUnixSocket Client, Socket Server)> ConnectAsync(TimeSpan timeout)
+    private async Task<Connection> ConnectAsync(TimeSpan timeout)
     {
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
         listener.Listen();
         var client = BlockingUnixSocket.TryConnect(SocketPath, timeout);
         Assert.NotNull(client);
-        return (listener, client, await listener.AcceptAsync());
+        return new Connection(listener, client, await listener.AcceptAsync());
+    }
+
+    private sealed record Connection(Socket Listener, BlockingUnixSocket Client, Socket Server) : IDisposable
+    {
+        public void Dispose()
+        {
+            Client.Dispose();
+            Server.Dispose();
+            Listener.Dispose();
+        }
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
