@@ -65,12 +65,12 @@ internal static class SessionHostBenchmark
                 }
 
                 var own = Hooked(("CLUSTERCONTEXT_SESSION_SHARED", "false"));
-                var (dnsOwn, dnsHost) = await AppRuns.AlternateAsync(3, () => AppRuns.MeasureAsync(own, "time-dns:300:web"), () => AppRuns.MeasureAsync(Hooked(), "time-dns:300:web"));
+                var (dnsOwn, dnsHost) = await AppRuns.AlternateAsync(rounds, () => AppRuns.MeasureAsync(own, "time-dns:300:web"), () => AppRuns.MeasureAsync(Hooked(), "time-dns:300:web"));
                 Console.WriteLine($"DNS lookup of a service: {dnsOwn / 1000:0} us over the process's own port-forward, {dnsHost / 1000:0} us through the session host: ratio {dnsHost / dnsOwn:0.00} (goal: <= 1.1)");
-                var (tcpOwn, tcpHost) = await AppRuns.AlternateAsync(3, () => AppRuns.MeasureAsync(own, "time-http:300:http://web:8080/"), () => AppRuns.MeasureAsync(Hooked(), "time-http:300:http://web:8080/"));
+                var (tcpOwn, tcpHost) = await AppRuns.AlternateAsync(rounds, () => AppRuns.MeasureAsync(own, "time-http:300:http://web:8080/"), () => AppRuns.MeasureAsync(Hooked(), "time-http:300:http://web:8080/"));
                 Console.WriteLine($"HTTP request to a service (a new connection each): {tcpOwn:0} us over the process's own port-forward, {tcpHost:0} us through the session host: ratio {tcpHost / tcpOwn:0.00} (goal: <= 1.1)");
                 var read = $"time-read:2000:{SandboxCluster.ConfigPath}";
-                var (fileOwn, fileHost) = await AppRuns.AlternateAsync(3, () => AppRuns.MeasureAsync(own, read), () => AppRuns.MeasureAsync(Hooked(), read));
+                var (fileOwn, fileHost) = await AppRuns.AlternateAsync(rounds, () => AppRuns.MeasureAsync(own, read), () => AppRuns.MeasureAsync(Hooked(), read));
                 Console.WriteLine($"pod file read: {fileOwn:0} ns with the process's own session, {fileHost:0} ns through the session host: ratio {fileHost / fileOwn:0.00} (goal: <= 1.1)");
             }
             finally
