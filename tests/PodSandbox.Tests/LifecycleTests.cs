@@ -76,7 +76,10 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.Contains("/nonexistent/app", error.StandardError, StringComparison.Ordinal);
         Assert.Contains("No such file or directory", error.Message, StringComparison.Ordinal);
         var index = Assert.IsType<int>(logs.FirstValue("Claimed", "Index"));
-        Assert.Empty(SandboxResources.Remaining(index));
+        var tempPath = Assert.IsType<string>(logs.FirstValue("StartFailed", "TempPath"));
+        Assert.StartsWith(Path.GetTempPath(), tempPath, StringComparison.Ordinal);
+        // Another test process may claim the freed number at once; RemainingAfter tells its resources from ours.
+        Assert.Empty(SandboxResources.RemainingAfter(index, tempPath));
     }
 
     [Fact]

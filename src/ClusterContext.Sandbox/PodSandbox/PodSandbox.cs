@@ -165,7 +165,7 @@ public sealed partial class PodSandbox : IAsyncDisposable
         }
         catch (Exception e)
         {
-            SandboxLog.StartFailed(logger, sandbox.Index, (e as PodSandboxException)?.Step ?? sandbox._step, e);
+            SandboxLog.StartFailed(logger, sandbox.Index, (e as PodSandboxException)?.Step ?? sandbox._step, sandbox.TempPath, e);
             await sandbox.DisposeAsync().ConfigureAwait(false);
             if (e is PodSandboxException or OperationCanceledException)
             {

@@ -10,8 +10,8 @@ internal static partial class SandboxLog
     [LoggerMessage(2, LogLevel.Information, "Pod sandbox {Index} started in {ElapsedMilliseconds} ms: pod IP {PodIP}, app pid {AppPid}", EventName = "Started")]
     public static partial void Started(ILogger logger, int index, long elapsedMilliseconds, string podIP, int appPid);
 
-    [LoggerMessage(3, LogLevel.Warning, "Pod sandbox {Index} failed to start at step '{Step}'; tearing down what was made", EventName = "StartFailed")]
-    public static partial void StartFailed(ILogger logger, int index, string step, Exception exception);
+    [LoggerMessage(3, LogLevel.Warning, "Pod sandbox {Index} failed to start at step '{Step}'; tearing down what was made (temp directory '{TempPath}')", EventName = "StartFailed")]
+    public static partial void StartFailed(ILogger logger, int index, string step, string tempPath, Exception exception);
 
     [LoggerMessage(4, LogLevel.Warning, "Pod sandbox {Index} was left by process {OwnerPid}, which is gone; removing it", EventName = "SweepingStale")]
     public static partial void SweepingStale(ILogger logger, int index, int ownerPid);
