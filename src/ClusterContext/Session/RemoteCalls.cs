@@ -251,6 +251,11 @@ internal sealed class RemoteCalls
         }
         catch (Exception ex)
         {
+            if (first)
+            {
+                _report?.Invoke($"Opening the session with the agent at {_agentName} failed ({ex.Message}); reconnecting.");
+            }
+
             lock (_gate)
             {
                 _reconnecting = null;
@@ -258,20 +263,20 @@ internal sealed class RemoteCalls
                 _lastAttempt = Environment.TickCount64; // the next one waits from the end of this one
                 if (first)
                 {
-                    // A first session that could not be opened is one lost at once: a reconnection starts now, as it would.
+                    // A first session that could not be opened is one lost at once: a reconnection starts now, as it
+                    // would, in the same step, so an operation that sees the first one failed waits for this one.
                     _lost = ex;
-                    _lastAttempt = 0;
+                    if (_reconnect is not null && !_closed)
+                    {
+                        _reconnecting = ReconnectAsync();
+                    }
                 }
             }
 
-            if (first)
+            if (!first)
             {
-                _report?.Invoke($"Opening the session with the agent at {_agentName} failed ({ex.Message}); reconnecting.");
-                _ = StartReconnecting();
-                return;
+                _report?.Invoke($"Reconnecting to {_agentName} failed: {ex.Message} Remote operations fail until a later attempt succeeds.");
             }
-
-            _report?.Invoke($"Reconnecting to {_agentName} failed: {ex.Message} Remote operations fail until a later attempt succeeds.");
         }
     }
 
