@@ -11,6 +11,9 @@ internal static class HookFiles
     /// <summary>The hook's path, as <c>DOTNET_STARTUP_HOOKS</c> takes it.</summary>
     public static string HookPath => Path.Combine(HookFolder, "ClusterContext.dll");
 
+    /// <summary>The native shim for programs that are not .NET, in the hook's folder (absent where it was built without gcc).</summary>
+    public static string ShimPath => Path.Combine(HookFolder, Session.Host.NativeShim.FileName);
+
     /// <summary>The hook's folder.</summary>
     public static string HookFolder => Path.Combine(AppContext.BaseDirectory, "hook");
 

@@ -46,4 +46,61 @@ internal static class ProgramKind
 
         return null;
     }
+
+    /// <summary>
+    /// Why the native shim cannot reach into <paramref name="path"/>, with the fix; null when it can (a dynamically
+    /// linked program, or a script, whose interpreter is): a static binary never loads a preloaded library, and a Go
+    /// program makes its own system calls for files and connections.
+    /// </summary>
+    public static string? NativeLimit(string path)
+    {
+        byte[] header;
+        try
+        {
+            using var file = File.OpenRead(path);
+            header = new byte[Math.Min(file.Length, 1 << 20)];
+            file.ReadExactly(header);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (header.Length < 64 || header[0] != 0x7f || header[1] != (byte)'E' || header[2] != (byte)'L' || header[3] != (byte)'F' || header[4] != 2)
+        {
+            return null; // a script (its interpreter gets the shim), or not a 64-bit ELF program
+        }
+
+        var name = Path.GetFileName(path);
+        if (header.AsSpan().IndexOf("\xff Go buildinf:"u8) >= 0 || header.AsSpan().IndexOf("Go build ID:"u8) >= 0)
+        {
+            return $"{name} is a Go program: Go makes its own system calls, so it gets the pod's environment only; its files, names and connections stay this machine's (mirror them with a cgo build: CGO_ENABLED=1 go build -ldflags=-linkmode=external, and GODEBUG=netdns=cgo).";
+        }
+
+        return HasInterpreter(header) ? null
+            : $"{name} is statically linked: no preloaded library reaches it, so it gets the pod's environment only; its files, names and connections stay this machine's (run a dynamically linked build of it).";
+    }
+
+    /// <summary>Whether an ELF64 program has a PT_INTERP header (a dynamic loader, which loads LD_PRELOAD).</summary>
+    private static bool HasInterpreter(byte[] elf)
+    {
+        var programHeaders = (long)BitConverter.ToUInt64(elf, 32);
+        var entrySize = BitConverter.ToUInt16(elf, 54);
+        var count = BitConverter.ToUInt16(elf, 56);
+        for (var i = 0; i < count; i++)
+        {
+            var offset = programHeaders + (i * (long)entrySize);
+            if (offset + 4 > elf.Length)
+            {
+                return true; // past what was read: assume the usual
+            }
+
+            if (BitConverter.ToUInt32(elf, (int)offset) == 3)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

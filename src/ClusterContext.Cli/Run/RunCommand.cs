@@ -115,8 +115,15 @@ internal static class RunCommand
             }
         }
 
+        var native = "the pod's environment";
+        if (!dotnet)
+        {
+            native = Preload(resolved, environment, host, reporter);
+        }
+
         if (dotnet)
         {
+            // The hook gives the programs the app starts the native shim.
             var hook = HookFiles.RequireHook();
             // Hooks already set (a profiler's, dotnet-watch's) stay, after this one.
             environment["DOTNET_STARTUP_HOOKS"] = environment["DOTNET_STARTUP_HOOKS"] switch
@@ -127,7 +134,36 @@ internal static class RunCommand
             };
         }
 
-        reporter.Done($"Running {arguments[0]} in the context of {options.Target ?? $"session '{options.Session.Name}'"}{(dotnet ? " (startup hook)" : " (the pod's environment)")}");
+        reporter.Done($"Running {arguments[0]} in the context of {options.Target ?? $"session '{options.Session.Name}'"}{(dotnet ? " (startup hook)" : $" ({native})")}");
         return await ChildProcess.RunAsync(resolved, arguments[1..], environment).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Gives a program that is not .NET the native shim (LD_PRELOAD), joined to the session host, so its files, names
+    /// and connections are the pod's too; says why not when it cannot reach the program. What the program gets.
+    /// </summary>
+    private static string Preload(string program, Hashtable environment, SessionHostClient? host, ProgressReporter reporter)
+    {
+        if (ProgramKind.NativeLimit(program) is { } limit)
+        {
+            reporter.Warn(limit);
+            return "the pod's environment";
+        }
+
+        var shim = HookFiles.ShimPath;
+        if (host is null || !File.Exists(shim))
+        {
+            reporter.Warn(host is null
+                ? "No session host for this session (agent.address, or session.shared false): the program gets the pod's environment only."
+                : $"The native shim {shim} is missing (built where gcc was found): the program gets the pod's environment only.");
+            return "the pod's environment";
+        }
+
+        foreach (var (name, value) in NativeShim.Variables(shim, host.Files.Socket, environment["LD_PRELOAD"] as string))
+        {
+            environment[name] = value;
+        }
+
+        return "the pod's environment, files, DNS and connections";
     }
 }

@@ -345,6 +345,15 @@ public sealed class ClusterContextSession : IAsyncDisposable
                 ListenHooks.Install(patcher, incoming);
             }
 
+            if (host is not null && Session.Host.NativeShim.BesideHook is { } shim)
+            {
+                // The programs this app starts (a shell script, curl, python3) run in the pod's context through the host too.
+                foreach (var (name, value) in Session.Host.NativeShim.Variables(shim, host.Files.Socket, Environment.GetEnvironmentVariable("LD_PRELOAD")))
+                {
+                    Environment.SetEnvironmentVariable(name, value);
+                }
+            }
+
             Diagnostics.StartupTrace.Mark("hooks installed");
             SessionLog.Started(logger, address, targetPid, environment.Count, string.Join(", ", rules.RemoteRoots));
             return new ClusterContextSession(options, remote, cache, environment, logger, target, host);

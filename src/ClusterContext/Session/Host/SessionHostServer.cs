@@ -38,6 +38,7 @@ internal sealed partial class SessionHostServer : IDisposable
     private int _connections;
     private CancellationTokenSource? _lingering;
     private Socket? _listener;
+    private (HostedAgent Agent, ShimService Service)? _shim;
 
     public SessionHostServer(ClusterContextOptions options, SessionHostFiles files, TimeSpan? linger, ILogger logger)
     {
@@ -100,6 +101,9 @@ internal sealed partial class SessionHostServer : IDisposable
                     break;
                 case "agent":
                     await ServeAgentAsync(connection).ConfigureAwait(false);
+                    break;
+                case "shim":
+                    await ServeShimAsync(connection).ConfigureAwait(false);
                     break;
                 case "stop":
                     await HostLines.WriteAsync(connection, w => w.WriteBoolean("stopping", true), _stopping.Token).ConfigureAwait(false);
@@ -283,6 +287,55 @@ internal sealed partial class SessionHostServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// A connection of the native shim's, from a program that is not .NET: requests a line each (see
+    /// <see cref="ShimService"/>), answered with the host's own session with the agent.
+    /// </summary>
+    private async Task ServeShimAsync(Socket connection)
+    {
+        ShimService shim;
+        try
+        {
+            shim = Shim(await EnsureAgentAsync().ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is KubeConfigException or KubeApiException or TargetResolutionException or IOException or TimeoutException or Protocol.RemoteException)
+        {
+            await WriteLineAsync(connection, "E\t" + ex.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteLineAsync(connection, shim.Hello()).ConfigureAwait(false);
+        using var stream = new NetworkStream(connection, ownsSocket: false);
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
+        while (await reader.ReadLineAsync(_stopping.Token).ConfigureAwait(false) is { } request)
+        {
+            await WriteLineAsync(connection, await shim.AnswerAsync(request, _stopping.Token).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteLineAsync(Socket connection, string line)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+        await connection.SendAsync(bytes, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>The shim's service over the agent of the moment (a new one with a new agent).</summary>
+    private ShimService Shim(HostedAgent agent)
+    {
+        lock (_gate)
+        {
+            if (_shim is { } current && current.Agent == agent)
+            {
+                return current.Service;
+            }
+
+            _shim?.Service.Dispose();
+            var service = new ShimService(agent.Own, agent.Kube.Description, _options, agent.Mounts, agent.Kube.SessionEndPoints, _writeBack, m => HostLog.Warning(_logger, m));
+            _shim = (agent, service);
+            return service;
+        }
+    }
+
     /// <summary>The agent in the pod with the host's own session to it (which keeps it there while processes come and go).</summary>
     private Task<HostedAgent> EnsureAgentAsync()
     {
@@ -429,6 +482,12 @@ internal sealed partial class SessionHostServer : IDisposable
         // No new process finds this host from here on; the next one starts another.
         TryDelete(_files.Socket);
         _listener?.Dispose();
+        lock (_gate)
+        {
+            _shim?.Service.Dispose(); // and the copies of the pod's files it made for programs
+            _shim = null;
+        }
+
         Task<HostedAgent>? agent;
         lock (_gate)
         {
