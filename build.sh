@@ -37,6 +37,10 @@ install_prerequisites() {
   # reaches services through a kube-proxy-style DNAT written with nft.
   /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
   command -v nft >/dev/null || missing+=(nftables)
+  # The native shim (src/ClusterContext.Shim) is compiled with gcc; its tests build a static program against libc.a.
+  command -v gcc >/dev/null || missing+=(gcc)
+  [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
+  command -v redis-cli >/dev/null || missing+=(redis-tools)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing ${missing[*]}..."
     apt-get update -qq

@@ -64,6 +64,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "udp-source" => await Peers.UdpSourceAsync(argument),
     "connect-outcomes" => await Peers.ConnectOutcomesAsync(argument),
     "serve-http" => await LocalHttpServer.ServeAsync(argument),
+    "child" => await ChildAsync(argument),
     _ => throw new ArgumentException($"unknown command {verb}"),
 };
 
@@ -343,4 +344,14 @@ static string UdpDnsQuery(string argument, bool connected)
     var answer = client.Receive(ref from);
     // The last four bytes of a single-answer A response are the address.
     return answer[0] == 0x12 && answer[1] == 0x34 ? new IPAddress(answer[^4..]).ToString() : "bad reply";
+}
+
+// A program the app starts (a shell, curl): what it prints, as the app's Process.Start gets it.
+static async Task<string> ChildAsync(string script)
+{
+    var info = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", script]) { RedirectStandardOutput = true };
+    using var child = System.Diagnostics.Process.Start(info)!;
+    var output = await child.StandardOutput.ReadToEndAsync();
+    await child.WaitForExitAsync();
+    return output.TrimEnd('\n').Replace('\n', '|');
 }

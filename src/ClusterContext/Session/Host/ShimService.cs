@@ -35,6 +35,7 @@ internal sealed class ShimService : IDisposable
     private readonly HostWriteBack _writeBack;
     private readonly HostWriteBack.Client _writer;
     private readonly bool _dns;
+    private readonly Action<string> _warn;
 
     public ShimService(AgentClient agent, string description, ClusterContextOptions options, IReadOnlyList<MountEntry> mounts, IReadOnlyList<IPEndPoint> sessionEndPoints, HostWriteBack writeBack, Action<string> warn)
     {
@@ -46,6 +47,7 @@ internal sealed class ShimService : IDisposable
         _dns = options.Network.Dns;
         _writeBack = writeBack;
         _writer = new HostWriteBack.Client(_cache.Root);
+        _warn = warn;
         Files = options.Fs.Mode != FileSystemMode.Local;
     }
 
@@ -63,19 +65,28 @@ internal sealed class ShimService : IDisposable
         {
             return fields switch
             {
-                ["P", var path] => Path(path, write: false),
-                ["W", var path] => Path(path, write: true),
+                ["P", var path] => await OffThePoolAsync(() => Path(path, write: false)).ConfigureAwait(false),
+                ["W", var path] => await OffThePoolAsync(() => Path(path, write: true)).ConfigureAwait(false),
                 ["R", var name] => await ResolveAsync(name, cancellationToken).ConfigureAwait(false),
                 ["C", var address, var port] => await ConnectAsync(address, port, cancellationToken).ConfigureAwait(false),
                 _ => "L",
             };
         }
-        catch (IOException)
+        catch (IOException ex)
         {
             // The session with the agent is gone (the host replaces it): the program's work goes on locally meanwhile.
+            _warn($"A program's request ({fields[0]} {(fields.Length > 1 ? fields[1] : "")}) is served locally: {ex.Message}");
             return "L";
         }
     }
+
+    /// <summary>
+    /// The file cache waits for the agent synchronously (it serves the hooks, which are): on a thread of its own, not
+    /// one of the pool's, whose threads the agent's replies need (on a machine of few cores, a pool thread waiting
+    /// there holds up the very reply it waits for).
+    /// </summary>
+    private static Task<string> OffThePoolAsync(Func<string> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private string Path(string path, bool write)
     {

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using ClusterContext.Testing.Cluster;
+
+namespace ClusterContext.Cli.Tests;
+
+/// <summary>
+/// The native shim: programs that are not .NET (coreutils, a shell, python3, curl, redis-cli, getent), run by
+/// <c>clusterctx run</c> or started by a .NET app under the hook, see the pod's files, names and services through the
+/// session host. None of the pod's paths exist on this machine, so a pass is the pod's doing.
+/// </summary>
+[Collection(SandboxGroup.Name)]
+public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixture)
+{
+    private static string ShimPath => Clusterctx.BuildOutput("src/ClusterContext.Cli", "hook/libclusterctx.so");
+
+    private Task<Clusterctx.Result> RunAsync(params string[] command) =>
+        Cli.RunAsync(["run", "-t", "deployment/orders", "--progress", "plain", "--", .. command]);
+
+    [Fact]
+    public async Task Cat_ls_stat_and_test_see_the_pods_files()
+    {
+        Assert.False(Directory.Exists("/etc/orders"), "this machine has /etc/orders of its own: the test would prove nothing");
+        var script = $"""
+            cat {SandboxCluster.ConfigPath}; echo
+            ls /etc/orders
+            ls -l {SandboxCluster.ConfigPath} | cut -d' ' -f1,5
+            stat -c '%s %F' {SandboxCluster.ConfigPath}
+            test -f {SandboxCluster.ConfigPath} && echo is-a-file
+            test -d /etc/orders && echo is-a-directory
+            test -e /etc/orders/missing || echo no-missing
+            cat {SandboxCluster.SecretPath}; echo
+            """;
+        var run = await RunAsync("sh", "-c", script);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(
+            [SandboxCluster.ConfigText, "appsettings.json", $"-rw-r--r-- {SandboxCluster.ConfigText.Length}", $"{SandboxCluster.ConfigText.Length} regular file",
+             "is-a-file", "is-a-directory", "no-missing", SandboxCluster.SecretText],
+            Lines(run.Output));
+        Assert.DoesNotContain("No such file", run.Error, StringComparison.Ordinal);
+        Assert.Contains("(the pod's environment, files, DNS and connections)", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Python_reads_stats_and_parses_a_pod_file_and_talks_to_redis_by_its_pod_name()
+    {
+        var script = $$"""
+            import json, os, socket
+            print(json.load(open("{{SandboxCluster.ConfigPath}}"))["Orders"]["Source"])
+            print(os.stat("{{SandboxCluster.ConfigPath}}").st_size, os.path.isdir("/etc/orders"), os.path.exists("/etc/orders/missing"))
+            with socket.create_connection(("redis", 6379), timeout=10) as redis:
+                redis.sendall(b"PING\r\n")
+                print(redis.recv(64).decode().strip())
+            """;
+        var run = await RunAsync("python3", "-c", script);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(["configmap", $"{SandboxCluster.ConfigText.Length} True False", "+PONG"], Lines(run.Output));
+    }
+
+    [Fact]
+    public async Task Getent_curl_and_redis_cli_resolve_and_reach_the_pods_services_in_a_script_with_pipes_and_subshells()
+    {
+        var script = $$"""
+            getent hosts redis | awk '{print $2}'
+            (curl -sS --max-time 10 http://web:{{SandboxCluster.WebPort}}/; echo) | tr a-z A-Z
+            echo "$(redis-cli -h redis ping)"
+            """;
+        var run = await RunAsync("bash", "-c", script);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(["redis", SandboxCluster.WebBody.ToUpperInvariant(), "PONG"], Lines(run.Output));
+    }
+
+    [Fact]
+    public async Task Local_paths_localhost_and_loopback_stay_this_machines()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accepted = AcceptAndGreetAsync(listener);
+
+        var run = await RunAsync("sh", "-c", $"cat /etc/hostname; getent hosts localhost | head -1 | cut -d' ' -f1; python3 -c \"import socket; print(socket.create_connection(('127.0.0.1', {port})).recv(16).decode())\"");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal([File.ReadAllText("/etc/hostname").Trim(), "::1", "local"], Lines(run.Output).Select(l => l == "127.0.0.1" ? "::1" : l));
+        await accepted.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_dotnet_app_under_the_hook_starts_sh_and_curl_and_they_see_the_pod()
+    {
+        var child = $"cat {SandboxCluster.ConfigPath}; curl -sS --max-time 10 http://web:{SandboxCluster.WebPort}/";
+        var run = await RunAsync("dotnet", Clusterctx.AppPath, $"child:{child}");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal($"child:{child}\t{SandboxCluster.ConfigText}{SandboxCluster.WebBody}", run.Output.Trim());
+    }
+
+    [Fact]
+    public async Task With_no_session_host_a_program_runs_as_without_the_shim_after_one_line_on_stderr()
+    {
+        var info = new ProcessStartInfo("/bin/cat", ["/etc/hostname"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.Environment["LD_PRELOAD"] = ShimPath;
+        info.Environment["CLUSTERCONTEXT_SHIM_SOCKET"] = Path.Combine(Runtime, "no-host.sock");
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(File.ReadAllText("/etc/hostname"), await output);
+        var warning = Assert.Single(Lines(await error));
+        Assert.Equal($"clustercontext: the session host at {info.Environment["CLUSTERCONTEXT_SHIM_SOCKET"]} is not reachable; this program runs without the pod's context.", warning);
+    }
+
+    [Fact]
+    public async Task A_statically_linked_program_is_named_with_the_fix_and_gets_the_pods_environment()
+    {
+        var source = Path.Combine(Runtime, "static.c");
+        var program = Path.Combine(Runtime, "static-program");
+        await File.WriteAllTextAsync(source, """
+            #include <stdio.h>
+            #include <stdlib.h>
+            int main(void) { const char *mode = getenv("ORDERS_MODE"); printf("mode=%s\n", mode ? mode : "unset"); return 0; }
+            """);
+        using (var gcc = Process.Start("gcc", ["-static", "-o", program, source])!)
+        {
+            await gcc.WaitForExitAsync();
+            Assert.True(gcc.ExitCode == 0, "gcc -static failed: the test needs gcc and libc6-dev (./build.sh installs them)");
+        }
+
+        var run = await RunAsync(program);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("mode=sandbox", run.Output.Trim());
+        Assert.Contains("static-program is statically linked: no preloaded library reaches it", run.Error, StringComparison.Ordinal);
+        Assert.Contains("(the pod's environment)", run.Error, StringComparison.Ordinal);
+    }
+
+    private static async Task AcceptAndGreetAsync(TcpListener listener)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        await client.GetStream().WriteAsync("local"u8.ToArray());
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
