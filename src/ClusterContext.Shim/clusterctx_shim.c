@@ -758,6 +758,64 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length
     return CALL_REAL(connect)(fd, (struct sockaddr *)&local, sizeof local);
 }
 
+/* --------------------------------------------------------------------------------------------------------- incoming */
+
+/* A TCP socket that now listens: the host subscribes its pod port (with incoming traffic on) for this process. */
+DECLARE_REAL(int, listen, int, int)
+SHIM_EXPORT int listen(int fd, int backlog)
+{
+    int result = CALL_REAL(listen)(fd, backlog);
+    if (result != 0)
+        return result;
+    int saved = errno;
+    struct sockaddr_storage bound;
+    socklen_t length = sizeof bound;
+    int type = 0;
+    socklen_t type_length = sizeof type;
+    if (getsockname(fd, (struct sockaddr *)&bound, &length) != 0 || (bound.ss_family != AF_INET && bound.ss_family != AF_INET6)
+        || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_STREAM || !enter())
+    {
+        errno = saved;
+        return result;
+    }
+
+    char text[INET6_ADDRSTRLEN];
+    int port;
+    int dual = 0;
+    if (bound.ss_family == AF_INET)
+    {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)&bound;
+        inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+        port = ntohs(v4->sin_port);
+    }
+    else
+    {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)&bound;
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+        port = ntohs(v6->sin6_port);
+        int only = 0;
+        socklen_t only_length = sizeof only;
+        dual = getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, &only_length) == 0 && !only;
+    }
+
+    char request[128];
+    char reply[REPLY_MAX];
+    snprintf(request, sizeof request, "S\t%s\t%d\t%d", text, port, dual);
+    if (ask(request, reply, sizeof reply) == 0 && strncmp(reply, "OK\t", 3) == 0)
+    {
+        char line[REPLY_MAX + 32];
+        int n = snprintf(line, sizeof line, "clustercontext: %s\n", reply + 3);
+        if (n > 0)
+        {
+            ssize_t ignored = write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+            (void)ignored;
+        }
+    }
+    leave();
+    errno = saved;
+    return result;
+}
+
 /* --------------------------------------------------------------------------------------------------------- children */
 
 /*

@@ -134,6 +134,49 @@ public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixtu
         Assert.Contains("(the pod's environment)", run.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Pythons_http_server_receives_the_stolen_requests_of_its_pod_port_until_it_exits()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var site = Directory.CreateDirectory(Path.Combine(Runtime, "site")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(site, "index.html"), "served-by-python");
+        var config = Path.Combine(Runtime, "clustercontext.json");
+        await File.WriteAllTextAsync(config, $$"""{ "network": { "incoming": { "portMapping": { "{{port}}": {{SandboxCluster.AppPort}} } } } }""");
+        var running = Cli.Start(null, site, "run", "-t", "deployment/orders", "-f", config, "--steal", "--", "python3", "-m", "http.server", $"{port}", "--bind", "127.0.0.1");
+        await running.WaitForLineAsync(l => l.StartsWith("Serving HTTP on 127.0.0.1", StringComparison.Ordinal), "python3 serving");
+
+        // From another pod, through the orders service: the request reaches python here.
+        var url = $"http://{SandboxCluster.OrdersHost}:{SandboxCluster.AppPort}/";
+        var stolen = await Fixture.Cluster.RunInClientAsync("/usr/bin/curl", ["-sS", "--max-time", "10", url]);
+        Assert.True(stolen.ExitCode == 0, stolen.StandardError);
+        Assert.Equal("served-by-python", stolen.StandardOutput);
+
+        // Once python is gone, so is its subscription: the pod's own app answers again.
+        await running.SignalAsync("INT");
+        var run = await running.CompleteAsync();
+        Assert.Contains($"Incoming traffic: pod port {SandboxCluster.AppPort}'s connections reach port {port} here.", run.Error, StringComparison.Ordinal);
+        var after = Stopwatch.StartNew();
+        string body;
+        do
+        {
+            var again = await Fixture.Cluster.RunInClientAsync("/usr/bin/curl", ["-sS", "--max-time", "10", url]);
+            body = again.StandardOutput;
+            if (body != SandboxCluster.AppBody)
+            {
+                await Task.Delay(50); // the host sees the connection close, then the agent ends the subscription
+            }
+        }
+        while (body != SandboxCluster.AppBody && after.Elapsed < TimeSpan.FromSeconds(20));
+
+        Assert.Equal(SandboxCluster.AppBody, body);
+    }
+
     private static async Task AcceptAndGreetAsync(TcpListener listener)
     {
         using var client = await listener.AcceptTcpClientAsync();

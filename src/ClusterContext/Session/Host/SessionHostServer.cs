@@ -307,9 +307,11 @@ internal sealed partial class SessionHostServer : IDisposable
         await WriteLineAsync(connection, shim.Hello()).ConfigureAwait(false);
         using var stream = new NetworkStream(connection, ownsSocket: false);
         using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
+        // The process's subscriptions end with its connection: it exited.
+        await using var state = new ShimService.Connection();
         while (await reader.ReadLineAsync(_stopping.Token).ConfigureAwait(false) is { } request)
         {
-            await WriteLineAsync(connection, await shim.AnswerAsync(request, _stopping.Token).ConfigureAwait(false)).ConfigureAwait(false);
+            await WriteLineAsync(connection, await shim.AnswerAsync(request, state, _stopping.Token).ConfigureAwait(false)).ConfigureAwait(false);
         }
     }
 
@@ -330,7 +332,7 @@ internal sealed partial class SessionHostServer : IDisposable
             }
 
             _shim?.Service.Dispose();
-            var service = new ShimService(agent.Own, agent.Kube.Description, _options, agent.Mounts, agent.Kube.SessionEndPoints, _writeBack, m => HostLog.Warning(_logger, m));
+            var service = new ShimService(agent.Kube, agent.Own, _options, agent.Mounts, _writeBack, m => HostLog.Warning(_logger, m));
             _shim = (agent, service);
             return service;
         }

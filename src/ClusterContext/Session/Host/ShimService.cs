@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using ClusterContext.Hooks.FileSystem;
 using ClusterContext.Hooks.Network;
+using ClusterContext.Kube;
 using ClusterContext.Protocol;
 using ClusterContext.Protocol.Messages;
 
@@ -17,7 +18,9 @@ namespace ClusterContext.Session.Host;
 /// <item><c>P path</c> (or <c>W path</c>, opened for writing): <c>F local-copy</c>, <c>N</c> (not in the pod), <c>L</c> (this machine's).</item>
 /// <item><c>R name</c>: <c>A address…</c>, or <c>L</c> (resolve it locally: the pod does not know it, or it is local).</item>
 /// <item><c>C address port</c>: <c>T loopback-port</c> (connect there: joined to the connection the agent opened), <c>L</c>, or <c>E errno</c>.</item>
+/// <item><c>S address port dual</c>, the program listens there: <c>OK</c> and what became of its pod port (subscribed, or why not), or <c>L</c> (incoming traffic is off).</item>
 /// </list>
+/// A process's subscriptions are made in a session with the agent of its own connection's, so they end when it exits.
 /// The hello's reply is <c>OK</c> and the pod paths served from the pod, so the shim asks only of paths under them.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -36,9 +39,14 @@ internal sealed class ShimService : IDisposable
     private readonly HostWriteBack.Client _writer;
     private readonly bool _dns;
     private readonly Action<string> _warn;
+    private readonly KubeAgent _kube;
+    private readonly ClusterContextOptions _options;
 
-    public ShimService(AgentClient agent, string description, ClusterContextOptions options, IReadOnlyList<MountEntry> mounts, IReadOnlyList<IPEndPoint> sessionEndPoints, HostWriteBack writeBack, Action<string> warn)
+    public ShimService(KubeAgent kube, AgentClient agent, ClusterContextOptions options, IReadOnlyList<MountEntry> mounts, HostWriteBack writeBack, Action<string> warn)
     {
+        var (description, sessionEndPoints) = (kube.Description, kube.SessionEndPoints);
+        _kube = kube;
+        _options = options;
         _remote = new RemoteCalls(agent, options.Timeout, description);
         _cache = new RemoteFileCache(CacheFolder.Create(), _remote, warn);
         // Only the pod's paths are asked about: a program's own files are never named to the pod.
@@ -57,8 +65,8 @@ internal sealed class ShimService : IDisposable
     /// <summary>The reply to the hello: the roots of the pod's paths (none with <c>fs.mode: local</c>).</summary>
     public string Hello() => Files ? string.Join('\t', ["OK", .. _rules.RemoteRoots]) : "OK";
 
-    /// <summary>The reply to one request line.</summary>
-    public async Task<string> AnswerAsync(string line, CancellationToken cancellationToken)
+    /// <summary>The reply to one request line of <paramref name="connection"/>'s.</summary>
+    public async Task<string> AnswerAsync(string line, Connection connection, CancellationToken cancellationToken)
     {
         var fields = line.Split('\t');
         try
@@ -69,6 +77,7 @@ internal sealed class ShimService : IDisposable
                 ["W", var path] => await OffThePoolAsync(() => Path(path, write: true)).ConfigureAwait(false),
                 ["R", var name] => await ResolveAsync(name, cancellationToken).ConfigureAwait(false),
                 ["C", var address, var port] => await ConnectAsync(address, port, cancellationToken).ConfigureAwait(false),
+                ["S", var address, var port, var dual] => await ListenAsync(connection, address, port, dual == "1", cancellationToken).ConfigureAwait(false),
                 _ => "L",
             };
         }
@@ -193,9 +202,98 @@ internal sealed class ShimService : IDisposable
         return "T\t" + listener.Port.ToString(CultureInfo.InvariantCulture);
     }
 
+    private async Task<string> ListenAsync(Connection connection, string address, string port, bool dualMode, CancellationToken cancellationToken)
+    {
+        if (_options.Network.Incoming.Mode == IncomingTrafficMode.Off || !IPAddress.TryParse(address, out var ip)
+            || !int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is <= 0 or > 65535)
+        {
+            return "L";
+        }
+
+        Incoming.IncomingSubscriptions incoming;
+        try
+        {
+            incoming = await connection.IncomingAsync(this, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is KubeApiException or RemoteException or TimeoutException)
+        {
+            return $"OK\tIncoming traffic of port {number} does not reach this program: {ex.Message.ReplaceLineEndings(" ")}";
+        }
+
+        await OffThePoolAsync(() =>
+        {
+            incoming.OnListen(new IPEndPoint(ip, number), dualMode);
+            return "";
+        }).ConfigureAwait(false);
+        var messages = connection.TakeMessages();
+        foreach (var (podPort, localPort) in incoming.Subscribed)
+        {
+            if (localPort == number)
+            {
+                var mode = _options.Network.Incoming.Mode == IncomingTrafficMode.Mirror ? "a copy of" : "";
+                messages = $"Incoming traffic: {mode}{(mode.Length > 0 ? " " : "")}pod port {podPort}'s connections reach port {number} here. {messages}".TrimEnd();
+            }
+        }
+
+        return messages.Length == 0 ? "OK" : "OK\t" + messages.ReplaceLineEndings(" ");
+    }
+
     public void Dispose()
     {
         _remote.Close();
         _cache.Dispose();
+    }
+
+    /// <summary>One process's connection: its incoming subscriptions, in a session with the agent of their own.</summary>
+    internal sealed class Connection : IAsyncDisposable
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new();
+        private Task<(AgentClient Agent, RemoteCalls Remote, Incoming.IncomingSubscriptions Subscriptions)>? _incoming;
+
+        public async Task<Incoming.IncomingSubscriptions> IncomingAsync(ShimService service, CancellationToken cancellationToken)
+        {
+            _incoming ??= OpenAsync(service, cancellationToken);
+            return (await _incoming.ConfigureAwait(false)).Subscriptions;
+        }
+
+        private async Task<(AgentClient, RemoteCalls, Incoming.IncomingSubscriptions)> OpenAsync(ShimService service, CancellationToken cancellationToken)
+        {
+            var agent = await service._kube.ConnectAsync("ClusterContext native shim", null, cancellationToken).ConfigureAwait(false);
+            var remote = new RemoteCalls(agent, service._options.Timeout, service._kube.Description);
+            var target = service._kube.Target;
+            var subscriptions = new Incoming.IncomingSubscriptions(service._options.Network.Incoming, target.ContainerPorts ?? [], target.Container, remote,
+                _messages.Enqueue, _messages.Enqueue);
+            subscriptions.Serve(agent);
+            return (agent, remote, subscriptions);
+        }
+
+        /// <summary>What the subscriptions said since the last call, for the program's stderr.</summary>
+        public string TakeMessages()
+        {
+            var messages = new List<string>();
+            while (_messages.TryDequeue(out var message))
+            {
+                messages.Add(message);
+            }
+
+            return string.Join(" ", messages);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_incoming is { IsCompletedSuccessfully: true } opened)
+            {
+                var (agent, remote, _) = opened.Result;
+                remote.Close();
+                try
+                {
+                    await agent.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // That session is gone already, and its subscriptions with it.
+                }
+            }
+        }
     }
 }

@@ -56,18 +56,27 @@ internal sealed class IncomingSubscriptions
     /// <summary>The app's <paramref name="socket"/> now listens: subscribe its port's pod port, once per port.</summary>
     public void OnListen(Socket socket)
     {
-        if (socket.LocalEndPoint is not IPEndPoint local)
+        if (socket.LocalEndPoint is IPEndPoint local)
         {
-            return;
+            Listen(local, listener => listener.Add(socket));
         }
+    }
 
+    /// <summary>
+    /// A program of another process (one the native shim is in) now listens on <paramref name="local"/>: subscribe as
+    /// for a socket of this process's. Its subscription ends with this session, or when a connection finds it gone.
+    /// </summary>
+    public void OnListen(IPEndPoint local, bool dualMode) => Listen(local, listener => listener.Add(local, dualMode));
+
+    private void Listen(IPEndPoint local, Action<Listener> add)
+    {
         IncomingPortMap.Decision decision;
         Listener listener;
         lock (_gate)
         {
             if (_byLocal.TryGetValue(local.Port, out var known))
             {
-                known.Add(socket);
+                add(known);
                 return;
             }
 
@@ -80,7 +89,7 @@ internal sealed class IncomingSubscriptions
             }
 
             listener = new Listener(local, podPort);
-            listener.Add(socket);
+            add(listener);
             _byLocal[local.Port] = listener;
             _podToLocal[podPort] = local.Port;
         }
@@ -264,6 +273,18 @@ internal sealed class IncomingSubscriptions
                 }
 
                 _sockets.Add(new WeakReference<Socket>(socket));
+            }
+        }
+
+        /// <summary>A listener of another process's, known by its address alone.</summary>
+        public void Add(IPEndPoint bound, bool dualMode)
+        {
+            lock (_sockets)
+            {
+                if (_sockets.Count == 0 || bound.AddressFamily == AddressFamily.InterNetwork)
+                {
+                    ConnectTarget = Target(bound, bound.AddressFamily == AddressFamily.InterNetworkV6 && dualMode);
+                }
             }
         }
 
