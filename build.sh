@@ -41,6 +41,8 @@ install_prerequisites() {
   command -v gcc >/dev/null || missing+=(gcc)
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
+  # The shim's documented limit for Node is shown with node itself.
+  command -v node >/dev/null || missing+=(nodejs)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing ${missing[*]}..."
     apt-get update -qq

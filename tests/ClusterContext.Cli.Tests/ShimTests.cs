@@ -11,6 +11,7 @@ namespace ClusterContext.Cli.Tests;
 /// session host. None of the pod's paths exist on this machine, so a pass is the pod's doing.
 /// </summary>
 [Collection(SandboxGroup.Name)]
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixture)
 {
     private static string ShimPath => Clusterctx.BuildOutput("src/ClusterContext.Cli", "hook/libclusterctx.so");
@@ -114,18 +115,11 @@ public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixtu
     [Fact]
     public async Task A_statically_linked_program_is_named_with_the_fix_and_gets_the_pods_environment()
     {
-        var source = Path.Combine(Runtime, "static.c");
-        var program = Path.Combine(Runtime, "static-program");
-        await File.WriteAllTextAsync(source, """
+        var program = await CompileAsync("static-program", """
             #include <stdio.h>
             #include <stdlib.h>
             int main(void) { const char *mode = getenv("ORDERS_MODE"); printf("mode=%s\n", mode ? mode : "unset"); return 0; }
-            """);
-        using (var gcc = Process.Start("gcc", ["-static", "-o", program, source])!)
-        {
-            await gcc.WaitForExitAsync();
-            Assert.True(gcc.ExitCode == 0, "gcc -static failed: the test needs gcc and libc6-dev (./build.sh installs them)");
-        }
+            """, "-static");
 
         var run = await RunAsync(program);
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -175,6 +169,65 @@ public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixtu
         while (body != SandboxCluster.AppBody && after.Elapsed < TimeSpan.FromSeconds(20));
 
         Assert.Equal(SandboxCluster.AppBody, body);
+    }
+
+    [Fact]
+    public async Task A_program_with_gos_build_information_is_named_with_the_fix_and_gets_the_pods_environment()
+    {
+        // What marks every Go binary: its build information, in a section of its own, behind Go's magic bytes.
+        var program = await CompileAsync("go-program", """
+            #include <stdio.h>
+            #include <stdlib.h>
+            __attribute__((used, section(".go.buildinfo"))) static const char info[32] = "\xff Go buildinf:\x08\x02";
+            int main(void) { printf("mode=%s\n", getenv("ORDERS_MODE")); return info[0] == 0; }
+            """);
+        var run = await RunAsync(program);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("mode=sandbox", run.Output.Trim());
+        Assert.Contains("go-program is a Go program: Go makes its own system calls", run.Error, StringComparison.Ordinal);
+        Assert.Contains("CGO_ENABLED=1", run.Error, StringComparison.Ordinal);
+        Assert.Contains("(the pod's environment)", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_setuid_program_is_named_with_the_fix()
+    {
+        var program = Path.Combine(Runtime, "setuid-id");
+        File.Copy("/usr/bin/id", program);
+        File.SetUnixFileMode(program, File.GetUnixFileMode(program) | UnixFileMode.SetUser);
+
+        var run = await RunAsync(program, "-u");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("setuid-id is set-user-ID or set-group-ID: the loader ignores preloaded libraries", run.Error, StringComparison.Ordinal);
+        Assert.Contains("(the pod's environment)", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Node_is_told_its_stat_calls_miss_the_pod_and_its_reads_names_and_io_uring_setting_are_the_pods()
+    {
+        var script = $$"""
+            const fs = require("fs");
+            console.log(fs.readFileSync("{{SandboxCluster.ConfigPath}}", "utf8"), fs.existsSync("{{SandboxCluster.ConfigPath}}"), process.env.UV_USE_IO_URING);
+            try { fs.statSync("{{SandboxCluster.ConfigPath}}"); console.log("stat worked"); } catch (e) { console.log(e.code); }
+            require("dns").lookup("redis", { family: 4 }, (error, address) => console.log(error ? error.code : "redis resolved"));
+            """;
+        var run = await RunAsync("node", "-e", script);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        // What the warning says is what happens: reads and names are the pod's, stat is not, and libuv keeps off io_uring.
+        Assert.Equal([$"{SandboxCluster.ConfigText} true 0", "ENOENT", "redis resolved"], Lines(run.Output));
+        Assert.Contains("node: fs.stat, fs.lstat and fs.statSync make the statx system call directly", run.Error, StringComparison.Ordinal);
+    }
+
+    private async Task<string> CompileAsync(string name, string source, params string[] options)
+    {
+        var file = Path.Combine(Runtime, name + ".c");
+        var program = Path.Combine(Runtime, name);
+        await File.WriteAllTextAsync(file, source);
+        using var gcc = Process.Start(new ProcessStartInfo("gcc", [.. options, "-o", program, file]) { RedirectStandardError = true })!;
+        var errors = await gcc.StandardError.ReadToEndAsync();
+        await gcc.WaitForExitAsync();
+        Assert.True(gcc.ExitCode == 0, $"gcc failed (the test needs gcc and libc6-dev, which ./build.sh installs): {errors}");
+        return program;
     }
 
     private static async Task AcceptAndGreetAsync(TcpListener listener)

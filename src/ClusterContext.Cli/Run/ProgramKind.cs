@@ -72,7 +72,12 @@ internal static class ProgramKind
         }
 
         var name = Path.GetFileName(path);
-        if (header.AsSpan().IndexOf("\xff Go buildinf:"u8) >= 0 || header.AsSpan().IndexOf("Go build ID:"u8) >= 0)
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.SetUser | UnixFileMode.SetGroup)) != 0)
+        {
+            return $"{name} is set-user-ID or set-group-ID: the loader ignores preloaded libraries for such programs, so it gets the pod's environment only; its files, names and connections stay this machine's (run a copy without the s bit: cp {path} /tmp/{name}).";
+        }
+
+        if (header.AsSpan().IndexOf(GoBuildInfo) >= 0 || header.AsSpan().IndexOf("Go build ID:"u8) >= 0)
         {
             return $"{name} is a Go program: Go makes its own system calls, so it gets the pod's environment only; its files, names and connections stay this machine's (mirror them with a cgo build: CGO_ENABLED=1 go build -ldflags=-linkmode=external, and GODEBUG=netdns=cgo).";
         }
@@ -80,6 +85,14 @@ internal static class ProgramKind
         return HasInterpreter(header) ? null
             : $"{name} is statically linked: no preloaded library reaches it, so it gets the pod's environment only; its files, names and connections stay this machine's (run a dynamically linked build of it).";
     }
+
+    /// <summary>The magic bytes of a Go binary's build information (its .go.buildinfo section).</summary>
+    private static ReadOnlySpan<byte> GoBuildInfo => [0xFF, 0x20, 0x47, 0x6F, 0x20, 0x62, 0x75, 0x69, 0x6C, 0x64, 0x69, 0x6E, 0x66, 0x3A]; // "\xff Go buildinf:"
+
+    /// <summary>What of the pod a program that gets the shim still misses, to be said before it runs; null when nothing.</summary>
+    public static string? NativeCaveat(string path) => Path.GetFileName(path) is "node" or "nodejs"
+        ? "node: fs.stat, fs.lstat and fs.statSync make the statx system call directly, which no preloaded library sees: for the pod's paths they fail with ENOENT. Reading them works (fs.readFile, fs.existsSync, require), and so do names and connections."
+        : null;
 
     /// <summary>Whether an ELF64 program has a PT_INTERP header (a dynamic loader, which loads LD_PRELOAD).</summary>
     private static bool HasInterpreter(byte[] elf)

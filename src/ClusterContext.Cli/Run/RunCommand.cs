@@ -159,6 +159,11 @@ internal static class RunCommand
             return "the pod's environment";
         }
 
+        if (ProgramKind.NativeCaveat(program) is { } caveat)
+        {
+            reporter.Warn(caveat);
+        }
+
         foreach (var (name, value) in NativeShim.Variables(shim, host.Files.Socket, environment["LD_PRELOAD"] as string))
         {
             environment[name] = value;
