@@ -96,6 +96,42 @@ public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixtu
     }
 
     [Fact]
+    public async Task A_dotnet_app_a_script_starts_is_left_to_the_startup_hook_and_joins_the_same_host()
+    {
+        var before = AgentContainers().Count;
+        var run = await RunAsync("sh", "-c", $"dotnet {Clusterctx.AppPath} read:{SandboxCluster.ConfigPath} env:ORDERS_MODE");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal([$"read:{SandboxCluster.ConfigPath}\t{SandboxCluster.ConfigText}", "env:ORDERS_MODE\tsandbox"], Lines(run.Output));
+        Assert.Contains("via port-forward, session host", run.Error, StringComparison.Ordinal);
+        Assert.Single(AgentContainers().Skip(before));
+    }
+
+    [Fact]
+    public async Task A_forked_child_and_threads_each_get_their_own_connection_to_the_host()
+    {
+        var script = $$"""
+            import os, socket, threading
+            def read(path): return open(path).read()
+            config, secret = read("{{SandboxCluster.ConfigPath}}"), read("{{SandboxCluster.SecretPath}}")
+            pid = os.fork()
+            if pid == 0:
+                # The child asks over a connection of its own while the parent asks for another file over its own:
+                # over one shared connection, each would now and then get the other's answer.
+                ok = all(read("{{SandboxCluster.ConfigPath}}") == config for _ in range(300)) and socket.gethostbyname("redis") != ""
+                os._exit(0 if ok else 1)
+            parent = all(read("{{SandboxCluster.SecretPath}}") == secret for _ in range(300))
+            results = []
+            threads = [threading.Thread(target=lambda: results.append(read("{{SandboxCluster.ConfigPath}}") == config and socket.gethostbyname("web") != "")) for _ in range(8)]
+            [t.start() for t in threads]; [t.join() for t in threads]
+            _, status = os.waitpid(pid, 0)
+            print(os.waitstatus_to_exitcode(status), results.count(True), parent)
+            """;
+        var run = await RunAsync("python3", "-c", script);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("0 8 True", run.Output.Trim());
+    }
+
+    [Fact]
     public async Task With_no_session_host_a_program_runs_as_without_the_shim_after_one_line_on_stderr()
     {
         var info = new ProcessStartInfo("/bin/cat", ["/etc/hostname"]) { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -121,10 +121,11 @@ internal static class RunCommand
             native = Preload(resolved, environment, host, reporter);
         }
 
-        if (dotnet)
+        // A .NET program gets the startup hook (which gives the programs it starts the shim); so do the .NET programs a
+        // program that is not .NET starts (a script's dotnet run), which the shim leaves to it.
+        if (dotnet || File.Exists(HookFiles.HookPath))
         {
-            // The hook gives the programs the app starts the native shim.
-            var hook = HookFiles.RequireHook();
+            var hook = dotnet ? HookFiles.RequireHook() : HookFiles.HookPath;
             // Hooks already set (a profiler's, dotnet-watch's) stay, after this one.
             environment["DOTNET_STARTUP_HOOKS"] = environment["DOTNET_STARTUP_HOOKS"] switch
             {
