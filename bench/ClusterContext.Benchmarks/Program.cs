@@ -3,6 +3,7 @@ using ClusterContext.Benchmarks.Incoming;
 using ClusterContext.Benchmarks.Kube;
 using ClusterContext.Benchmarks.Patching;
 using ClusterContext.Benchmarks.Session;
+using ClusterContext.Benchmarks.Shim;
 using ClusterContext.Benchmarks.Throughput;
 
 switch (args.FirstOrDefault())
@@ -21,7 +22,9 @@ switch (args.FirstOrDefault())
         return await ContextBenchmark.RunAsync();
     case "session":
         return await SessionHostBenchmark.RunAsync(args[1..]);
+    case "shim":
+        return await ShimBenchmark.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds]");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds] | shim [rounds]");
         return 2;
 }

@@ -138,23 +138,27 @@ static int write_all(int fd, const char *data, size_t length)
     return 0;
 }
 
-/* Reads one reply line (without its newline) into reply; the host answers one line per request, nothing else. */
+/*
+ * Reads one reply line (without its newline) into reply. The host sends nothing but one line per request, so what
+ * arrives up to a newline is that reply, whole: read in as few calls as it came in.
+ */
 static int read_line(int fd, char *reply, size_t capacity)
 {
     size_t used = 0;
     for (;;)
     {
-        ssize_t n = recv(fd, reply + used, 1, 0);
+        ssize_t n = recv(fd, reply + used, capacity - 1 - used, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
-        if (reply[used] == '\n')
+        used += (size_t)n;
+        if (reply[used - 1] == '\n')
         {
-            reply[used] = 0;
+            reply[used - 1] = 0;
             return 0;
         }
-        if (++used == capacity - 1)
+        if (used == capacity - 1)
             return -1;
     }
 }
