@@ -181,7 +181,7 @@ static void learn_roots(char *hello)
             if (next)
                 *next = 0;
             size_t length = strlen(field);
-            while (length > 1 && field[length - 1] == '/')
+            while (field[0] != '~' && length > 1 && field[length - 1] == '/')
                 field[--length] = 0;
             s_roots[s_root_count] = field;
             s_root_lengths[s_root_count++] = length;
@@ -224,8 +224,11 @@ static int host_connection(void)
         || read_line(fd, hello, sizeof hello) != 0 || strncmp(hello, "OK", 2) != 0)
     {
         close(fd);
-        char message[300];
-        snprintf(message, sizeof message, "the session host at %s is not reachable", s_socket);
+        char message[REPLY_MAX];
+        if (strncmp(hello, "E\t", 2) == 0)
+            snprintf(message, sizeof message, "%.3000s", hello + 2); /* the host's reason (this program's settings, say) */
+        else
+            snprintf(message, sizeof message, "the session host at %s is not reachable", s_socket);
         warn_once(message);
         s_active = 0;
         return -1;
@@ -275,12 +278,20 @@ static void leave(void) { t_busy = 0; }
 
 /* ------------------------------------------------------------------------------------------------------------ paths */
 
+/* Under one of the pod's roots (a directory: /etc/orders covers /etc/orders/x, not /etc/ordersx), or starting with
+   one of the prefixes the host marks ~ (the literal start of a configured pattern). */
 static int under_a_root(const char *path)
 {
     for (int i = 0; i < s_root_count; i++)
     {
+        const char *root = s_roots[i];
         size_t length = s_root_lengths[i];
-        if (strncmp(path, s_roots[i], length) == 0 && (path[length] == '/' || path[length] == 0 || length == 1))
+        if (root[0] == '~')
+        {
+            if (strncmp(path, root + 1, length - 1) == 0)
+                return 1;
+        }
+        else if (strncmp(path, root, length) == 0 && (path[length] == '/' || path[length] == 0 || length == 1))
             return 1;
     }
     return 0;

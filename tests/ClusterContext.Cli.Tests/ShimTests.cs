@@ -132,6 +132,22 @@ public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixtu
     }
 
     [Fact]
+    public async Task A_write_to_a_pod_path_reaches_the_pod_when_closed_though_the_program_is_killed_right_after()
+    {
+        var path = $"/tmp/clustercontext-shim-written-{Guid.NewGuid():N}.txt";
+        var config = Path.Combine(Runtime, "clustercontext.json");
+        await File.WriteAllTextAsync(config, """{ "fs": { "readWrite": ["^/tmp/clustercontext-shim-written-"] } }""");
+        // The shell writes the file, closes it, and kills itself at once (SIGKILL: no exit handler of any kind runs).
+        var run = await Cli.RunAsync("run", "-t", "deployment/orders", "-f", config, "--", "bash", "-c", $"echo written-by-bash > {path}; kill -KILL $$");
+        Assert.True(run.ExitCode == 137, run.ToString());
+        Assert.False(File.Exists(path), "the write went to this machine's file");
+
+        var inPod = $"/proc/{Fixture.AppPid}/root{path}";
+        await WaitForAsync(() => File.Exists(inPod) && File.ReadAllText(inPod) == "written-by-bash\n", $"{path} in the pod", seconds: 10);
+        File.Delete(inPod);
+    }
+
+    [Fact]
     public async Task With_no_session_host_a_program_runs_as_without_the_shim_after_one_line_on_stderr()
     {
         var info = new ProcessStartInfo("/bin/cat", ["/etc/hostname"]) { RedirectStandardOutput = true, RedirectStandardError = true };

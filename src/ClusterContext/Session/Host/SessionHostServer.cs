@@ -38,7 +38,8 @@ internal sealed partial class SessionHostServer : IDisposable
     private int _connections;
     private CancellationTokenSource? _lingering;
     private Socket? _listener;
-    private (HostedAgent Agent, ShimService Service)? _shim;
+    private readonly Dictionary<string, ShimService> _shims = new(StringComparer.Ordinal);
+    private HostedAgent? _shimAgent;
 
     public SessionHostServer(ClusterContextOptions options, SessionHostFiles files, TimeSpan? linger, ILogger logger)
     {
@@ -103,7 +104,7 @@ internal sealed partial class SessionHostServer : IDisposable
                     await ServeAgentAsync(connection).ConfigureAwait(false);
                     break;
                 case "shim":
-                    await ServeShimAsync(connection).ConfigureAwait(false);
+                    await ServeShimAsync(connection, peer.Pid).ConfigureAwait(false);
                     break;
                 case "stop":
                     await HostLines.WriteAsync(connection, w => w.WriteBoolean("stopping", true), _stopping.Token).ConfigureAwait(false);
@@ -291,14 +292,15 @@ internal sealed partial class SessionHostServer : IDisposable
     /// A connection of the native shim's, from a program that is not .NET: requests a line each (see
     /// <see cref="ShimService"/>), answered with the host's own session with the agent.
     /// </summary>
-    private async Task ServeShimAsync(Socket connection)
+    private async Task ServeShimAsync(Socket connection, int pid)
     {
         ShimService shim;
         try
         {
-            shim = Shim(await EnsureAgentAsync().ConfigureAwait(false));
+            var (settings, key) = ShimService.SettingsOf(pid, _options);
+            shim = Shim(await EnsureAgentAsync().ConfigureAwait(false), settings, key);
         }
-        catch (Exception ex) when (ex is KubeConfigException or KubeApiException or TargetResolutionException or IOException or TimeoutException or Protocol.RemoteException)
+        catch (Exception ex) when (ex is KubeConfigException or KubeApiException or TargetResolutionException or IOException or TimeoutException or Protocol.RemoteException or ConfigurationException or UnauthorizedAccessException)
         {
             await WriteLineAsync(connection, "E\t" + ex.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
             return;
@@ -321,19 +323,31 @@ internal sealed partial class SessionHostServer : IDisposable
         await connection.SendAsync(bytes, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
     }
 
-    /// <summary>The shim's service over the agent of the moment (a new one with a new agent).</summary>
-    private ShimService Shim(HostedAgent agent)
+    /// <summary>
+    /// The shim's service for the settings <paramref name="key"/> names (its programs' own: which paths, names and
+    /// destinations are the pod's), over the agent of the moment (new ones with a new agent).
+    /// </summary>
+    private ShimService Shim(HostedAgent agent, ClusterContextOptions settings, string key)
     {
         lock (_gate)
         {
-            if (_shim is { } current && current.Agent == agent)
+            if (_shimAgent != agent)
             {
-                return current.Service;
+                foreach (var old in _shims.Values)
+                {
+                    old.Dispose();
+                }
+
+                _shims.Clear();
+                _shimAgent = agent;
             }
 
-            _shim?.Service.Dispose();
-            var service = new ShimService(agent.Kube, agent.Own, _options, agent.Mounts, _writeBack, m => HostLog.Warning(_logger, m));
-            _shim = (agent, service);
+            if (!_shims.TryGetValue(key, out var service))
+            {
+                service = new ShimService(agent.Kube, agent.Own, settings, agent.Mounts, _writeBack, m => HostLog.Warning(_logger, m));
+                _shims[key] = service;
+            }
+
             return service;
         }
     }
@@ -486,8 +500,12 @@ internal sealed partial class SessionHostServer : IDisposable
         _listener?.Dispose();
         lock (_gate)
         {
-            _shim?.Service.Dispose(); // and the copies of the pod's files it made for programs
-            _shim = null;
+            foreach (var shim in _shims.Values)
+            {
+                shim.Dispose(); // and the copies of the pod's files it made for programs
+            }
+
+            _shims.Clear();
         }
 
         Task<HostedAgent>? agent;

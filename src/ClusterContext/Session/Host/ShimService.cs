@@ -40,6 +40,8 @@ internal sealed class ShimService : IDisposable
     private readonly bool _dns;
     private readonly Action<string> _warn;
     private readonly KubeAgent _kube;
+    private readonly FileSystemMode _mode;
+    private readonly List<string> _patterns;
     private readonly ClusterContextOptions _options;
 
     public ShimService(KubeAgent kube, AgentClient agent, ClusterContextOptions options, IReadOnlyList<MountEntry> mounts, HostWriteBack writeBack, Action<string> warn)
@@ -57,13 +59,100 @@ internal sealed class ShimService : IDisposable
         _writer = new HostWriteBack.Client(_cache.Root);
         _warn = warn;
         Files = options.Fs.Mode != FileSystemMode.Local;
+        _mode = options.Fs.Mode;
+        _patterns = [.. options.Fs.ReadOnly, .. options.Fs.ReadWrite, .. options.Fs.NotFound];
+    }
+
+    /// <summary>
+    /// The settings of the program at <paramref name="pid"/> (a peer of the host's socket, checked to be this user's),
+    /// loaded as the hook would load them in it: from its working directory's clustercontext.json (or the file
+    /// <c>CLUSTERCONTEXT_CONFIG</c> names) and its <c>CLUSTERCONTEXT_*</c> variables, as it was started; the session's
+    /// own (target, namespace, context, agent) are the host's. And a key that names them.
+    /// </summary>
+    public static (ClusterContextOptions Settings, string Key) SettingsOf(int pid, ClusterContextOptions host)
+    {
+        var environment = new System.Collections.Hashtable(StringComparer.Ordinal);
+        foreach (var entry in File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && entry.StartsWith("CLUSTERCONTEXT_", StringComparison.Ordinal))
+            {
+                environment[entry[..equals]] = entry[(equals + 1)..];
+            }
+        }
+
+        var directory = new DirectoryInfo($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cwd").ResolveLinkTarget(returnFinalTarget: false)?.FullName ?? "/";
+        var settings = Configuration.ConfigurationLoader.Load(directory, environment);
+        (settings.Target, settings.Namespace, settings.Context, settings.Timeout) = (host.Target, host.Namespace, host.Context, host.Timeout);
+        var file = environment[Configuration.ConfigurationLoader.ConfigVariable] as string ?? Path.Combine(directory, Configuration.ConfigurationLoader.FileName);
+        var key = new StringBuilder(File.Exists(file) ? $"{file}@{File.GetLastWriteTimeUtc(file).Ticks}" : "-");
+        foreach (var name in environment.Keys.Cast<string>().Order(StringComparer.Ordinal))
+        {
+            key.Append('\n').Append(name).Append('=').Append(environment[name]);
+        }
+
+        return (settings, key.ToString());
     }
 
     /// <summary>Whether pod paths are served at all (<c>fs.mode</c> is not <c>local</c>).</summary>
     public bool Files { get; }
 
-    /// <summary>The reply to the hello: the roots of the pod's paths (none with <c>fs.mode: local</c>).</summary>
-    public string Hello() => Files ? string.Join('\t', ["OK", .. _rules.RemoteRoots]) : "OK";
+    /// <summary>
+    /// The reply to the hello: what the shim asks about. The roots of the pod's paths (none with <c>fs.mode: local</c>),
+    /// and, marked <c>~</c>, the literal start of each <c>readOnly</c>, <c>readWrite</c> and <c>notFound</c> pattern
+    /// (<c>~/</c>, every path, for one that does not start with a literal path).
+    /// </summary>
+    public string Hello()
+    {
+        if (!Files)
+        {
+            return "OK";
+        }
+
+        var fields = new List<string> { "OK" };
+        fields.AddRange(_mode == FileSystemMode.LocalWithOverrides ? [] : _rules.RemoteRoots);
+        foreach (var pattern in _patterns)
+        {
+            fields.Add("~" + LiteralStart(pattern));
+        }
+
+        return string.Join('\t', fields.Distinct(StringComparer.Ordinal));
+    }
+
+    /// <summary>The path every match of an anchored pattern starts with (<c>^/tmp/app-</c>: <c>/tmp/app-</c>), else <c>/</c>.</summary>
+    internal static string LiteralStart(string pattern)
+    {
+        if (!pattern.StartsWith("^/", StringComparison.Ordinal) || pattern.Contains('|', StringComparison.Ordinal))
+        {
+            return "/"; // no literal start, or alternatives each with their own
+        }
+
+        var literal = new StringBuilder();
+        for (var i = 1; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '\\' && i + 1 < pattern.Length && !char.IsLetterOrDigit(pattern[i + 1]))
+            {
+                literal.Append(pattern[++i]);
+            }
+            else if (".$^{[(|)*+?\\".Contains(c, StringComparison.Ordinal))
+            {
+                // A quantifier makes the character before it optional or repeated: it is not part of every match.
+                if (c is '*' or '?' or '{' && literal.Length > 1)
+                {
+                    literal.Length--;
+                }
+
+                break;
+            }
+            else
+            {
+                literal.Append(c);
+            }
+        }
+
+        return literal.Length == 0 ? "/" : literal.ToString();
+    }
 
     /// <summary>The reply to one request line of <paramref name="connection"/>'s.</summary>
     public async Task<string> AnswerAsync(string line, Connection connection, CancellationToken cancellationToken)
@@ -73,8 +162,8 @@ internal sealed class ShimService : IDisposable
         {
             return fields switch
             {
-                ["P", var path] => await OffThePoolAsync(() => Path(path, write: false)).ConfigureAwait(false),
-                ["W", var path] => await OffThePoolAsync(() => Path(path, write: true)).ConfigureAwait(false),
+                ["P", var path] => await OffThePoolAsync(() => Place(path, write: false)).ConfigureAwait(false),
+                ["W", var path] => await OffThePoolAsync(() => Place(path, write: true)).ConfigureAwait(false),
                 ["R", var name] => await ResolveAsync(name, cancellationToken).ConfigureAwait(false),
                 ["C", var address, var port] => await ConnectAsync(address, port, cancellationToken).ConfigureAwait(false),
                 ["S", var address, var port, var dual] => await ListenAsync(connection, address, port, dual == "1", cancellationToken).ConfigureAwait(false),
@@ -97,14 +186,14 @@ internal sealed class ShimService : IDisposable
     private static Task<string> OffThePoolAsync(Func<string> work) =>
         Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private string Path(string path, bool write)
+    private string Place(string path, bool write)
     {
         if (!Files || !path.StartsWith('/'))
         {
             return "L";
         }
 
-        var full = System.IO.Path.GetFullPath(path);
+        var full = Path.GetFullPath(path);
         switch (_rules.Classify(full))
         {
             case PathDisposition.NotFound:
