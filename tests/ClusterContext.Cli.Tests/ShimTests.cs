@@ -96,6 +96,38 @@ public sealed class ShimTests(SandboxClusterFixture fixture) : CliTestBase(fixtu
     }
 
     [Fact]
+    public async Task The_children_of_an_app_under_the_startup_hook_alone_see_the_pod()
+    {
+        // No clusterctx: DOTNET_STARTUP_HOOKS, as a user's `dotnet run` has it.
+        var child = $"cat {SandboxCluster.ConfigPath}; getent hosts web | cut -d' ' -f1";
+        var info = Cli.StartInfo("dotnet", [Clusterctx.AppPath, $"child:{child}"], new Dictionary<string, string?>
+        {
+            ["DOTNET_STARTUP_HOOKS"] = Clusterctx.HookPath,
+            ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
+        }, null);
+        using var app = Process.Start(info)!;
+        var output = app.StandardOutput.ReadToEndAsync();
+        var error = app.StandardError.ReadToEndAsync();
+        await app.WaitForExitAsync();
+        Assert.True(app.ExitCode == 0, await error);
+        Assert.Equal($"child:{child}\t{SandboxCluster.ConfigText}{Fixture.Cluster.WebIP}", (await output).Trim());
+    }
+
+    [Fact]
+    public async Task A_child_started_with_an_environment_of_its_own_keeps_the_shim()
+    {
+        // subprocess with env=: the child's environment has no LD_PRELOAD; the shim's execve puts it back.
+        var script = $$"""
+            import subprocess
+            child = subprocess.run(["/bin/cat", "{{SandboxCluster.ConfigPath}}"], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+            print(child.returncode, child.stdout)
+            """;
+        var run = await RunAsync("python3", "-c", script);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal($"0 {SandboxCluster.ConfigText}", run.Output.Trim());
+    }
+
+    [Fact]
     public async Task A_dotnet_app_a_script_starts_is_left_to_the_startup_hook_and_joins_the_same_host()
     {
         var before = AgentContainers().Count;

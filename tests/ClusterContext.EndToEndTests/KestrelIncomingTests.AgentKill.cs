@@ -29,11 +29,33 @@ public sealed partial class KestrelIncomingTests
             }
         }
 
-        using (var process = Process.GetProcessById(agent.Pid))
+        // The session starts a new agent at once, which would steal alice's requests again: it listens only after the
+        // pod's app has had its chance, so what is measured is the dead agent's redirect going, not the race with its successor.
+        Cluster.Kubelet.ListenDelay = TimeSpan.FromSeconds(5);
+        try
         {
-            process.Kill(); // SIGKILL
+            using (var process = Process.GetProcessById(agent.Pid))
+            {
+                process.Kill(); // SIGKILL
+            }
+
+            await MeasureRecoveryAsync(table);
+        }
+        finally
+        {
+            Cluster.Kubelet.ListenDelay = TimeSpan.Zero;
         }
 
+        var load = await wrk;
+        Assert.True(load.ExitCode == 0, load.StandardError);
+        Assert.Contains("requests in", load.StandardOutput, StringComparison.Ordinal);
+
+        // The session may have started a new agent meanwhile; stopping the app ends it and leaves nothing either.
+        await StopAndCheckNothingIsLeftAsync(app, agentsBefore);
+    }
+
+    private async Task MeasureRecoveryAsync(string table)
+    {
         var killedAt = DateTimeOffset.UtcNow;
 
         // curl from the client pod, one connection after the other, until the pod's app answers alice.
@@ -54,11 +76,5 @@ public sealed partial class KestrelIncomingTests
 
         // The kernel dropped the dead agent's table with its netlink socket.
         Assert.DoesNotContain(table, await OurTablesAsync());
-        var load = await wrk;
-        Assert.True(load.ExitCode == 0, load.StandardError);
-        Assert.Contains("requests in", load.StandardOutput, StringComparison.Ordinal);
-
-        // The session may have started a new agent meanwhile; stopping the app ends it and leaves nothing either.
-        await StopAndCheckNothingIsLeftAsync(app, agentsBefore);
     }
 }
