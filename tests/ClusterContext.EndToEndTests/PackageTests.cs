@@ -130,7 +130,8 @@ public class PackageTests(PodFixture pod)
             Assert.Contains("tools/hook/ClusterContext.SessionHost.runtimeconfig.json", entries);
             // And the native shim, for the programs a hooked app starts: an x86-64 ELF shared object.
             var shim = Read(nupkg, "tools/hook/libclusterctx.so");
-            Assert.True(shim.AsSpan().StartsWith("\x7fELF"u8) && shim[16] == 3 && BitConverter.ToUInt16(shim, 18) == 62, "tools/hook/libclusterctx.so is not an x86-64 shared object");
+            Assert.True(shim.AsSpan().StartsWith((byte[])[0x7F, (byte)'E', (byte)'L', (byte)'F']) && shim[16] == 3 && BitConverter.ToUInt16(shim, 18) == 62,
+                "tools/hook/libclusterctx.so is not an x86-64 shared object (ELF type 3, machine 62)");
             Assert.Equal(File.ReadAllBytes(Path.Combine(Path.GetDirectoryName(AppRun.HookPath)!, "libclusterctx.so")), shim);
             Assert.Equal(File.ReadAllBytes(Path.Combine(AppRun.RepositoryRoot, "src/ClusterContext/clustercontext.schema.json")),
                 Read(nupkg, "contentFiles/any/any/clustercontext.schema.json"));
