@@ -1,6 +1,7 @@
 using ClusterContext.Benchmarks.Context;
 using ClusterContext.Benchmarks.Incoming;
 using ClusterContext.Benchmarks.Kube;
+using ClusterContext.Benchmarks.Latency;
 using ClusterContext.Benchmarks.Patching;
 using ClusterContext.Benchmarks.Session;
 using ClusterContext.Benchmarks.Shim;
@@ -24,7 +25,9 @@ switch (args.FirstOrDefault())
         return await SessionHostBenchmark.RunAsync(args[1..]);
     case "shim":
         return await ShimBenchmark.RunAsync(args[1..]);
+    case "latency":
+        return await PingPongBenchmark.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds] | shim [rounds]");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds] | shim [rounds] | latency [rounds] [exchanges]");
         return 2;
 }

@@ -25,84 +25,52 @@ internal static class PortForwardBenchmark
         var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         var total = mebibytes * 1024L * 1024;
         await using var echo = new TcpEchoServer();
-        await using var server = await KubeApiServer.StartAsync();
-        server.Put("deployments", (JsonObject)JsonNode.Parse("""{"metadata":{"name":"orders","namespace":"shop"},"spec":{"selector":{"matchLabels":{"app":"orders"}}}}""")!);
-        server.Put("pods", (JsonObject)JsonNode.Parse("""
-            {"metadata":{"name":"orders-1","namespace":"shop","labels":{"app":"orders"}},"spec":{"containers":[{"name":"app","image":"a"}]},
-             "status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}
-            """)!);
-        var agents = new ConcurrentDictionary<int, AgentProcess>();
-        AgentProcess? latest = null;
-        server.StartEphemeralContainer = async (_, _, container) =>
-        {
-            // The spec carries the session token's digest only: the agent admits the session's port-forward alone.
-            var arguments = container["args"]!.AsArray().Select(a => (string)a!).ToList();
-            var digest = arguments[arguments.IndexOf("--token-sha256") + 1];
-            var agent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--token-sha256", digest, "--idle-timeout", "30"]);
-            agents[agent.EndPoint.Port] = agent;
-            latest = agent;
-            return new JsonObject { ["running"] = new JsonObject() };
-        };
-        // Each started agent listens on its own loopback port; the "pod port" maps to the newest one.
-        server.PortForwardTarget = (_, _, _) => latest?.EndPoint;
-        var kubeconfig = server.WriteKubeconfig(Path.Combine(Path.GetTempPath(), $"bench-kubeconfig-{Environment.ProcessId}"), "bench");
-        Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
+        await using var cluster = await ApiDoubleAgents.StartAsync();
         var options = new ClusterContextOptions { Target = "deployment/orders" };
 
         // The direct path: an agent of the same build and target, whose token this process knows.
         await using var directAgent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--token", "bench", "--idle-timeout", "600"]);
-        try
+        Console.WriteLine($"{"round",5} {"session ready ms",17} {"direct MiB/s",13} {"port-fwd MiB/s",15} {"ratio",6}");
+        var ratios = new List<double>();
+        var ready = new List<double>();
+        for (var round = 0; round <= rounds; round++)
         {
-            Console.WriteLine($"{"round",5} {"session ready ms",17} {"direct MiB/s",13} {"port-fwd MiB/s",15} {"ratio",6}");
-            var ratios = new List<double>();
-            var ready = new List<double>();
-            for (var round = 0; round <= rounds; round++)
+            var started = Stopwatch.GetTimestamp();
+            var (viaApi, _, _, _) = await KubeConnector.ConnectAsync(options, null, NullLogger.Instance, CancellationToken.None);
+            var readyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            await using (viaApi)
             {
-                var started = Stopwatch.GetTimestamp();
-                var (viaApi, _, _, _) = await KubeConnector.ConnectAsync(options, null, NullLogger.Instance, CancellationToken.None);
-                var readyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                await using (viaApi)
+                await using var direct = await AgentClient.ConnectAsync(directAgent.EndPoint, token: "bench", clientName: "bench");
+                var straight = await ThroughputBenchmark.MeasureAsync(async () => (await direct.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
+                var forwarded = await ThroughputBenchmark.MeasureAsync(async () => (await viaApi.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
+                if (round == 0)
                 {
-                    await using var direct = await AgentClient.ConnectAsync(directAgent.EndPoint, token: "bench", clientName: "bench");
-                    var straight = await ThroughputBenchmark.MeasureAsync(async () => (await direct.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
-                    var forwarded = await ThroughputBenchmark.MeasureAsync(async () => (await viaApi.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
-                    if (round == 0)
-                    {
-                        Console.WriteLine($"{"warm",5} {readyMs,17:0} {straight,13:0} {forwarded,15:0} {forwarded / straight,6:0.00}");
-                        continue;
-                    }
-
-                    ready.Add(readyMs);
-                    ratios.Add(forwarded / straight);
-                    Console.WriteLine($"{round,5} {readyMs,17:0} {straight,13:0} {forwarded,15:0} {forwarded / straight,6:0.00}");
+                    Console.WriteLine($"{"warm",5} {readyMs,17:0} {straight,13:0} {forwarded,15:0} {forwarded / straight,6:0.00}");
+                    continue;
                 }
+
+                ready.Add(readyMs);
+                ratios.Add(forwarded / straight);
+                Console.WriteLine($"{round,5} {readyMs,17:0} {straight,13:0} {forwarded,15:0} {forwarded / straight,6:0.00}");
             }
-
-            ratios.Sort();
-            ready.Sort();
-
-            // The whole path as an app meets it: a new process whose startup hook reads the kubeconfig, resolves the
-            // target, starts the agent, port-forwards and handshakes before Main prints its first line.
-            var hook = new Dictionary<string, string>
-            {
-                ["DOTNET_STARTUP_HOOKS"] = AppRuns.HookPath,
-                ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
-                ["CLUSTERCONTEXT_LOG"] = "warning",
-            };
-            var (bare, hooked) = await AppRuns.AlternateAsync(Math.Max(rounds, 3), () => AppRuns.TimeToFirstLineAsync([], "env:HOME"), () => AppRuns.TimeToFirstLineAsync(hook, "env:HOME"));
-            Console.WriteLine();
-            Console.WriteLine($"process start to Main with the session ready (startup hook, target deployment/orders through the API double), median: {hooked:0} ms; " +
-                $"the same app without the hook: {bare:0} ms (+{hooked - bare:0} ms, ratio {hooked / bare:0.00})");
-            Console.WriteLine($"session ready through the API (resolve + ephemeral container + port-forward + handshake), median: {ready[ready.Count / 2]:0} ms");
-            Console.WriteLine($"throughput ratio (session over port-forward / session straight to the agent), median of {rounds}: {ratios[ratios.Count / 2]:0.00}");
         }
-        finally
+
+        ratios.Sort();
+        ready.Sort();
+
+        // The whole path as an app meets it: a new process whose startup hook reads the kubeconfig, resolves the
+        // target, starts the agent, port-forwards and handshakes before Main prints its first line.
+        var hook = new Dictionary<string, string>
         {
-            File.Delete(kubeconfig);
-            foreach (var agent in agents.Values)
-            {
-                await agent.DisposeAsync();
-            }
-        }
+            ["DOTNET_STARTUP_HOOKS"] = AppRuns.HookPath,
+            ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
+            ["CLUSTERCONTEXT_LOG"] = "warning",
+        };
+        var (bare, hooked) = await AppRuns.AlternateAsync(Math.Max(rounds, 3), () => AppRuns.TimeToFirstLineAsync([], "env:HOME"), () => AppRuns.TimeToFirstLineAsync(hook, "env:HOME"));
+        Console.WriteLine();
+        Console.WriteLine($"process start to Main with the session ready (startup hook, target deployment/orders through the API double), median: {hooked:0} ms; " +
+            $"the same app without the hook: {bare:0} ms (+{hooked - bare:0} ms, ratio {hooked / bare:0.00})");
+        Console.WriteLine($"session ready through the API (resolve + ephemeral container + port-forward + handshake), median: {ready[ready.Count / 2]:0} ms");
+        Console.WriteLine($"throughput ratio (session over port-forward / session straight to the agent), median of {rounds}: {ratios[ratios.Count / 2]:0.00}");
     }
 }
