@@ -112,6 +112,9 @@ run_tests() {
   local results=artifacts/test-results
   rm -rf "$results"
   dotnet build LocalK8s.sln --no-restore --verbosity quiet -nologo
+  # The sandbox kubelet runs the agent as the image ships it, compiled ahead of time (AgentProcess.NativeAgent);
+  # the agent's own tests run the framework-dependent build beside it.
+  dotnet publish src/Agent -c Release -r linux-x64 -p:PublishAot=true -o src/Agent/bin/Debug/net10.0/aot --verbosity quiet -nologo
   local status=0
   dotnet test LocalK8s.sln --no-build --verbosity quiet -nologo --filter "Category!=Load" -p:SkipCliTests=true \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?

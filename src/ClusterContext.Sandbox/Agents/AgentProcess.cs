@@ -40,6 +40,21 @@ public sealed partial class AgentProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The agent compiled ahead of time (Native AOT), as the image ships it: <c>aot/clusterctx-agent</c> beside
+    /// <see cref="AgentAssembly"/> (<c>./build.sh test</c> publishes it there); null when it was not published, or
+    /// when the agent was built again since (a stale native agent would run yesterday's code).
+    /// </summary>
+    public static string? NativeAgent
+    {
+        get
+        {
+            var assembly = AgentAssembly;
+            var native = Path.Combine(Path.GetDirectoryName(assembly)!, "aot", "clusterctx-agent");
+            return File.Exists(native) && File.GetLastWriteTimeUtc(native) >= File.GetLastWriteTimeUtc(assembly) ? native : null;
+        }
+    }
+
     /// <summary>The address the agent reported it listens on.</summary>
     public IPEndPoint EndPoint => _listening.Task.Result;
 
@@ -63,11 +78,13 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// (defaults to running it on this host; a pod sandbox passes its own to run it inside the pod's network namespace).
     /// <paramref name="output"/> sees every line as it comes (whether on stderr, the line), e.g. for a container's log.
     /// </summary>
+    /// <param name="native">Run <see cref="NativeAgent"/> (when published) rather than the framework-dependent build.</param>
     public static async Task<AgentProcess> StartAsync(
-        IEnumerable<string> arguments, Func<string, IReadOnlyList<string>, ProcessStartInfo>? start = null, TimeSpan? timeout = null, Action<bool, string>? output = null)
+        IEnumerable<string> arguments, Func<string, IReadOnlyList<string>, ProcessStartInfo>? start = null, TimeSpan? timeout = null, Action<bool, string>? output = null,
+        bool native = false)
     {
-        string[] commandLine = [AgentAssembly, .. arguments];
-        var info = start?.Invoke(DotnetHost, commandLine) ?? new ProcessStartInfo(DotnetHost, commandLine);
+        var (file, commandLine) = native && NativeAgent is { } executable ? (executable, arguments.ToArray()) : (DotnetHost, [AgentAssembly, .. arguments]);
+        var info = start?.Invoke(file, commandLine) ?? new ProcessStartInfo(file, commandLine);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.UseShellExecute = false;

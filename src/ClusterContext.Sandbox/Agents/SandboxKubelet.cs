@@ -226,7 +226,7 @@ public sealed class SandboxKubelet : IAsyncDisposable
                 }
 
                 return info;
-            }, output: (isError, line) => log.Append(isError ? "stderr" : "stdout", line));
+            }, output: (isError, line) => log.Append(isError ? "stderr" : "stdout", line), native: true);
         }
         catch (AgentStartException ex) when (ex.ExitCode is { } code)
         {
