@@ -141,6 +141,10 @@ run_tests() {
     passed=$((passed + count))
     count=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
     failed=$((failed + count))
+    # A test host that crashed ends the run with the tests it had not run yet uncounted: the run itself failed.
+    if grep -q '<RunInfo [^>]*outcome="Error"' "$trx"; then
+      failed=$((failed + 1))
+    fi
   done
   # The failed tests again, each with the start of its message, next to the totals, where a reader of the run's end
   # sees them.
@@ -151,6 +155,12 @@ for path in sys.argv[1:]:
         root = tree.parse(path).getroot()
     except (OSError, tree.ParseError):
         continue
+    for info in root.iter():
+        if info.tag.endswith('RunInfo') and info.get('outcome') == 'Error':
+            text = next((e.text or '' for e in info.iter() if e.tag.endswith('Text')), '').strip()
+            print(f"failed: the test run of {path} was aborted")
+            for line in text.splitlines()[:6]:
+                print(f"  {line[:400]}")
     for result in root.iter():
         if result.tag.endswith('UnitTestResult') and result.get('outcome') == 'Failed':
             message = next((e.text or '' for e in result.iter() if e.tag.endswith('Message')), '').strip()
