@@ -155,18 +155,17 @@ for path in sys.argv[1:]:
         root = tree.parse(path).getroot()
     except (OSError, tree.ParseError):
         continue
-    for info in root.iter():
-        if info.tag.endswith('RunInfo') and info.get('outcome') == 'Error':
-            text = next((e.text or '' for e in info.iter() if e.tag.endswith('Text')), '').strip()
-            print(f"failed: the test run of {path} was aborted")
-            for line in text.splitlines()[:6]:
-                print(f"  {line[:400]}")
-    for result in root.iter():
-        if result.tag.endswith('UnitTestResult') and result.get('outcome') == 'Failed':
-            message = next((e.text or '' for e in result.iter() if e.tag.endswith('Message')), '').strip()
-            print(f"failed: {result.get('testName')}")
-            for line in message.splitlines()[:12]:
-                print(f"  {line[:400]}")
+    for element in root.iter():
+        if element.tag.endswith('RunInfo') and element.get('outcome') == 'Error':
+            title, tag, lines = f"the test run of {path} was aborted", 'Text', 6
+        elif element.tag.endswith('UnitTestResult') and element.get('outcome') == 'Failed':
+            title, tag, lines = element.get('testName'), 'Message', 12
+        else:
+            continue
+        print(f"failed: {title}")
+        text = next((e.text or '' for e in element.iter() if e.tag.endswith(tag)), '').strip()
+        for line in text.splitlines()[:lines]:
+            print(f"  {line[:400]}")
 PY
   echo "$passed passed, $failed failed"
   return $status

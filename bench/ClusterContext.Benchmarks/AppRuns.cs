@@ -18,6 +18,24 @@ internal static class AppRuns
     /// <summary>The hook as it ships: ClusterContext's own build folder with its dependencies (this folder lacks the packages the ASP.NET Core framework provides).</summary>
     public static string HookPath => BuildOutput("src/ClusterContext", "ClusterContext.dll");
 
+    /// <summary>
+    /// The test app under <paramref name="environment"/>, paused until <paramref name="resume"/> appears: a process that
+    /// keeps its session host there (as an IDE's named session, or a second terminal, would).
+    /// </summary>
+    public static Process StartKeeper(Dictionary<string, string> environment, string resume)
+    {
+        var info = new ProcessStartInfo("dotnet", [AppPath, $"pause:{resume}"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var keeper = Process.Start(info)!;
+        _ = keeper.StandardOutput.ReadToEndAsync();
+        _ = keeper.StandardError.ReadToEndAsync();
+        return keeper;
+    }
+
     private static string BuildOutput(string project, string file)
     {
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));

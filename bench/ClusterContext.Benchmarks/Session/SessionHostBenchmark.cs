@@ -47,7 +47,7 @@ internal static class SessionHostBenchmark
 
             // Later processes join a host kept by another (an IDE's named session, a second terminal, dotnet watch).
             var resume = Path.Combine(work, "resume");
-            var keeper = StartKeeper(Hooked(), resume);
+            var keeper = AppRuns.StartKeeper(Hooked(), resume);
             try
             {
                 await AppRuns.TimeToFirstLineAsync(Hooked(), "env:ORDERS_MODE");
@@ -87,20 +87,6 @@ internal static class SessionHostBenchmark
         }
 
         return 0;
-    }
-
-    private static Process StartKeeper(Dictionary<string, string> environment, string resume)
-    {
-        var info = new ProcessStartInfo("dotnet", [AppRuns.AppPath, $"pause:{resume}"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        var keeper = Process.Start(info)!;
-        _ = keeper.StandardOutput.ReadToEndAsync();
-        _ = keeper.StandardError.ReadToEndAsync();
-        return keeper;
     }
 
     private static async Task WaitForNoHostAsync(string runtime, TimeSpan? timeout = null)

@@ -61,7 +61,7 @@ internal static class ShimBenchmark
             await File.WriteAllTextAsync(local, SandboxCluster.ConfigText);
 
             // A process that keeps the session host there (as an IDE's named session, or a second terminal, would).
-            keeper = StartKeeper(new Dictionary<string, string>
+            keeper = AppRuns.StartKeeper(new Dictionary<string, string>
             {
                 ["DOTNET_STARTUP_HOOKS"] = AppRuns.HookPath,
                 ["KUBECONFIG"] = kubeconfig,
@@ -136,20 +136,6 @@ internal static class ShimBenchmark
         }
 
         return (await output).Trim();
-    }
-
-    private static Process StartKeeper(Dictionary<string, string> environment, string resume)
-    {
-        var info = new ProcessStartInfo("dotnet", [AppRuns.AppPath, $"pause:{resume}"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        var keeper = Process.Start(info)!;
-        _ = keeper.StandardOutput.ReadToEndAsync();
-        _ = keeper.StandardError.ReadToEndAsync();
-        return keeper;
     }
 
     private static async Task<string> WaitForSocketAsync(string sessions)
