@@ -297,8 +297,8 @@ internal sealed partial class SessionHostServer : IDisposable
         ShimService shim;
         try
         {
-            var (settings, key) = ShimService.SettingsOf(pid, _options);
-            shim = Shim(await EnsureAgentAsync().ConfigureAwait(false), settings, key);
+            var (key, settings) = ShimService.SettingsOf(pid, _options);
+            shim = Shim(await EnsureAgentAsync().ConfigureAwait(false), key, settings);
         }
         catch (Exception ex) when (ex is KubeConfigException or KubeApiException or TargetResolutionException or IOException or TimeoutException or Protocol.RemoteException or ConfigurationException or UnauthorizedAccessException)
         {
@@ -307,13 +307,27 @@ internal sealed partial class SessionHostServer : IDisposable
         }
 
         await WriteLineAsync(connection, shim.Hello()).ConfigureAwait(false);
+        // One request at a time, each answer blocking (see ShimService.Answer): on a thread of the connection's own.
+        await Task.Factory.StartNew(() => ServeShimRequests(connection, shim), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            .ConfigureAwait(false);
+    }
+
+    private void ServeShimRequests(Socket connection, ShimService shim)
+    {
         using var stream = new NetworkStream(connection, ownsSocket: false);
         using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
         // The process's subscriptions end with its connection: it exited.
-        await using var state = new ShimService.Connection();
-        while (await reader.ReadLineAsync(_stopping.Token).ConfigureAwait(false) is { } request)
+        var state = new ShimService.Connection();
+        try
         {
-            await WriteLineAsync(connection, await shim.AnswerAsync(request, state, _stopping.Token).ConfigureAwait(false)).ConfigureAwait(false);
+            while (reader.ReadLine() is { } request)
+            {
+                connection.Send(System.Text.Encoding.UTF8.GetBytes(shim.Answer(request, state, _stopping.Token) + "\n"));
+            }
+        }
+        finally
+        {
+            state.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 
@@ -327,7 +341,7 @@ internal sealed partial class SessionHostServer : IDisposable
     /// The shim's service for the settings <paramref name="key"/> names (its programs' own: which paths, names and
     /// destinations are the pod's), over the agent of the moment (new ones with a new agent).
     /// </summary>
-    private ShimService Shim(HostedAgent agent, ClusterContextOptions settings, string key)
+    private ShimService Shim(HostedAgent agent, string key, Func<ClusterContextOptions> settings)
     {
         lock (_gate)
         {
@@ -344,7 +358,7 @@ internal sealed partial class SessionHostServer : IDisposable
 
             if (!_shims.TryGetValue(key, out var service))
             {
-                service = new ShimService(agent.Kube, agent.Own, settings, agent.Mounts, _writeBack, m => HostLog.Warning(_logger, m));
+                service = new ShimService(agent.Kube, agent.Own, settings(), agent.Mounts, _writeBack, m => HostLog.Warning(_logger, m));
                 _shims[key] = service;
             }
 

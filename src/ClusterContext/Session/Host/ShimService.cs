@@ -67,9 +67,9 @@ internal sealed class ShimService : IDisposable
     /// The settings of the program at <paramref name="pid"/> (a peer of the host's socket, checked to be this user's),
     /// loaded as the hook would load them in it: from its working directory's clustercontext.json (or the file
     /// <c>CLUSTERCONTEXT_CONFIG</c> names) and its <c>CLUSTERCONTEXT_*</c> variables, as it was started; the session's
-    /// own (target, namespace, context, agent) are the host's. And a key that names them.
+    /// own (target, namespace, context, agent) are the host's. A key that names them, and how to load them.
     /// </summary>
-    public static (ClusterContextOptions Settings, string Key) SettingsOf(int pid, ClusterContextOptions host)
+    public static (string Key, Func<ClusterContextOptions> Load) SettingsOf(int pid, ClusterContextOptions host)
     {
         var environment = new System.Collections.Hashtable(StringComparer.Ordinal);
         foreach (var entry in File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries))
@@ -82,8 +82,6 @@ internal sealed class ShimService : IDisposable
         }
 
         var directory = new DirectoryInfo($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cwd").ResolveLinkTarget(returnFinalTarget: false)?.FullName ?? "/";
-        var settings = Configuration.ConfigurationLoader.Load(directory, environment);
-        (settings.Target, settings.Namespace, settings.Context, settings.Timeout) = (host.Target, host.Namespace, host.Context, host.Timeout);
         var file = environment[Configuration.ConfigurationLoader.ConfigVariable] as string ?? Path.Combine(directory, Configuration.ConfigurationLoader.FileName);
         var key = new StringBuilder(File.Exists(file) ? $"{file}@{File.GetLastWriteTimeUtc(file).Ticks}" : "-");
         foreach (var name in environment.Keys.Cast<string>().Order(StringComparer.Ordinal))
@@ -91,7 +89,13 @@ internal sealed class ShimService : IDisposable
             key.Append('\n').Append(name).Append('=').Append(environment[name]);
         }
 
-        return (settings, key.ToString());
+        // Loaded only for settings not served yet: every process of a script has the same.
+        return (key.ToString(), () =>
+        {
+            var settings = Configuration.ConfigurationLoader.Load(directory, environment);
+            (settings.Target, settings.Namespace, settings.Context, settings.Timeout) = (host.Target, host.Namespace, host.Context, host.Timeout);
+            return settings;
+        });
     }
 
     /// <summary>Whether pod paths are served at all (<c>fs.mode</c> is not <c>local</c>).</summary>
@@ -154,19 +158,23 @@ internal sealed class ShimService : IDisposable
         return literal.Length == 0 ? "/" : literal.ToString();
     }
 
-    /// <summary>The reply to one request line of <paramref name="connection"/>'s.</summary>
-    public async Task<string> AnswerAsync(string line, Connection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// The reply to one request line of <paramref name="connection"/>'s. It blocks: a process's requests come one at a
+    /// time, each connection is served on a thread of its own, and the file cache waits for the agent synchronously
+    /// (it serves the hooks, which are) — on a pool thread that wait could hold up the very reply it waits for.
+    /// </summary>
+    public string Answer(string line, Connection connection, CancellationToken cancellationToken)
     {
         var fields = line.Split('\t');
         try
         {
             return fields switch
             {
-                ["P", var path] => await OffThePoolAsync(() => Place(path, write: false)).ConfigureAwait(false),
-                ["W", var path] => await OffThePoolAsync(() => Place(path, write: true)).ConfigureAwait(false),
-                ["R", var name] => await ResolveAsync(name, cancellationToken).ConfigureAwait(false),
-                ["C", var address, var port] => await ConnectAsync(address, port, cancellationToken).ConfigureAwait(false),
-                ["S", var address, var port, var dual] => await ListenAsync(connection, address, port, dual == "1", cancellationToken).ConfigureAwait(false),
+                ["P", var path] => Place(path, write: false),
+                ["W", var path] => Place(path, write: true),
+                ["R", var name] => ResolveAsync(name, cancellationToken).GetAwaiter().GetResult(),
+                ["C", var address, var port] => ConnectAsync(address, port, cancellationToken).GetAwaiter().GetResult(),
+                ["S", var address, var port, var dual] => Listen(connection, address, port, dual == "1", cancellationToken),
                 _ => "L",
             };
         }
@@ -177,14 +185,6 @@ internal sealed class ShimService : IDisposable
             return "L";
         }
     }
-
-    /// <summary>
-    /// The file cache waits for the agent synchronously (it serves the hooks, which are): on a thread of its own, not
-    /// one of the pool's, whose threads the agent's replies need (on a machine of few cores, a pool thread waiting
-    /// there holds up the very reply it waits for).
-    /// </summary>
-    private static Task<string> OffThePoolAsync(Func<string> work) =>
-        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private string Place(string path, bool write)
     {
@@ -291,7 +291,7 @@ internal sealed class ShimService : IDisposable
         return "T\t" + listener.Port.ToString(CultureInfo.InvariantCulture);
     }
 
-    private async Task<string> ListenAsync(Connection connection, string address, string port, bool dualMode, CancellationToken cancellationToken)
+    private string Listen(Connection connection, string address, string port, bool dualMode, CancellationToken cancellationToken)
     {
         if (_options.Network.Incoming.Mode == IncomingTrafficMode.Off || !IPAddress.TryParse(address, out var ip)
             || !int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is <= 0 or > 65535)
@@ -302,18 +302,14 @@ internal sealed class ShimService : IDisposable
         Incoming.IncomingSubscriptions incoming;
         try
         {
-            incoming = await connection.IncomingAsync(this, cancellationToken).ConfigureAwait(false);
+            incoming = connection.IncomingAsync(this, cancellationToken).GetAwaiter().GetResult();
         }
         catch (Exception ex) when (ex is KubeApiException or RemoteException or TimeoutException)
         {
             return $"OK\tIncoming traffic of port {number} does not reach this program: {ex.Message.ReplaceLineEndings(" ")}";
         }
 
-        await OffThePoolAsync(() =>
-        {
-            incoming.OnListen(new IPEndPoint(ip, number), dualMode);
-            return "";
-        }).ConfigureAwait(false);
+        incoming.OnListen(new IPEndPoint(ip, number), dualMode);
         var messages = connection.TakeMessages();
         foreach (var (podPort, localPort) in incoming.Subscribed)
         {
