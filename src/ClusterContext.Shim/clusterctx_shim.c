@@ -305,9 +305,13 @@ enum { PATH_LOCAL, PATH_COPY, PATH_MISSING };
  */
 static int where(const char *path, int writing, char *buffer, size_t capacity)
 {
-    if (!path || path[0] != '/' || strchr(path, '\t') || strchr(path, '\n'))
+    if (!path || path[0] != '/')
         return PATH_LOCAL;
-    if (!enter())
+    pthread_once(&s_once, init);
+    /* The common case first, and cheaply: once the roots are known, a path under none of them is local. */
+    if (!s_active || (__atomic_load_n(&s_roots_known, __ATOMIC_ACQUIRE) && !under_a_root(path)))
+        return PATH_LOCAL;
+    if (strchr(path, '\t') || strchr(path, '\n') || !enter())
         return PATH_LOCAL;
     int saved = errno;
     int result = PATH_LOCAL;
