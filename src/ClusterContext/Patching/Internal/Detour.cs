@@ -18,6 +18,7 @@ internal sealed unsafe class Detour
     private readonly nint[] _jitBodyAddress = new nint[MaxJitBodies];
     private readonly byte[] _jitBodyBytes = new byte[MaxJitBodies * X64.SavedPrologueLength];
     private readonly int[] _jitBodyPatchLength = new int[MaxJitBodies];
+    private readonly int[] _jitBodySize = new int[MaxJitBodies];
     private int _jitBodiesTaken;
 
     public Detour(MethodBase target, MethodInfo replacement, string owner, IReadOnlyList<nint> methodHandles)
@@ -138,19 +139,20 @@ internal sealed unsafe class Detour
         X64.EncodeAbsoluteJump(new Span<byte>((void*)writable, X64.AbsoluteJumpLength), EntryStub);
         const int length = X64.AbsoluteJumpLength;
         _jitBodyPatchLength[slot] = length;
+        _jitBodySize[slot] = (int)size;
         Volatile.Write(ref _jitBodyAddress[slot], executable);
         return slot;
     }
 
-    public (nint Address, byte[] Bytes, int PatchLength) JitBody(int slot) =>
-        (Volatile.Read(ref _jitBodyAddress[slot]), _jitBodyBytes.AsSpan(slot * X64.SavedPrologueLength, X64.SavedPrologueLength).ToArray(), _jitBodyPatchLength[slot]);
+    public (nint Address, byte[] Bytes, int PatchLength, int Size) JitBody(int slot) =>
+        (Volatile.Read(ref _jitBodyAddress[slot]), _jitBodyBytes.AsSpan(slot * X64.SavedPrologueLength, X64.SavedPrologueLength).ToArray(), _jitBodyPatchLength[slot], _jitBodySize[slot]);
 
     private void CollectJitBodies()
     {
         var count = Math.Min(Volatile.Read(ref _jitBodiesTaken), MaxJitBodies);
         for (var slot = 0; slot < count; slot++)
         {
-            var (address, bytes, length) = JitBody(slot);
+            var (address, bytes, length, _) = JitBody(slot);
             if (address != 0 && !_bodies.Exists(b => b.Address == address))
             {
                 _bodies.Add(new PatchedBody(address, bytes, length));

@@ -19,10 +19,12 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
 
     private static int s_unsettledWrites;
     private static int s_sweepRepairs;
+    private static int s_bodiesKeptAsOriginal;
 
     private readonly Lock _gate = new();
     private readonly List<Detour> _detours = [];
     private readonly Dictionary<nint, byte[]> _originalBytes = [];
+    private readonly Dictionary<nint, int> _patchLengths = [];
     private readonly HashSet<nint> _reserved = [];
     private RetargetWorker? _worker;
 
@@ -170,7 +172,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         var detour = new Detour(target, replacement, owner, PatchValidation.CompiledHandles(target));
         var body = FindBody(detour);
         var original = OriginalBytesOf(body);
-        detour.SetOriginal(BuildTrampoline(detour, body, original, X64.AbsoluteJumpLength), body, -1);
+        detour.SetOriginal(BuildTrampoline(detour, body, original, PatchLengthOf(detour, body)), body, -1);
         return new PendingInstall(detour, body, hadCode);
     }
 
@@ -281,8 +283,28 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         }
 
         var original = OriginalBytesOf(body);
-        WriteJump(body, original, detour.EntryStub);
-        detour.AddBody(new PatchedBody(body, original, X64.AbsoluteJumpLength));
+        var length = PatchLengthOf(detour, body);
+        WriteJump(body, original, detour.EntryStub, length);
+        detour.AddBody(new PatchedBody(body, original, length));
+    }
+
+    /// <summary>
+    /// How many bytes of the body its jump takes: 14 (<c>jmp [rip]</c> and the target), or 5 (<c>jmp rel32</c> to a
+    /// thunk nearby) when the body's own branches land within its first 14 bytes but not its first 5. A loop that
+    /// starts sooner than that cannot carry a patch at all.
+    /// </summary>
+    private int PatchLengthOf(Detour detour, nint body)
+    {
+        if (!_patchLengths.TryGetValue(body, out var length))
+        {
+            var target = InnerBranches.LowestTarget(body, 0, OriginalBytesOf(body), X64.AbsoluteJumpLength);
+            length = target < 0 ? X64.AbsoluteJumpLength
+                : target >= X64.RelativeJumpLength ? X64.RelativeJumpLength
+                : throw new PatchException($"Cannot patch {detour.Name}: its compiled code at 0x{body:x} branches back to its byte {target}, inside the {X64.RelativeJumpLength} bytes the shortest jump takes; nothing was changed. Patch a method that calls it, or mark it [MethodImpl(MethodImplOptions.NoOptimization)] when it is yours.");
+            _patchLengths[body] = length;
+        }
+
+        return length;
     }
 
     /// <summary>A logged body is patched where it runs, once the runtime has copied it there from the JIT's buffer.</summary>
@@ -430,14 +452,27 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     }
 
     /// <summary>
-    /// Writes <c>jmp [stub]</c> (14 bytes) over the body's start: in one 16-byte store when the body is 16-byte
-    /// aligned (JIT and ReadyToRun code is), so that a thread running it never sees half a jump.
+    /// Writes <c>jmp [stub]</c> (14 bytes), or <c>jmp rel32</c> (5 bytes) to a thunk within reach that jumps to the
+    /// stub, over the body's start: in one 16-byte store when the body is 16-byte aligned (JIT and ReadyToRun code
+    /// is), so that a thread running it never sees half a jump.
     /// </summary>
-    private static void WriteJump(nint body, byte[] original, nint stub)
+    private static void WriteJump(nint body, byte[] original, nint stub, int length)
     {
         Span<byte> code = stackalloc byte[X64.AtomicStoreLength];
         original.AsSpan(0, X64.AtomicStoreLength).CopyTo(code);
-        X64.EncodeAbsoluteJump(code, stub);
+        if (length == X64.RelativeJumpLength)
+        {
+            var thunk = CodeMemory.Allocate(body, X64.AbsoluteJumpLength);
+            Span<byte> jump = stackalloc byte[X64.AbsoluteJumpLength];
+            X64.EncodeAbsoluteJump(jump, stub);
+            CodeMemory.WriteOwn(thunk, jump);
+            X64.EncodeRelativeJump(code, body, thunk);
+        }
+        else
+        {
+            X64.EncodeAbsoluteJump(code, stub);
+        }
+
         if (IsAtomicallyWritable(body))
         {
             using (CodeMemory.Unprotect(body, X64.AtomicStoreLength))
@@ -447,7 +482,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
         }
         else
         {
-            CodeMemory.Write(body, code[..X64.AbsoluteJumpLength]);
+            CodeMemory.Write(body, code[..length]);
         }
     }
 
@@ -467,9 +502,17 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     /// </summary>
     private bool RetargetOriginal(Detour detour, int slot, TimeSpan waited)
     {
-        var (body, original, patchLength) = detour.JitBody(slot);
+        var (body, original, patchLength, size) = detour.JitBody(slot);
         if (detour.Removed || body == 0 || slot <= detour.OriginalSlot)
         {
+            return true;
+        }
+
+        if (InnerBranches.LowestTarget(body, size, original, patchLength) >= 0)
+        {
+            // Its loop comes back inside the jump: a trampoline into it would land there. The original goes on
+            // running in the body it runs in now, which stays in place.
+            Interlocked.Increment(ref s_bodiesKeptAsOriginal);
             return true;
         }
 
@@ -521,6 +564,9 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
 
     /// <summary>Bodies the sweep found unpatched: each one is a window the design failed to close.</summary>
     public static int SweepRepairs => Volatile.Read(ref s_sweepRepairs);
+
+    /// <summary>New bodies whose loops branch back inside their jump, so that the original went on running in an older body.</summary>
+    public static int BodiesKeptAsOriginal => Volatile.Read(ref s_bodiesKeptAsOriginal);
 
     /// <summary>Installs that wrote a jump before every thread was seen clear of the body's start (after 2 s).</summary>
     public static int UnsettledWrites => Volatile.Read(ref s_unsettledWrites);

@@ -27,6 +27,41 @@ internal static class PrologueCopier
         return offset;
     }
 
+    /// <summary>
+    /// The length of the leading instructions that only set up a frame (pushes of registers, <c>mov rbp, rsp</c>,
+    /// <c>sub rsp, n</c>, <c>lea rbp, [rsp+n]</c>, <c>vzeroupper</c>). They run once, on entry: no branch of the
+    /// method lands among them.
+    /// </summary>
+    public static int FrameSetupLength(ReadOnlySpan<byte> code)
+    {
+        var offset = 0;
+        while (offset < code.Length)
+        {
+            var length = FrameSetupInstruction(code[offset..]);
+            if (length == 0)
+            {
+                break;
+            }
+
+            offset += length;
+        }
+
+        return offset;
+    }
+
+    private static int FrameSetupInstruction(ReadOnlySpan<byte> code) => code switch
+    {
+        [>= 0x50 and <= 0x57, ..] => 1,
+        [0x41, >= 0x50 and <= 0x57, ..] => 2,
+        [0x48, 0x89, 0xE5, ..] or [0x48, 0x8B, 0xEC, ..] => 3,
+        [0x48, 0x83, 0xEC, _, ..] => 4,
+        [0x48, 0x81, 0xEC, _, _, _, _, ..] => 7,
+        [0x48, 0x8D, 0x6C, 0x24, _, ..] => 5,
+        [0x48, 0x8D, 0xAC, 0x24, _, _, _, _, ..] => 8,
+        [0xC5, 0xF8, 0x77, ..] => 3,
+        _ => 0,
+    };
+
     /// <summary>Length of one position-independent instruction, or 0 when it is not one this copier knows.</summary>
     private static int InstructionLength(ReadOnlySpan<byte> code)
     {
