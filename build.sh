@@ -182,7 +182,10 @@ case "${1:-}" in
     ;;
   bench)
     install_prerequisites
-    dotnet run --no-restore -c Release --project bench/ClusterContext.Benchmarks -- "${@:2}"
+    dotnet build bench/ClusterContext.Benchmarks -c Release --no-restore --verbosity quiet -nologo
+    # The agent as the image ships it (AgentProcess.NativeAgent), beside the Release build the benchmarks run.
+    dotnet publish src/Agent -c Release -r linux-x64 -p:PublishAot=true -o src/Agent/bin/Release/net10.0/aot --verbosity quiet -nologo
+    dotnet run --no-build -c Release --project bench/ClusterContext.Benchmarks -- "${@:2}"
     ;;
   *)
     echo "usage: $0 demo|test|bench" >&2

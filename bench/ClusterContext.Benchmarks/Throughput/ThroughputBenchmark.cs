@@ -20,12 +20,12 @@ internal static class ThroughputBenchmark
         var total = (long)(gibibytes * 1024 * 1024 * 1024);
 
         await using var echo = new TcpEchoServer();
-        await using var agent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)]);
+        await using var agent = await AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)], native: true);
         await Task.Delay(TimeSpan.FromSeconds(2));
         var idleBeforeSessions = agent.ResidentBytes();
 
         await using var client = await AgentClient.ConnectAsync(agent.EndPoint, token: string.Empty, clientName: "bench");
-        Console.WriteLine($"Moving {total / (1024.0 * 1024 * 1024):0.##} GiB each way per round, {rounds} rounds, echo at {echo.EndPoint}, agent pid {agent.Pid}.");
+        Console.WriteLine($"Moving {total / (1024.0 * 1024 * 1024):0.##} GiB each way per round, {rounds} rounds, echo at {echo.EndPoint}, agent pid {agent.Pid} ({(AgentProcess.NativeAgent is null ? "framework-dependent: Native AOT not published" : "Native AOT, as the image ships it")}).");
         // A plain byte relay in its own process (socat, when installed) shows what any relay costs on this machine.
         using var relay = PlainRelay.TryStart(echo.EndPoint);
         Console.WriteLine($"{"round",5} {"direct MiB/s",14} {"agent MiB/s",14} {"ratio",7} {"plain relay MiB/s",18} {"ratio",7}");
