@@ -1,3 +1,4 @@
+using ClusterContext.Benchmarks.Agent;
 using ClusterContext.Benchmarks.Context;
 using ClusterContext.Benchmarks.Incoming;
 using ClusterContext.Benchmarks.Kube;
@@ -25,9 +26,11 @@ switch (args.FirstOrDefault())
         return await SessionHostBenchmark.RunAsync(args[1..]);
     case "shim":
         return await ShimBenchmark.RunAsync(args[1..]);
+    case "agent":
+        return await AgentFootprintBenchmark.RunAsync(args[1..]);
     case "latency":
         return await PingPongBenchmark.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds] | shim [rounds] | latency [rounds] [exchanges]");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds] | shim [rounds] | latency [rounds] [exchanges] | agent [starts] [sessions]");
         return 2;
 }
