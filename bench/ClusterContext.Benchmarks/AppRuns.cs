@@ -157,4 +157,15 @@ internal static class AppRuns
 
         return elapsed;
     }
+
+    /// <summary>Until no session host holds a lock under <paramref name="runtime"/> (its XDG_RUNTIME_DIR), or the timeout.</summary>
+    public static async Task WaitForNoHostAsync(string runtime, TimeSpan? timeout = null)
+    {
+        var sessions = Path.Combine(runtime, "clustercontext");
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (Directory.Exists(sessions) && Directory.EnumerateFiles(sessions, "*.lock").Any() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+    }
 }

@@ -50,6 +50,8 @@ public sealed class SessionHostTests(SandboxClusterFixture fixture) : IClassFixt
                 Assert.Equal(expected.Length, steps.Count(l => expected.Any(e => l.Contains(e, StringComparison.Ordinal))));
                 Assert.Equal(expected, expected.OrderBy(e => steps.FindIndex(l => l.Contains(e, StringComparison.Ordinal))));
                 Assert.DoesNotContain(steps, l => l.Contains("agent session open", StringComparison.Ordinal));
+                // The host's own start was before this process began: none of its steps is this start's.
+                Assert.DoesNotContain(steps, l => l.Contains("session host: ", StringComparison.Ordinal));
             }
             else
             {
@@ -68,6 +70,37 @@ public sealed class SessionHostTests(SandboxClusterFixture fixture) : IClassFixt
         await WaitForAsync(() => !Alive(hostPid), "the host to exit");
         var name = (string)added[0]!["name"]!;
         await WaitForAsync(() => Terminated(name), $"agent container {name} to end");
+    }
+
+    [Fact]
+    public async Task The_first_process_of_a_context_traces_the_hosts_start_on_its_own_time_line()
+    {
+        var environment = Environment(linger: 0);
+        environment["CLUSTERCONTEXT_TRACE_STARTUP"] = "1";
+        var run = await AppRun.RunAsync(environment, null, "env:ORDERS_MODE");
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
+
+        // "clustercontext: startup  123.4 ms  step (JIT so far: ...)": the host's steps among the process's own, in the
+        // order they happened, each on the process's clock.
+        var steps = run.Output.Split('\n').Where(l => l.StartsWith("clustercontext: startup", StringComparison.Ordinal))
+            .Select(l => l["clustercontext: startup".Length..].Trim())
+            .Select(l => (Ms: double.Parse(l[..l.IndexOf(' ', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture), Step: l[(l.IndexOf("ms", StringComparison.Ordinal) + 2)..].Trim()))
+            .ToList();
+        string[] expected =
+        [
+            "options loaded", "no session host runs: starting one", "session host: session host entered", "session host: session host listening",
+            "session host: kubeconfig loaded", "session host: first TLS handshake with the API server", "session host: target resolved",
+            "session host: agent container added to the pod", "session host: agent container running", "session host: port-forward to the agent open",
+            "session host: agent handshake done", "session host: pod environment and mounts read from the agent", "session host joined", "hooks installed", "session ready",
+        ];
+        var found = expected.Select(e => steps.FindIndex(s => s.Step.StartsWith(e, StringComparison.Ordinal))).ToList();
+        Assert.True(found.All(i => i >= 0), $"missing: {string.Join(", ", expected.Where((_, i) => found[i] < 0))}\n{run.Output}");
+        // Listening and the agent's start go on at once: every other step follows the one before it.
+        var ordered = expected.Where(e => e != "session host: session host listening").Select(e => steps.First(s => s.Step.StartsWith(e, StringComparison.Ordinal)).Ms).ToList();
+        Assert.True(ordered.Zip(ordered.Skip(1)).All(p => p.First <= p.Second), run.Output);
+        Assert.All(steps, s => Assert.InRange(s.Ms, 0, 120_000));
+        await WaitForAsync(() => !Directory.Exists(Sessions) || !Directory.EnumerateFileSystemEntries(Sessions).Any(), "the host's socket, lock and log to go");
     }
 
     [Fact]

@@ -55,6 +55,7 @@ internal static class EphemeralAgent
         try
         {
             patched = await api.SendAsync(HttpMethod.Patch, path, patch.ToJsonString(), "application/strategic-merge-patch+json", cancellationToken).ConfigureAwait(false);
+            Diagnostics.StartupTrace.Mark("agent container added to the pod");
         }
         catch (KubeApiException ex) when (ex.StatusCode is 400 or 403 or 422 && PodSecurityRefusal.Level(ex.Message) is { } level)
         {

@@ -39,6 +39,10 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
     private X509Certificate2? _clientCertificate;
     private ExecCredential? _certificateSource;
     private (DateTime Written, string Token)? _tokenFile;
+    private bool _handshakeTraced;
+
+    /// <summary>Done once the handler's TLS options are final (the kubeconfig's client certificate prepared): before its first request.</summary>
+    private readonly Task _clientCertificateReady = Task.CompletedTask;
 
     /// <summary>Creates a client for <paramref name="endpoint"/>.</summary>
     public KubeApiClient(KubeEndpoint endpoint, TimeProvider? time = null)
@@ -74,6 +78,28 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
         {
             handler.Proxy = new WebProxy(proxy);
             handler.UseProxy = true;
+        }
+
+        if (_clientCertificate is { } fixedCertificate && _exec is null)
+        {
+            // What the handshake would build when the server asks for the certificate: its chain, for which the
+            // machine's root store is read (tens of milliseconds on a first connection). Built here, off the caller's
+            // path, while the first request is prepared; then once for every connection, not once each.
+            _clientCertificateReady = Task.Run(() =>
+            {
+                var context = SslStreamCertificateContext.Create(fixedCertificate, additionalCertificates: null, offline: true);
+                handler.SslOptions.ClientCertificateContext = context;
+                handler.SslOptions.LocalCertificateSelectionCallback = null;
+            });
+        }
+
+        if (_trusted.Count > 0)
+        {
+            // The handshake builds the server's chain against the kubeconfig's authority alone: the machine's own root
+            // store (hundreds of certificates, read on first use) is never loaded for it.
+            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            policy.CustomTrustStore.AddRange(_trusted);
+            handler.SslOptions.CertificateChainPolicy = policy;
         }
 
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
@@ -156,6 +182,7 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
             }
 
             var used = await AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
+            await _clientCertificateReady.ConfigureAwait(false);
             HttpResponseMessage response;
             using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
@@ -210,6 +237,8 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
             {
                 socket.Options.SetRequestHeader("Authorization", header.ToString());
             }
+
+            await _clientCertificateReady.ConfigureAwait(false);
 
             try
             {
@@ -356,6 +385,12 @@ internal sealed class KubeApiClient : IKubeApi, IDisposable
 
     private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
+        if (!_handshakeTraced)
+        {
+            _handshakeTraced = true;
+            Diagnostics.StartupTrace.Mark("first TLS handshake with the API server: its certificate arrived");
+        }
+
         if (Endpoint.InsecureSkipTlsVerify)
         {
             return true;

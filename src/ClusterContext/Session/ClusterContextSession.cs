@@ -186,7 +186,12 @@ public sealed class ClusterContextSession : IAsyncDisposable
         // sweep of what dead processes left), and the hooks' patches, in place but passing every call on to the original
         // until the session is known (a patch's first install is the costliest part of the start).
         var cacheRoot = Task.Run(RemoteFileCache.CreateRoot, cancellationToken);
-        var patched = Task.Run(() => Patch(options), CancellationToken.None);
+        var patched = Task.Run(() =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            Patch(options);
+            Diagnostics.StartupTrace.Mark(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"choke-point patches in place (one install on a pool thread, {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms, while the session starts)"));
+        }, CancellationToken.None);
         async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenAsync(CancellationToken ct)
         {
             var opened = await OpenCoreAsync(ct).ConfigureAwait(false);

@@ -29,13 +29,16 @@ internal static class KubeConnector
     {
         var target = KubeTarget.Parse(options.Target!);
         var endpoint = KubeConfigLoader.Load(options.Context, options.Namespace);
+        Diagnostics.StartupTrace.Mark("kubeconfig loaded");
         var sessionEndPoints = await SessionEndPointsAsync(endpoint, cancellationToken).ConfigureAwait(false);
         var api = new KubeApiClient(endpoint);
         try
         {
             progress.Report($"Resolving {target} in namespace '{endpoint.Namespace}' (context '{endpoint.Context}', {endpoint.Server})");
             var resolved = await TargetResolver.ResolveAsync(api, target, endpoint.Namespace, cancellationToken).ConfigureAwait(false);
+            Diagnostics.StartupTrace.Mark("target resolved (the first connection to the API server, TLS, and its calls)");
             var started = await StartAgentAsync(api, resolved, options, progress, cancellationToken).ConfigureAwait(false);
+            Diagnostics.StartupTrace.Mark("agent container running");
             var description = $"{target} (pod {resolved.Namespace}/{resolved.Pod}, container {resolved.Container}) via port-forward";
             return new KubeAgent(api, resolved, started, description, sessionEndPoints);
         }
@@ -145,9 +148,11 @@ internal sealed class KubeAgent(KubeApiClient api, ResolvedTarget target, Starte
         while (true)
         {
             var stream = await OpenStreamAsync(cancellationToken).ConfigureAwait(false);
+            Diagnostics.StartupTrace.Mark("port-forward to the agent open");
             try
             {
                 var agent = await AgentClient.ConnectAsync(stream, started.Token, clientName, loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+                Diagnostics.StartupTrace.Mark("agent handshake done");
                 if (ownsApi)
                 {
                     stream.DisposeWith(api);

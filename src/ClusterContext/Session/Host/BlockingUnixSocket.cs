@@ -22,14 +22,20 @@ internal sealed unsafe partial class BlockingUnixSocket : IDisposable
     private const int Interrupted = 4; // EINTR
     private const int WouldBlock = 11; // EAGAIN: the timeout passed
     private const int MaxPath = 108; // sizeof(sockaddr_un.sun_path)
+    private const int NoSuchFile = 2; // ENOENT: no socket there
+    private const int Refused = 111; // ECONNREFUSED: a socket nobody listens on
 
     private int _fd;
 
     private BlockingUnixSocket(int fd) => _fd = fd;
 
     /// <summary>Connected to <paramref name="path"/>, each later call bounded by <paramref name="timeout"/>; null when nothing listens there.</summary>
-    public static BlockingUnixSocket? TryConnect(string path, TimeSpan timeout)
+    public static BlockingUnixSocket? TryConnect(string path, TimeSpan timeout) => TryConnect(path, timeout, out _);
+
+    /// <summary>As <see cref="TryConnect(string, TimeSpan)"/>; <paramref name="nobody"/> tells that no socket is there or none listens on it (not a failure of another kind).</summary>
+    public static BlockingUnixSocket? TryConnect(string path, TimeSpan timeout, out bool nobody)
     {
+        nobody = false;
         var name = Encoding.UTF8.GetBytes(path);
         if (name.Length >= MaxPath)
         {
@@ -56,6 +62,7 @@ internal sealed unsafe partial class BlockingUnixSocket : IDisposable
             || SetOption(fd, SocketLevel, SendTimeoutOption, limit, 16) != 0
             || Connect(fd, address, (uint)(2 + name.Length + 1)) != 0)
         {
+            nobody = Marshal.GetLastPInvokeError() is NoSuchFile or Refused;
             socket.Dispose();
             return null;
         }

@@ -29,6 +29,9 @@ internal sealed class SessionHostClient : IDisposable
     private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
     private Socket? _controlSocket;
 
+    /// <summary>A host this process started on finding none (<see cref="TryJoinRunning"/>), not yet waited for.</summary>
+    private Process? _earlyHost;
+
     /// <summary>The control connection as the start joined on it, until its first use makes it <see cref="_controlSocket"/>.</summary>
     private BlockingUnixSocket? _joined;
     private SessionInfo? _info;
@@ -136,8 +139,15 @@ internal sealed class SessionHostClient : IDisposable
                 return null;
             }
 
-            if (BlockingUnixSocket.TryConnect(Files.Socket, _options.Timeout) is not { } socket)
+            if (BlockingUnixSocket.TryConnect(Files.Socket, _options.Timeout, out var nobody) is not { } socket)
             {
+                if (nobody && (_options.Target is not null || _options.Session.Name is null))
+                {
+                    // No host: one starts now, before the full way (asynchronous, its code compiled as it first runs)
+                    // gets to it; that way then connects to this one.
+                    StartHostEarly();
+                }
+
                 return null;
             }
 
@@ -295,6 +305,7 @@ internal sealed class SessionHostClient : IDisposable
                     else if (root.TryGetProperty("ok", out var ok))
                     {
                         _info = SessionInfo.Read(ok);
+                        Diagnostics.StartupTrace.MarkFrom("session host", _info.HostSteps);
                         break;
                     }
                 }
@@ -306,6 +317,7 @@ internal sealed class SessionHostClient : IDisposable
             }
 
             _controlSocket = socket;
+            Interlocked.Exchange(ref _earlyHost, null)?.Dispose(); // it listened before this process looked for it again
         }
         finally
         {
@@ -385,9 +397,8 @@ internal sealed class SessionHostClient : IDisposable
             throw new IOException($"Session '{name}' is not running: start it with `clusterctx session start {name} -t TARGET`, or give a target as well.");
         }
 
-        SessionLog.Progress(_logger, $"Starting the session host of {_options.Target}");
         var started = Stopwatch.GetTimestamp();
-        var host = Spawn();
+        var host = Interlocked.Exchange(ref _earlyHost, null) ?? Spawn();
         var spawned = 1;
         var delay = TimeSpan.FromMilliseconds(5);
         try
@@ -423,14 +434,31 @@ internal sealed class SessionHostClient : IDisposable
             host.Dispose();
         }
 
-        Process Spawn()
+    }
+
+    /// <summary>Starts the host that <see cref="StartHostAsync"/> then waits for; a failure to start it is left to that one to report.</summary>
+    private void StartHostEarly()
+    {
+        try
         {
-            var process = Process.Start(HostStartInfo()) ?? throw new IOException($"Could not start the session host ({HostPath}).");
-            process.StandardInput.Close();
-            process.StandardOutput.Close();
-            process.StandardError.Close();
-            return process;
+            var host = Spawn();
+            Interlocked.Exchange(ref _earlyHost, host)?.Dispose();
         }
+        catch (Exception ex) when (ex is IOException or System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+        }
+    }
+
+    private Process Spawn()
+    {
+        SessionLog.Progress(_logger, $"Starting the session host of {_options.Target}");
+        Diagnostics.StartupTrace.Mark("no session host runs: starting one");
+        var process = Process.Start(HostStartInfo()) ?? throw new IOException($"Could not start the session host ({HostPath}).");
+        process.StandardInput.Close();
+        process.StandardOutput.Close();
+        process.StandardError.Close();
+        Diagnostics.StartupTrace.Mark($"session host process {process.Id} started");
+        return process;
     }
 
     private ProcessStartInfo HostStartInfo()
@@ -467,6 +495,11 @@ internal sealed class SessionHostClient : IDisposable
         if (KubeConnector.Capabilities(_options).Count > 0)
         {
             info.ArgumentList.Add("--incoming");
+        }
+
+        if (Diagnostics.StartupTrace.Enabled)
+        {
+            info.ArgumentList.Add("--trace-startup");
         }
 
         // The machine's environment as the process found it (not the pod's, imported since), without the hook.

@@ -18,6 +18,11 @@ internal static class SessionHostProgram
     public static int Run(string[] args)
     {
         var arguments = Parse(args);
+        if (arguments.ContainsKey("trace-startup"))
+        {
+            Diagnostics.StartupTrace.CollectForClients();
+        }
+
         _ = HostInterop.SetSid();
         var files = SessionHostPaths.For(arguments["folder"], arguments["name"]);
         // The log only once this is the session's host: one that finds another holding the lock must not truncate
@@ -59,14 +64,18 @@ internal static class SessionHostProgram
         var clean = false;
         try
         {
+            using var loggers = new StderrLoggerFactory();
+            using var server = new SessionHostServer(options, files, linger, loggers.CreateLogger("ClusterContext.SessionHost"));
+            // The agent's start (kubeconfig, the API server, the pod) is what the process that started this host waits
+            // for: it begins now, while the lock file is written and the socket opened.
+            server.StartAgent();
             HostInterop.Rewrite(lockFd, SessionHostServer.LockText(files, options, linger));
             SessionHostServer.TryDelete(files.Socket);
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             listener.Bind(new UnixDomainSocketEndPoint(files.Socket));
             File.SetUnixFileMode(files.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             listener.Listen(64);
-            using var loggers = new StderrLoggerFactory();
-            using var server = new SessionHostServer(options, files, linger, loggers.CreateLogger("ClusterContext.SessionHost"));
+            Diagnostics.StartupTrace.Mark("session host listening");
             var code = server.RunAsync(listener).GetAwaiter().GetResult();
             clean = code == 0;
             return code;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using ClusterContext.Kube;
 using Microsoft.Extensions.Logging;
@@ -51,6 +52,9 @@ internal sealed partial class SessionHostServer : IDisposable
     }
 
     /// <summary>Serves until the linger after the last process passes; the exit code of the host process.</summary>
+    /// <summary>Starts the agent before <see cref="RunAsync"/> listens: the process that started the host needs it at once.</summary>
+    public void StartAgent() => _ = EnsureAgentAsync();
+
     public async Task<int> RunAsync(Socket listener)
     {
         _listener = listener;
@@ -248,6 +252,7 @@ internal sealed partial class SessionHostServer : IDisposable
             TargetPid = agent.Own.Agent.TargetPid,
             PodEnvironment = joining ? agent.Environment : null,
             Mounts = joining ? agent.Mounts : null,
+            HostSteps = joining ? Diagnostics.StartupTrace.CollectedSteps() : [],
         };
 
     /// <summary>A session of a process's own with the agent: a new port-forward, spliced to the process's connection.</summary>
@@ -409,6 +414,7 @@ internal sealed partial class SessionHostServer : IDisposable
                 var podMounts = own.GetMountsAsync(_stopping.Token);
                 environment = await podEnvironment.ConfigureAwait(false);
                 mounts = await podMounts.ConfigureAwait(false);
+                Diagnostics.StartupTrace.Mark("pod environment and mounts read from the agent");
             }
             catch
             {
@@ -581,18 +587,46 @@ internal sealed partial class SessionHostServer : IDisposable
     }
 
     /// <summary>The host's lock file content: who holds it and what it serves (read by <c>clusterctx session list</c>).</summary>
-    internal static string LockText(SessionHostFiles files, ClusterContextOptions options, TimeSpan? linger) =>
-        JsonSerializer.Serialize(new Dictionary<string, object?>
+    /// <remarks>Written field by field: the serializer's first use (reflection over the values) would cost a new host tens of milliseconds.</remarks>
+    internal static string LockText(SessionHostFiles files, ClusterContextOptions options, TimeSpan? linger)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            ["name"] = files.Name,
-            ["pid"] = Environment.ProcessId,
-            ["startTime"] = Hooks.FileSystem.CacheFolder.StartTime(Environment.ProcessId),
-            ["target"] = options.Target,
-            ["namespace"] = options.Namespace,
-            ["context"] = options.Context,
-            ["linger"] = linger?.TotalSeconds,
-            ["started"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-        });
+            void Text(string name, string? value)
+            {
+                if (value is null)
+                {
+                    writer.WriteNull(name);
+                }
+                else
+                {
+                    writer.WriteString(name, value);
+                }
+            }
+
+            writer.WriteStartObject();
+            writer.WriteString("name", files.Name);
+            writer.WriteNumber("pid", Environment.ProcessId);
+            Text("startTime", Hooks.FileSystem.CacheFolder.StartTime(Environment.ProcessId));
+            Text("target", options.Target);
+            Text("namespace", options.Namespace);
+            Text("context", options.Context);
+            if (linger is { } seconds)
+            {
+                writer.WriteNumber("linger", seconds.TotalSeconds);
+            }
+            else
+            {
+                writer.WriteNull("linger");
+            }
+
+            writer.WriteString("started", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     private static partial class HostLog
     {

@@ -23,6 +23,9 @@ internal sealed record SessionInfo(string Token, string Description, ResolvedTar
     /// <summary>The target process's id in the pod, as the agent's welcome named it.</summary>
     public int TargetPid { get; init; }
 
+    /// <summary>The host's own start-up steps (UTC ticks, text) when it traces them (<c>CLUSTERCONTEXT_TRACE_STARTUP</c> of the process that started it); else empty.</summary>
+    public IReadOnlyList<(long Ticks, string Step)> HostSteps { get; init; } = [];
+
     public void Write(Utf8JsonWriter writer)
     {
         writer.WriteStartObject("ok");
@@ -79,6 +82,20 @@ internal sealed record SessionInfo(string Token, string Description, ResolvedTar
             writer.WriteEndArray();
         }
 
+        if (HostSteps.Count > 0)
+        {
+            writer.WriteStartArray("startup");
+            foreach (var (ticks, step) in HostSteps)
+            {
+                writer.WriteStartArray();
+                writer.WriteNumberValue(ticks);
+                writer.WriteStringValue(step);
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndArray();
+        }
+
         writer.WriteEndObject();
     }
 
@@ -120,6 +137,16 @@ internal sealed record SessionInfo(string Token, string Description, ResolvedTar
             }
         }
 
+        List<(long Ticks, string Step)>? hostSteps = null;
+        if (ok.TryGetProperty("startup", out var startup))
+        {
+            hostSteps = new List<(long Ticks, string Step)>(startup.GetArrayLength());
+            foreach (var step in startup.EnumerateArray())
+            {
+                hostSteps.Add((step[0].GetInt64(), step[1].GetString()!));
+            }
+        }
+
         return new SessionInfo(
             ok.String("token") ?? "",
             ok.String("description") ?? "",
@@ -130,6 +157,7 @@ internal sealed record SessionInfo(string Token, string Description, ResolvedTar
             TargetPid = ok.TryGetProperty("targetPid", out var target) ? target.GetInt32() : 0,
             PodEnvironment = environment,
             Mounts = mountEntries,
+            HostSteps = hostSteps ?? [],
         };
     }
 
