@@ -1,5 +1,6 @@
 using ClusterContext.Benchmarks.Agent;
 using ClusterContext.Benchmarks.Context;
+using ClusterContext.Benchmarks.Footprint;
 using ClusterContext.Benchmarks.Incoming;
 using ClusterContext.Benchmarks.Kube;
 using ClusterContext.Benchmarks.Latency;
@@ -28,9 +29,11 @@ switch (args.FirstOrDefault())
         return await ShimBenchmark.RunAsync(args[1..]);
     case "agent":
         return await AgentFootprintBenchmark.RunAsync(args[1..]);
+    case "footprint":
+        return await HookFootprintBenchmark.RunAsync(args[1..]);
     case "latency":
         return await PingPongBenchmark.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds] | shim [rounds] | latency [rounds] [exchanges] | agent [starts] [sessions]");
+        Console.Error.WriteLine("usage: ClusterContext.Benchmarks throughput [GiB] [rounds] | kube [MiB] [rounds] | patching | context | incoming [rounds] [seconds] | session [rounds] | shim [rounds] | latency [rounds] [exchanges] | agent [starts] [sessions] | footprint [idle seconds]");
         return 2;
 }

@@ -45,6 +45,7 @@ static async Task<string> RunAsync(string verb, string argument) => verb switch
     "redis" => await RedisPingAsync(argument),
     "redis-sync" => RedisPing(argument),
     "pause" => await PauseAsync(argument),
+    "idle" => await IdleAsync(argument),
     "config-reload" => await ConfigReloadAsync(argument),
     "http" => await HttpGetAsync(argument),
     "https-any-cert" => await HttpsGetAcceptingAnyCertificateAsync(argument),
@@ -143,6 +144,13 @@ static string RedisPing(string host)
     var reply = new byte[7];
     stream.ReadExactly(reply);
     return Encoding.ASCII.GetString(reply).TrimEnd();
+}
+
+static async Task<string> IdleAsync(string seconds)
+{
+    // Does nothing for that long (no polling of its own): what the process costs at rest.
+    await Task.Delay(TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)));
+    return "idle";
 }
 
 static async Task<string> PauseAsync(string path)

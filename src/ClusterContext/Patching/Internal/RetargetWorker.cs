@@ -15,6 +15,12 @@ internal sealed unsafe class RetargetWorker
     private const int QueueLength = 1024;
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How long the worker sleeps while the JIT has compiled nothing since the last sweep: no method has a new body that
+    /// the JIT hook could have missed, so the safety net can wait (a process at rest is woken every 2 s, not 4 times a second).
+    /// </summary>
+    private static readonly TimeSpan QuietInterval = TimeSpan.FromSeconds(2);
+
     /// <summary>How often bodies not yet published are looked at again.</summary>
     private static readonly TimeSpan PendingInterval = TimeSpan.FromMilliseconds(1);
 
@@ -29,7 +35,7 @@ internal sealed unsafe class RetargetWorker
     private long _examined;
 
     /// <param name="retarget">Called with a patched body (its slot in the detour) and how long it has waited; true once nothing more is to be done for it.</param>
-    /// <param name="sweep">The safety net, run every quarter second.</param>
+    /// <param name="sweep">The safety net, run every quarter second while methods are being compiled.</param>
     public RetargetWorker(Func<Detour, int, TimeSpan, bool> retarget, Action sweep)
     {
         _retarget = retarget;
@@ -55,9 +61,11 @@ internal sealed unsafe class RetargetWorker
     private void Run()
     {
         var sinceSweep = Stopwatch.StartNew();
+        var compiledAtSweep = -1L;
         while (true)
         {
-            _wake.WaitOne(_pending.Count > 0 ? PendingInterval : SweepInterval);
+            var quiet = System.Runtime.JitInfo.GetCompiledMethodCount() == compiledAtSweep;
+            _wake.WaitOne(_pending.Count > 0 ? PendingInterval : quiet ? QuietInterval : SweepInterval);
             while (_read < Volatile.Read(ref _written))
             {
                 var index = (int)(_read % QueueLength);
@@ -81,6 +89,8 @@ internal sealed unsafe class RetargetWorker
 
             if (sinceSweep.Elapsed >= SweepInterval)
             {
+                // Counted before the sweep: what is compiled while it runs makes the next one come soon.
+                compiledAtSweep = System.Runtime.JitInfo.GetCompiledMethodCount();
                 Safely(() =>
                 {
                     _sweep();
