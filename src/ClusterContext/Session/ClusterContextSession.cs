@@ -190,7 +190,10 @@ public sealed class ClusterContextSession : IAsyncDisposable
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             Patch(options);
-            Diagnostics.StartupTrace.Mark(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"choke-point patches in place (one install on a pool thread, {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms, while the session starts)"));
+            if (Diagnostics.StartupTrace.Enabled)
+            {
+                Diagnostics.StartupTrace.Mark(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"choke-point patches in place (one install on a pool thread, {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms, while the session starts)"));
+            }
         }, CancellationToken.None);
         async Task<(AgentClient Agent, string Address, IReadOnlyList<IPEndPoint> SessionEndPoints, Kube.ResolvedTarget? Target)> OpenAsync(CancellationToken ct)
         {

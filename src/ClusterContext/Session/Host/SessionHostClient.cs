@@ -29,6 +29,9 @@ internal sealed class SessionHostClient : IDisposable
     private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
     private Socket? _controlSocket;
 
+    /// <summary>A named session with no target is one <c>clusterctx session start</c> made: this process cannot start its host.</summary>
+    private bool CanStartHost => _options.Target is not null || _options.Session.Name is null;
+
     /// <summary>A host this process started on finding none (<see cref="TryJoinRunning"/>), not yet waited for.</summary>
     private Process? _earlyHost;
 
@@ -141,7 +144,7 @@ internal sealed class SessionHostClient : IDisposable
 
             if (BlockingUnixSocket.TryConnect(Files.Socket, _options.Timeout, out var nobody) is not { } socket)
             {
-                if (nobody && (_options.Target is not null || _options.Session.Name is null))
+                if (nobody && CanStartHost)
                 {
                     // No host: one starts now, before the full way (asynchronous, its code compiled as it first runs)
                     // gets to it; that way then connects to this one.
@@ -392,8 +395,9 @@ internal sealed class SessionHostClient : IDisposable
     /// <summary>Starts the host, detached, and connects once it listens. Two processes doing this at once end with one host: the other one's finds the lock taken and leaves.</summary>
     private async Task<Socket> StartHostAsync(CancellationToken cancellationToken)
     {
-        if (_options.Session.Name is { } name && _options.Target is null)
+        if (!CanStartHost)
         {
+            var name = _options.Session.Name;
             throw new IOException($"Session '{name}' is not running: start it with `clusterctx session start {name} -t TARGET`, or give a target as well.");
         }
 
