@@ -69,7 +69,7 @@ public class PackageTests(PodFixture pod)
             var hostedBuild = await DotnetAsync(hosted, "build", "-nologo", "-v", "q", "--disable-build-servers");
             Assert.True(hostedBuild.ExitCode == 0, hostedBuild.Output);
             // With no hook, the library in the app's folder starts the session host from there: its entry point is beside it.
-            foreach (var file in new[] { "ClusterContext.SessionHost.dll", "ClusterContext.SessionHost.runtimeconfig.json" })
+            foreach (var file in new[] { "ClusterContext.SessionHost.dll", "ClusterContext.SessionHost.runtimeconfig.json", "clusterctx-session-host" })
             {
                 Assert.True(File.Exists(Path.Combine(hosted, "bin", "Debug", "net10.0", file)), file);
             }
@@ -133,6 +133,12 @@ public class PackageTests(PodFixture pod)
             Assert.True(shim.AsSpan().StartsWith((byte[])[0x7F, (byte)'E', (byte)'L', (byte)'F']) && shim[16] == 3 && BitConverter.ToUInt16(shim, 18) == 62,
                 "tools/hook/libclusterctx.so is not an x86-64 shared object (ELF type 3, machine 62)");
             Assert.Equal(File.ReadAllBytes(Path.Combine(Path.GetDirectoryName(AppRun.HookPath)!, "libclusterctx.so")), shim);
+            // And the session host compiled ahead of time, the build folder's: an x86-64 ELF executable (a position-
+            // independent one is of type 3 too), which the hook starts in place of the entry point above.
+            var nativeHost = Read(nupkg, "tools/hook/clusterctx-session-host");
+            Assert.True(nativeHost.AsSpan().StartsWith((byte[])[0x7F, (byte)'E', (byte)'L', (byte)'F']) && BitConverter.ToUInt16(nativeHost, 18) == 62,
+                "tools/hook/clusterctx-session-host is not an x86-64 ELF executable");
+            Assert.Equal(File.ReadAllBytes(Path.Combine(Path.GetDirectoryName(AppRun.HookPath)!, "clusterctx-session-host")), nativeHost);
             Assert.Equal(File.ReadAllBytes(Path.Combine(AppRun.RepositoryRoot, "src/ClusterContext/clustercontext.schema.json")),
                 Read(nupkg, "contentFiles/any/any/clustercontext.schema.json"));
 

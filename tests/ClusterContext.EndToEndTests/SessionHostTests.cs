@@ -103,6 +103,63 @@ public sealed class SessionHostTests(SandboxClusterFixture fixture) : IClassFixt
         await WaitForAsync(() => !Directory.Exists(Sessions) || !Directory.EnumerateFileSystemEntries(Sessions).Any(), "the host's socket, lock and log to go");
     }
 
+    [Theory]
+    [InlineData("as built", true)]
+    [InlineData("without its mode, as a package's extraction leaves it", true)]
+    [InlineData("refused by its loader (exit 127)", false)]
+    [InlineData("naming a loader this system lacks", false)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task The_first_process_starts_the_native_host_where_it_runs_and_the_managed_one_where_it_does_not(string nativeHost, bool native)
+    {
+        // A hook folder of the test's own, its native host as the case has it.
+        var folder = Path.Combine(_runtime, "hook");
+        Directory.CreateDirectory(folder);
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(AppRun.HookPath)!))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        var executable = Path.Combine(folder, "clusterctx-session-host");
+        Assert.True(File.Exists(executable), $"the build put no native session host beside the hook ({executable})");
+        const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        switch (nativeHost)
+        {
+            case "without its mode, as a package's extraction leaves it":
+                File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                break;
+            case "refused by its loader (exit 127)":
+                File.WriteAllText(executable, "#!/bin/sh\nexit 127\n");
+                File.SetUnixFileMode(executable, Executable);
+                break;
+            case "naming a loader this system lacks":
+                File.WriteAllText(executable, "#!/nonexistent/ld-musl-x86_64.so.1\n");
+                File.SetUnixFileMode(executable, Executable);
+                break;
+        }
+
+        var environment = Environment(linger: 2);
+        environment["DOTNET_STARTUP_HOOKS"] = Path.Combine(folder, "ClusterContext.dll");
+        var running = AppRun.StartAsync(environment, null, "env:ORDERS_MODE", $"pause:{Path.Combine(_runtime, "resume")}");
+        Assert.Equal("env:ORDERS_MODE\tsandbox", await running.NextLineAsync());
+        var host = File.ResolveLinkTarget($"/proc/{HostPid()}/exe", returnFinalTarget: true)!.FullName;
+        var commandLine = File.ReadAllText($"/proc/{HostPid()}/cmdline").Replace('\0', ' ');
+        await File.WriteAllTextAsync(Path.Combine(_runtime, "resume"), "");
+        var run = await running.CompleteAsync();
+        Assert.True(run.ExitCode == 0, run.Output);
+        if (native)
+        {
+            Assert.Equal(executable, host);
+            Assert.True(File.GetUnixFileMode(executable).HasFlag(UnixFileMode.UserExecute));
+        }
+        else
+        {
+            Assert.NotEqual(executable, host);
+            Assert.Contains(Path.Combine(folder, "ClusterContext.SessionHost.dll"), commandLine, StringComparison.Ordinal);
+        }
+
+        await WaitForAsync(() => !Directory.EnumerateFileSystemEntries(Sessions).Any(), "the host's socket, lock and log to go");
+    }
+
     [Fact]
     public async Task A_write_reaches_the_pod_when_the_process_is_killed_right_after_closing_the_file()
     {

@@ -19,6 +19,12 @@ internal sealed class SessionHostClient : IDisposable
     /// <summary>The host's entry point, beside the hook.</summary>
     public const string HostAssembly = "ClusterContext.SessionHost.dll";
 
+    /// <summary>The same host compiled ahead of time (linux-x64), beside the hook too: started in its place where it runs.</summary>
+    public const string NativeHostExecutable = "clusterctx-session-host";
+
+    /// <summary>Set once the native host could not run here (no loader for it, a C library too old): the managed one is started from then on.</summary>
+    private static volatile bool s_nativeHostUnusable;
+
     /// <summary>How long a host just started may take to listen.</summary>
     private static readonly TimeSpan StartWait = TimeSpan.FromSeconds(15);
 
@@ -80,7 +86,38 @@ internal sealed class SessionHostClient : IDisposable
     /// </summary>
     public static string? HostFolder { get; set; }
 
-    private static string HostPath => Path.Combine(HostFolder ?? Path.GetDirectoryName(typeof(SessionHostClient).Assembly.Location)!, HostAssembly);
+    private static string HostPath => Path.Combine(HostFolderPath, HostAssembly);
+
+    private static string HostFolderPath => HostFolder ?? Path.GetDirectoryName(typeof(SessionHostClient).Assembly.Location)!;
+
+    /// <summary>
+    /// The native host when this process can start it: beside the hook, on x64, and executable (a package's files come
+    /// out of it without their mode: it is set here, once). Null otherwise, for the managed host.
+    /// </summary>
+    private static string? NativeHostPath()
+    {
+        if (OperatingSystem.IsWindows() || s_nativeHostUnusable || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+        {
+            return null;
+        }
+
+        var path = Path.Combine(HostFolderPath, NativeHostExecutable);
+        try
+        {
+            var mode = File.GetUnixFileMode(path);
+            const UnixFileMode Execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+            if ((mode & UnixFileMode.UserExecute) == 0)
+            {
+                File.SetUnixFileMode(path, mode | Execute);
+            }
+
+            return path;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A session of this process's own with the agent, through the host (started if none runs).</summary>
     public async Task<(AgentClient Agent, string Description, IReadOnlyList<IPEndPoint> SessionEndPoints, ResolvedTarget Target)> OpenAsync(ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
@@ -418,6 +455,13 @@ internal sealed class SessionHostClient : IDisposable
                 // and that one has left since (its agent failed to start, say). Start one again.
                 if (host.HasExited && spawned < 3)
                 {
+                    // 126/127: the native host's loader refused it (not executable, a C library without what it
+                    // needs) before any of its code ran.
+                    if (host.ExitCode is 126 or 127 && host.StartInfo.FileName.EndsWith(NativeHostExecutable, StringComparison.Ordinal))
+                    {
+                        s_nativeHostUnusable = true;
+                    }
+
                     host.Dispose();
                     host = Spawn();
                     spawned++;
@@ -457,7 +501,23 @@ internal sealed class SessionHostClient : IDisposable
     {
         SessionLog.Progress(_logger, $"Starting the session host of {_options.Target}");
         Diagnostics.StartupTrace.Mark("no session host runs: starting one");
-        var process = Process.Start(HostStartInfo()) ?? throw new IOException($"Could not start the session host ({HostPath}).");
+        Process? process;
+        try
+        {
+            process = Process.Start(HostStartInfo(NativeHostPath()));
+        }
+        catch (System.ComponentModel.Win32Exception) when (!s_nativeHostUnusable && NativeHostPath() is not null)
+        {
+            // The native host cannot be started here (a system without the loader it names, musl's, say).
+            s_nativeHostUnusable = true;
+            process = Process.Start(HostStartInfo(null));
+        }
+
+        if (process is null)
+        {
+            throw new IOException($"Could not start the session host ({HostPath}).");
+        }
+
         process.StandardInput.Close();
         process.StandardOutput.Close();
         process.StandardError.Close();
@@ -465,10 +525,11 @@ internal sealed class SessionHostClient : IDisposable
         return process;
     }
 
-    private ProcessStartInfo HostStartInfo()
+    /// <summary>How the host starts: <paramref name="native"/> itself, else <c>dotnet ClusterContext.SessionHost.dll</c>.</summary>
+    private ProcessStartInfo HostStartInfo(string? native)
     {
         var dotnet = Path.Combine(Hosting.ToolingProcess.DotnetRoot, "dotnet");
-        var info = new ProcessStartInfo(File.Exists(dotnet) ? dotnet : "dotnet")
+        var info = new ProcessStartInfo(native ?? (File.Exists(dotnet) ? dotnet : "dotnet"))
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -476,7 +537,11 @@ internal sealed class SessionHostClient : IDisposable
             RedirectStandardError = true,
             WorkingDirectory = "/",
         };
-        info.ArgumentList.Add(HostPath);
+        if (native is null)
+        {
+            info.ArgumentList.Add(HostPath);
+        }
+
         void Add(string key, string? value)
         {
             if (value is not null)
