@@ -114,7 +114,7 @@ public sealed class KubeTargetTests(PodFixture pod)
             var plugin = Path.Combine(folder, "token.sh");
             File.WriteAllText(plugin, $$$"""
                 #!/bin/sh
-                echo run >> '{{{runs}}}'
+                echo "run ${SSL_CERT_FILE-unset} ${SSL_CERT_DIR-unset}" >> '{{{runs}}}'
                 echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
                 """);
             File.SetUnixFileMode(plugin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -148,12 +148,16 @@ public sealed class KubeTargetTests(PodFixture pod)
                 ["KUBECONFIG"] = kubeconfig,
                 ["CLUSTERCONTEXT_TARGET"] = "deployment/orders",
                 ["CLUSTERCONTEXT_REQUIRED"] = "true",
+                // The plugin sees the machine's root store as the app had it (the session host points its own away).
+                ["SSL_CERT_FILE"] = "/etc/ssl/certs/ca-certificates.crt",
+                ["SSL_CERT_DIR"] = null,
             }, null, "env:ORDERS_MODE");
 
             Assert.True(run.ExitCode == 0, run.Output);
             Assert.Equal("sandbox", run["env:ORDERS_MODE"]);
             Assert.True(server.Requests.Count(r => r.Contains("/portforward?", StringComparison.Ordinal)) > 1, "The first port-forward should have found no agent listening yet.");
-            Assert.Single(File.ReadAllLines(runs)); // one plugin run for every attempt
+            // One plugin run for every attempt, with the machine's trust settings.
+            Assert.Equal("run /etc/ssl/certs/ca-certificates.crt unset", Assert.Single(File.ReadAllLines(runs)));
         }
         finally
         {

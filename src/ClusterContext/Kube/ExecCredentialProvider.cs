@@ -24,6 +24,9 @@ internal sealed class ExecCredentialProvider
     private ExecCredential? _cached;
     private Task<ExecCredential>? _run;
 
+    /// <summary>Variables a plugin gets as the machine had them, where this process changed its own (the session host's root store, <see cref="Session.Host.SessionHostProgram"/>); null removes.</summary>
+    public static IReadOnlyDictionary<string, string?> MachineEnvironment { get; set; } = new Dictionary<string, string?>();
+
     /// <summary>Creates a provider for <paramref name="plugin"/>.</summary>
     public ExecCredentialProvider(ExecPlugin plugin, TimeProvider? time = null)
     {
@@ -103,6 +106,18 @@ internal sealed class ExecCredentialProvider
         foreach (var argument in _plugin.Arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in MachineEnvironment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         foreach (var (name, value) in _plugin.Environment)

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace ClusterContext.Session.Host;
 
-/// <summary>The few Linux calls the session host needs that .NET does not offer: an advisory lock, a session of its own, inotify.</summary>
+/// <summary>The few Linux calls the session host needs that .NET does not offer: an advisory lock, a session of its own, inotify, its own environment.</summary>
 internal static unsafe partial class HostInterop
 {
     public const uint InCloseWrite = 0x8;
@@ -36,6 +36,29 @@ internal static unsafe partial class HostInterop
 
     [LibraryImport("libc", EntryPoint = "close")]
     public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "getenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint GetEnv(string name);
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
+
+    /// <summary>
+    /// Points this process's machine root store (OpenSSL's and .NET's: <c>SSL_CERT_FILE</c>, <c>SSL_CERT_DIR</c>) at
+    /// nothing, and returns the variables as they were, for the processes it starts. Only while this process runs
+    /// one thread: setenv is no call to make beside another thread's getenv.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> HideMachineTrustStore()
+    {
+        var original = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var name in (string[])["SSL_CERT_FILE", "SSL_CERT_DIR"])
+        {
+            original[name] = Marshal.PtrToStringUTF8(GetEnv(name));
+            _ = SetEnv(name, "/dev/null", 1);
+        }
+
+        return original;
+    }
 
     [LibraryImport("libc", EntryPoint = "setsid")]
     public static partial int SetSid();

@@ -39,6 +39,7 @@ internal static class SessionHostProgram
         options.Agent.Port = arguments.TryGetValue("port", out var port) ? int.Parse(port, CultureInfo.InvariantCulture) : null;
         options.Agent.StartTimeout = TimeSpan.FromSeconds(double.Parse(arguments["start-timeout"], CultureInfo.InvariantCulture));
         options.Network.Incoming.Mode = arguments.ContainsKey("incoming") ? IncomingTrafficMode.Steal : IncomingTrafficMode.Off;
+        TrustTheKubeconfigOnly(options);
         var linger = double.Parse(arguments["linger"], CultureInfo.InvariantCulture) is var seconds && seconds >= 0 ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
 
         int? taken;
@@ -92,6 +93,30 @@ internal static class SessionHostProgram
             SessionHostServer.TryDelete(files.Lock);
             _ = HostInterop.Close(lockFd);
         }
+    }
+
+    /// <summary>
+    /// Where the kubeconfig names the authority the API server is checked against (and no proxy stands between), the
+    /// host talks to nobody the machine's root store is for; yet building the chain of its client certificate (and of
+    /// the server's) reads that whole store first, hundreds of files the first connection waits for. So it is
+    /// pointed at nothing for this process, now, while it runs one thread; exec credential plugins get it back. The
+    /// kubeconfig is read again as the agent starts (a failure to read it is reported there).
+    /// </summary>
+    private static void TrustTheKubeconfigOnly(ClusterContextOptions options)
+    {
+        try
+        {
+            var endpoint = Kube.KubeConfigLoader.Load(options.Context, options.Namespace);
+            if (endpoint.CertificateAuthority is not null && endpoint.ProxyUrl is null)
+            {
+                Kube.ExecCredentialProvider.MachineEnvironment = HostInterop.HideMachineTrustStore();
+            }
+        }
+#pragma warning disable CA1031 // whatever the kubeconfig's fault, it is the agent's start that reports it
+        catch (Exception)
+        {
+        }
+#pragma warning restore CA1031
     }
 
     /// <summary>The session's lock, held for the host's life; null when a live host has it.</summary>
