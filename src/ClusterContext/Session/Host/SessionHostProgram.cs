@@ -96,18 +96,22 @@ internal static class SessionHostProgram
     }
 
     /// <summary>
-    /// Where the kubeconfig names the authority the API server is checked against (and no proxy stands between), the
-    /// host talks to nobody the machine's root store is for; yet building the chain of its client certificate (and of
-    /// the server's) reads that whole store first, hundreds of files the first connection waits for. So it is
-    /// pointed at nothing for this process, now, while it runs one thread; exec credential plugins get it back. The
-    /// kubeconfig is read again as the agent starts (a failure to read it is reported there).
+    /// Where the kubeconfig names the authority the API server is checked against (and no proxy of its own, nor one
+    /// reached over TLS, stands between), the host talks to nobody the machine's root store is for; yet building the
+    /// chain of its client certificate (and of the server's) reads that whole store first, hundreds of files the first
+    /// connection waits for. So it is pointed at nothing for this process, now, while it runs one thread; exec
+    /// credential plugins get it back. The kubeconfig is read again as the agent starts (a failure to read it is
+    /// reported there).
     /// </summary>
     private static void TrustTheKubeconfigOnly(ClusterContextOptions options)
     {
         try
         {
             var endpoint = Kube.KubeConfigLoader.Load(options.Context, options.Namespace);
-            if (endpoint.CertificateAuthority is not null && endpoint.ProxyUrl is null)
+            // A proxy reached over TLS (HTTPS_PROXY=https://…) is checked against the machine's store: kept then.
+            var tlsProxy = ((string[])["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+                .Any(name => Environment.GetEnvironmentVariable(name)?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true);
+            if (endpoint.CertificateAuthority is not null && endpoint.ProxyUrl is null && !tlsProxy)
             {
                 Kube.ExecCredentialProvider.MachineEnvironment = HostInterop.HideMachineTrustStore();
             }
