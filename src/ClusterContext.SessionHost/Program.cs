@@ -22,7 +22,7 @@ AssemblyLoadContext.Default.Resolving += (context, name) =>
 try
 {
     var program = Type.GetType("ClusterContext.Session.Host.SessionHostProgram, ClusterContext", throwOnError: true)!;
-    var run = program.GetMethod("Run", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
+    var run = program.GetMethod("RunReportingFailure", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
     return (int)run.Invoke(null, [args])!;
 }
 catch (Exception ex) when (Environment.GetEnvironmentVariable("CLUSTERCONTEXT_HOST_LOG") is { Length: > 0 } log)

@@ -501,12 +501,13 @@ internal sealed class SessionHostClient : IDisposable
     {
         SessionLog.Progress(_logger, $"Starting the session host of {_options.Target}");
         Diagnostics.StartupTrace.Mark("no session host runs: starting one");
+        var native = NativeHostPath();
         Process? process;
         try
         {
-            process = Process.Start(HostStartInfo(NativeHostPath()));
+            process = Process.Start(HostStartInfo(native));
         }
-        catch (System.ComponentModel.Win32Exception) when (!s_nativeHostUnusable && NativeHostPath() is not null)
+        catch (System.ComponentModel.Win32Exception) when (native is not null)
         {
             // The native host cannot be started here (a system without the loader it names, musl's, say).
             s_nativeHostUnusable = true;
@@ -515,7 +516,7 @@ internal sealed class SessionHostClient : IDisposable
 
         if (process is null)
         {
-            throw new IOException($"Could not start the session host ({HostPath}).");
+            throw new IOException($"Could not start the session host ({HostPath}). Set session.shared to false (CLUSTERCONTEXT_SESSION_SHARED=false) to start an agent in this process instead.");
         }
 
         process.StandardInput.Close();

@@ -15,6 +15,21 @@ internal static class SessionHostProgram
     /// <summary>How long a new host waits for the lock of one that is leaving.</summary>
     private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
 
+    /// <summary><see cref="Run"/>, with a failure written where the starting process looks for it (<c>CLUSTERCONTEXT_HOST_LOG</c>).</summary>
+    public static int RunReportingFailure(string[] args)
+    {
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception ex) when (Environment.GetEnvironmentVariable("CLUSTERCONTEXT_HOST_LOG") is { Length: > 0 } log)
+        {
+            // The starting process shows this when the host does not come up.
+            File.AppendAllText(log, $"The session host could not start: {ex}{Environment.NewLine}");
+            return 1;
+        }
+    }
+
     public static int Run(string[] args)
     {
         var arguments = Parse(args);
