@@ -30,6 +30,9 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
     private bool _redirectorMissingLogged;
     private long _droppedCopies;
 
+    /// <summary>Holds steals back for a moment after this agent takes over the pod's lead (<see cref="Coordination.TakeoverHold"/>).</summary>
+    public Coordination.TakeoverHold Hold { get; } = new();
+
     /// <summary>
     /// How long a port's listener outlives its redirect. A connection the redirect sent it may still be in its accept
     /// queue, or (its first SYN dropped by a full queue) come back with the SYN's retransmit a second later, then
@@ -120,7 +123,7 @@ internal sealed class IncomingService(Func<IPortRedirector>? redirectorFactory, 
     private PortEntry Open(ushort port)
     {
         var listener = PortListener.Create();
-        var entry = new PortEntry(port, listener, new OriginalApp(port, _logger));
+        var entry = new PortEntry(port, listener, new OriginalApp(port, _logger), Hold);
         try
         {
             Redirector()?.Redirect(port, listener.Port);

@@ -185,7 +185,7 @@ internal sealed partial class PodConnection
     /// <summary>Sends one request to whoever it belongs to and its response back; false when the connection is done.</summary>
     private async Task<bool> ExchangeAsync(HttpRequestHead request, CancellationToken ct)
     {
-        var subscriptions = _port.Subscriptions.Current;
+        var subscriptions = _port.Subscriptions.Routing;
         var copies = MirrorCopies(subscriptions, request);
         var copy = FanOut(copies);
 

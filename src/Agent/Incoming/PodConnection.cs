@@ -44,12 +44,13 @@ internal sealed partial class PodConnection : IAsyncDisposable
     {
         try
         {
-            var subscriptions = _port.Subscriptions.Current;
+            var subscriptions = _port.Subscriptions.Routing;
             if (PortSubscriptions.WholePortSteal(subscriptions) is { } thief)
             {
                 await StealWholeAsync(thief, ct).ConfigureAwait(false);
             }
-            else if (PortSubscriptions.NeedsHttp(subscriptions))
+            // Filters held back after a takeover still make the connection HTTP, so its later requests find them.
+            else if (PortSubscriptions.NeedsHttp(_port.Subscriptions.Current))
             {
                 await RouteHttpAsync(ct).ConfigureAwait(false);
             }

@@ -1,7 +1,7 @@
 namespace ClusterContext.Agent.Incoming;
 
 /// <summary>A subscribed pod port: who subscribed, the listener its redirect points at, and the way to its original app.</summary>
-internal sealed class PortEntry(ushort port, PortListener listener, OriginalApp original)
+internal sealed class PortEntry(ushort port, PortListener listener, OriginalApp original, Coordination.TakeoverHold? hold = null)
 {
     public ushort Port { get; } = port;
 
@@ -9,7 +9,7 @@ internal sealed class PortEntry(ushort port, PortListener listener, OriginalApp 
 
     public PortListener Listener { get; } = listener;
 
-    public PortSubscriptions Subscriptions { get; } = new(port);
+    public PortSubscriptions Subscriptions { get; } = new(port, hold);
 
     public OriginalApp Original { get; } = original;
 }

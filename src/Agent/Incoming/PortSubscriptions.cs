@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ClusterContext.Agent.Incoming.Coordination;
 using ClusterContext.Agent.Incoming.Http;
 using ClusterContext.Protocol;
 using ClusterContext.Protocol.Messages;
@@ -10,7 +11,8 @@ namespace ClusterContext.Agent.Incoming;
 /// overlap, so the outcome never depends on hashing or timing. Readers take a snapshot (copy on write), so routing a
 /// request never waits for a subscribe.
 /// </summary>
-internal sealed class PortSubscriptions(ushort port)
+/// <param name="hold">While it holds (just after a takeover), routing sees no steal.</param>
+internal sealed class PortSubscriptions(ushort port, TakeoverHold? hold = null)
 {
     private readonly Lock _gate = new();
     private ImmutableArray<Subscription> _current = [];
@@ -19,6 +21,16 @@ internal sealed class PortSubscriptions(ushort port)
 
     // One reference inside: read atomically, and every write replaces it whole under the lock.
     public ImmutableArray<Subscription> Current => _current;
+
+    /// <summary>The claims a connection or request is routed by: <see cref="Current"/>, without the steals while a takeover holds them.</summary>
+    public ImmutableArray<Subscription> Routing
+    {
+        get
+        {
+            var current = _current;
+            return hold is { IsHeld: true } ? current.RemoveAll(s => s.Mode == IncomingMode.Steal) : current;
+        }
+    }
 
     /// <summary>
     /// Adds (or replaces) <paramref name="subscription"/>'s session's claim. Returns a notice for the session (empty
@@ -87,7 +99,7 @@ internal sealed class PortSubscriptions(ushort port)
         }
     }
 
-    public bool IsEmpty => Current.IsEmpty;
+    public bool IsEmpty => _current.IsEmpty;
 
     /// <summary>The whole-port steal, if a session has one: it gets every connection as it is.</summary>
     public static Subscription? WholePortSteal(ImmutableArray<Subscription> subscriptions) =>

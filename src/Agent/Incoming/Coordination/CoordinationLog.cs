@@ -27,4 +27,7 @@ internal static partial class CoordinationLog
 
     [LoggerMessage(427, LogLevel.Warning, "incoming coordination: refused a link from a peer: {Reason}", EventName = "LinkRefused")]
     public static partial void LinkRefused(ILogger logger, string reason);
+
+    [LoggerMessage(428, LogLevel.Information, "incoming coordination: steals go to the pod's app until the followers have made their claims again ({QuietMs} ms after the last, {LongestMs} ms at most)", EventName = "HoldingSteals")]
+    public static partial void HoldingSteals(ILogger logger, int quietMs, int longestMs);
 }

@@ -75,6 +75,7 @@ internal sealed class LeaderEndpoint(Socket listener, IncomingService engine, IL
             }
 
             remote!.Attach(connection, clientName);
+            engine.Hold.Extend();
             CoordinationLog.FollowerJoined(logger, remote.ToString());
             await using (connection.ConfigureAwait(false))
             {
@@ -112,6 +113,7 @@ internal sealed class LeaderEndpoint(Socket listener, IncomingService engine, IL
         {
             case SubscribeRequest subscribe:
                 request.Respond(engine.Subscribe(remote, subscribe, rank));
+                engine.Hold.Extend();
                 break;
             case UnsubscribeRequest unsubscribe:
                 engine.Unsubscribe(remote, unsubscribe.Port);

@@ -240,6 +240,9 @@ internal sealed class PodCoordinator : IDisposable
             Decide();
             if (_leading is not null)
             {
+                // The followers' claims come back one by one: until they have, an early one could take an earlier one's requests.
+                _engine.Hold.Begin();
+                CoordinationLog.HoldingSteals(_logger, (int)TakeoverHold.Quiet.TotalMilliseconds, (int)TakeoverHold.Longest.TotalMilliseconds);
                 foreach (var subscription in _local.OrderBy(s => s.Rank))
                 {
                     try

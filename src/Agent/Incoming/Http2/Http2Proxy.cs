@@ -79,7 +79,7 @@ internal sealed class Http2Proxy
             return null;
         }
 
-        var subscriptions = _port.Subscriptions.Current;
+        var subscriptions = _port.Subscriptions.Routing;
         var stealer = PortSubscriptions.StealerOf(subscriptions, request);
         var target = stealer is null ? Upstream(null, IncomingMode.Steal) : StolenAsync(stealer.Session);
         var copies = subscriptions.Where(s => s.Mode == IncomingMode.Mirror && s.Takes(request))

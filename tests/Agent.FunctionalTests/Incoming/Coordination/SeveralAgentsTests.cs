@@ -119,6 +119,47 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
     }
 
     [Fact]
+    public async Task A_new_leader_whose_claim_came_second_takes_none_of_the_first_claims_requests_while_that_follower_is_on_its_way()
+    {
+        var port = NewPodPort();
+        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", port));
+        var (leader, alice) = await StartAgentWithSessionAsync("alice");
+        var (bobAgent, bob) = await StartAgentWithSessionAsync("bob");
+        var (carolAgent, carol) = await StartAgentWithSessionAsync("carol");
+        await alice.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
+        await bob.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"));
+        await carol.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"));
+        var pod = new IPEndPoint(Sandbox.PodIP, port);
+        Assert.Equal("bob", await PodHttp.WhoAsync(pod, "bob"));
+
+        // bob's agent is stopped, so carol's takes over first and makes its claim again before bob's can come back.
+        Signal(bobAgent.Pid, "STOP");
+        try
+        {
+            Process.GetProcessById(leader.Pid).Kill();
+            await leader.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            await WaitForAsync(() => Task.FromResult(carolAgent.Log.Any(l => l.Contains("steals go to the pod's app until the followers", StringComparison.Ordinal))));
+            await WaitForAsync(() => Task.FromResult(carolAgent.Log.Any(l => l.Contains("incoming coordination: leading after", StringComparison.Ordinal))));
+            Assert.Equal("original", await PodHttp.WhoAsync(pod, "bob"));
+        }
+        finally
+        {
+            Signal(bobAgent.Pid, "CONT");
+        }
+
+        await WaitForAsync(async () => await PodHttp.WhoAsync(pod, "bob", TimeSpan.FromMilliseconds(500)) == "bob");
+        Assert.Empty(carol.Requests);
+        Assert.Contains(bobAgent.Log, l => l.Contains("incoming coordination: following after", StringComparison.Ordinal));
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    [Fact]
     public async Task The_leader_keeps_serving_a_follower_after_its_own_session_ends_and_a_followers_unsubscribe_and_end_reach_it()
     {
         var port = NewPodPort();

@@ -55,6 +55,35 @@ public class RankedPrecedenceTests
     }
 
     [Fact]
+    public void Just_after_a_takeover_routing_sees_the_mirrors_but_no_steal_and_a_follower_that_comes_back_keeps_the_hold_on()
+    {
+        var hold = new ClusterContext.Agent.Incoming.Coordination.TakeoverHold();
+        var port = new PortSubscriptions(8080, hold);
+        port.Add(Steal(_carol, "^x-dev: bob$", 300));
+        port.Add(new Subscription(_alice, IncomingMode.Mirror, null, 100));
+        Assert.Equal(2, port.Routing.Length);
+
+        hold.Begin();
+        Assert.True(hold.IsHeld);
+        Assert.Equal([_alice], port.Routing.Select(s => s.Session));
+        Assert.Null(PortSubscriptions.StealerOf(port.Routing, Request("X-Dev: bob")));
+        Assert.Equal(2, port.Current.Length);
+        hold.Extend();
+        Assert.True(hold.IsHeld);
+    }
+
+    [Fact]
+    public void A_hold_that_never_began_holds_nothing_and_a_follower_joining_begins_none()
+    {
+        var hold = new ClusterContext.Agent.Incoming.Coordination.TakeoverHold();
+        hold.Extend();
+        Assert.False(hold.IsHeld);
+        var port = new PortSubscriptions(8080, hold);
+        port.Add(Steal(_bob, "^x-dev: bob$", 200));
+        Assert.Same(_bob, PortSubscriptions.StealerOf(port.Routing, Request("X-Dev: bob"))!.Session);
+    }
+
+    [Fact]
     public void Sessions_of_coordinating_agents_are_named_with_their_agent()
     {
         Assert.Equal("session s1 of agent 10 (?)", _alice.ToString());
