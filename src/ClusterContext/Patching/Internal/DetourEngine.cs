@@ -425,7 +425,7 @@ internal sealed unsafe class DetourEngine : IMethodPatcher
     private static nint BuildTrampoline(Detour detour, nint body, byte[] original, int patchLength)
     {
         // Anywhere first; near the body when a relocated instruction needs to stay within 2 GiB of what it refers to.
-        var size = X64.CoveredLength(original, body, patchLength) + 64;
+        var size = X64.MaxTrampolineLength(X64.CoveredLength(original, patchLength));
         PatchException? farFailure;
         var trampoline = CodeMemory.Allocate(0, size);
         try

@@ -1,5 +1,3 @@
-using Iced.Intel;
-
 namespace ClusterContext.Patching.Internal;
 
 /// <summary>
@@ -40,40 +38,34 @@ internal static unsafe class InnerBranches
         var pending = new Stack<int>();
         var seen = new HashSet<int>();
         pending.Push(0);
-        var reader = new MemoryReader(body, length, start);
-        var decoder = Decoder.Create(64, reader, (ulong)body);
         var decoded = 0;
+        Span<byte> window = stackalloc byte[MaxInstructionLength];
         while (pending.Count > 0 && decoded < MaxInstructions)
         {
             var offset = pending.Pop();
             while (offset >= 0 && offset < length && seen.Add(offset) && decoded++ < MaxInstructions)
             {
-                reader.Position = offset;
-                decoder.IP = (ulong)(body + offset);
-                decoder.Decode(out var instruction);
-                if (instruction.IsInvalid)
+                if (!X64Decoder.TryDecode(Read(body, length, start, offset, window), out var instruction))
                 {
                     break;
                 }
 
                 var next = offset + instruction.Length;
-                var flow = instruction.FlowControl;
-                if (flow is FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch or FlowControl.Call
-                    && instruction.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64)
+                if (instruction.IsRelativeBranch)
                 {
-                    var target = (long)instruction.NearBranchTarget - body;
+                    var target = (long)next + instruction.Branch;
                     if (target >= 0 && target < limit && (lowest < 0 || target < lowest))
                     {
                         lowest = (int)target;
                     }
 
-                    if (flow != FlowControl.Call && target >= 0 && target < length)
+                    if (instruction.Flow != X64Flow.Call && target >= 0 && target < length)
                     {
                         pending.Push((int)target);
                     }
                 }
 
-                if (flow is FlowControl.Return or FlowControl.UnconditionalBranch or FlowControl.IndirectBranch or FlowControl.Interrupt or FlowControl.Exception)
+                if (instruction.Flow is X64Flow.Return or X64Flow.UnconditionalBranch or X64Flow.IndirectBranch or X64Flow.Interrupt or X64Flow.Exception)
                 {
                     break;
                 }
@@ -85,20 +77,18 @@ internal static unsafe class InnerBranches
         return lowest;
     }
 
-    /// <summary>Reads the body where it runs, its first bytes from the copy, never past its end.</summary>
-    private sealed class MemoryReader(nint body, int length, byte[] start) : CodeReader
+    private const int MaxInstructionLength = 15;
+
+    /// <summary>The bytes at <paramref name="offset"/>, at most one instruction's worth: the body's first bytes from the copy, the rest where it runs, never past its end.</summary>
+    private static ReadOnlySpan<byte> Read(nint body, int length, byte[] start, int offset, Span<byte> window)
     {
-        public int Position { get; set; }
-
-        public override int ReadByte()
+        var count = Math.Min(window.Length, length - offset);
+        for (var i = 0; i < count; i++)
         {
-            if (Position >= length)
-            {
-                return -1;
-            }
-
-            var offset = Position++;
-            return offset < start.Length ? start[offset] : *(byte*)(body + offset);
+            var at = offset + i;
+            window[i] = at < start.Length ? start[at] : *(byte*)(body + at);
         }
+
+        return window[..count];
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using Iced.Intel;
 
 namespace ClusterContext.Patching.Internal;
 
@@ -171,39 +170,80 @@ internal static unsafe class X64
 
     private static byte[] Relocate(ReadOnlySpan<byte> prologue, nint body, int patchLength, nint trampoline, string method)
     {
-        var decoder = Decoder.Create(64, new ByteArrayCodeReader(prologue.ToArray()), (ulong)body);
-        var instructions = new List<Instruction>();
+        var code = new List<byte>(MaxTrampolineLength(prologue.Length));
         var covered = 0;
+        Span<byte> jump = stackalloc byte[AbsoluteJumpLength];
         while (covered < patchLength)
         {
-            decoder.Decode(out var instruction);
-            if (instruction.IsInvalid || instruction.Length == 0 || covered + instruction.Length > prologue.Length)
+            if (!X64Decoder.TryDecode(prologue[covered..], out var instruction))
             {
                 throw new PatchException($"{method}: cannot decode its first instructions at 0x{body:x}.");
             }
 
-            if (instruction.FlowControl is FlowControl.Return or FlowControl.UnconditionalBranch or FlowControl.IndirectBranch && covered + instruction.Length < patchLength)
+            if (instruction.Flow is X64Flow.Return or X64Flow.UnconditionalBranch or X64Flow.IndirectBranch && covered + instruction.Length < patchLength)
             {
                 throw new PatchException($"{method}: its body is shorter than the {patchLength}-byte jump a patch needs (it ends at 0x{body + covered:x}).");
             }
 
-            instructions.Add(instruction);
+            var from = body + covered;
+            var bytes = prologue.Slice(covered, instruction.Length);
+            var at = trampoline + code.Count;
+            if (instruction.IsRelativeBranch)
+            {
+                var target = from + instruction.Length + instruction.Branch;
+                switch (instruction.Opcode)
+                {
+                    case 0xE9 or 0xEB:
+                        EncodeAbsoluteJump(jump, target);
+                        code.AddRange(jump);
+                        break;
+                    case 0xE8:
+                        // call [rip+2]; jmp +8; the target: the call returns to the jmp, which steps over the target.
+                        code.AddRange([0xFF, 0x15, 0x02, 0x00, 0x00, 0x00, 0xEB, 0x08]);
+                        code.AddRange(BitConverter.GetBytes((long)target));
+                        break;
+                    case >= 0x70 and <= 0x7F or >= 0x0F80 and <= 0x0F8F:
+                        // The opposite condition steps over an absolute jump to the target.
+                        code.Add((byte)(0x70 | ((instruction.Opcode & 0x0F) ^ 1)));
+                        code.Add(AbsoluteJumpLength);
+                        EncodeAbsoluteJump(jump, target);
+                        code.AddRange(jump);
+                        break;
+                    default:
+                        throw new PatchException($"{method}: cannot relocate its first instructions: a loop or transaction branch at 0x{from:x}.");
+                }
+            }
+            else if (instruction.RipDisplacementOffset >= 0)
+            {
+                // The operand stays where it is: its displacement, relative to the instruction's end, moves by the distance.
+                var copy = bytes.ToArray();
+                var displacement = BinaryPrimitives.ReadInt32LittleEndian(copy.AsSpan(instruction.RipDisplacementOffset)) + (long)from - at;
+                if (displacement is < int.MinValue or > int.MaxValue)
+                {
+                    throw new PatchException($"{method}: cannot relocate its first instructions: a RIP-relative operand at 0x{from:x} is out of reach from 0x{at:x}.");
+                }
+
+                BinaryPrimitives.WriteInt32LittleEndian(copy.AsSpan(instruction.RipDisplacementOffset), (int)displacement);
+                code.AddRange(copy);
+            }
+            else
+            {
+                code.AddRange(bytes);
+            }
+
             covered += instruction.Length;
         }
 
-        var back = Instruction.CreateBranch(Code.Jmp_rel32_64, (ulong)(body + covered));
-        instructions.Add(back);
-        var writer = new BufferWriter();
-        if (!BlockEncoder.TryEncode(64, new InstructionBlock(writer, instructions, (ulong)trampoline), out var error, out _, BlockEncoderOptions.None))
-        {
-            throw new PatchException($"{method}: cannot relocate its first instructions: {error}");
-        }
-
-        return writer.ToArray();
+        EncodeAbsoluteJump(jump, body + covered);
+        code.AddRange(jump);
+        return [.. code];
     }
 
+    /// <summary>The most a trampoline takes for first instructions of <paramref name="covered"/> bytes: a relocated branch grows at most eightfold (2 bytes to 16), plus the jump back.</summary>
+    public static int MaxTrampolineLength(int covered) => (covered * 8) + AbsoluteJumpLength;
+
     /// <summary>How many bytes the instructions covering the first <paramref name="patchLength"/> bytes take.</summary>
-    public static int CoveredLength(ReadOnlySpan<byte> prologue, nint body, int patchLength)
+    public static int CoveredLength(ReadOnlySpan<byte> prologue, int patchLength)
     {
         var plain = PrologueCopier.CoveredLength(prologue, patchLength);
         if (plain > 0)
@@ -211,23 +251,16 @@ internal static unsafe class X64
             return plain;
         }
 
-        var decoder = Decoder.Create(64, new ByteArrayCodeReader(prologue.ToArray()), (ulong)body);
         var covered = 0;
         while (covered < patchLength)
         {
-            decoder.Decode(out var instruction);
-            covered += Math.Max(1, instruction.Length);
+            covered += X64Decoder.TryDecode(prologue[covered..], out var instruction) ? instruction.Length : 1;
+            if (covered >= prologue.Length)
+            {
+                break;
+            }
         }
 
         return covered;
-    }
-
-    internal sealed class BufferWriter : CodeWriter
-    {
-        private readonly List<byte> _bytes = [];
-
-        public override void WriteByte(byte value) => _bytes.Add(value);
-
-        public byte[] ToArray() => [.. _bytes];
     }
 }

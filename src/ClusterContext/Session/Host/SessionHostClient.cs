@@ -587,7 +587,7 @@ internal sealed class SessionHostClient : IDisposable
         info.Environment["CLUSTERCONTEXT_HOST_PROBE"] = string.Join(Path.PathSeparator, new[]
         {
             typeof(SessionHostClient).Assembly, typeof(ILogger).Assembly, typeof(Protocol.ProtocolException).Assembly,
-            typeof(YamlDotNet.Serialization.IDeserializer).Assembly, typeof(Iced.Intel.Decoder).Assembly,
+            typeof(YamlDotNet.Serialization.IDeserializer).Assembly,
         }.Select(a => Path.GetDirectoryName(a.Location)).Where(d => !string.IsNullOrEmpty(d)).Distinct());
         info.Environment["CLUSTERCONTEXT_HOST_LOG"] = Files.Log;
 
