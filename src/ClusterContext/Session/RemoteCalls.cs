@@ -90,7 +90,16 @@ internal sealed class RemoteCalls
 
         if (StartReconnecting() is { } reconnecting && !HookBypass.Active)
         {
+            var first = _opening;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             reconnecting.Wait(_timeout);
+
+            // A first session that could not be opened is followed at once by a reconnection: the operation that
+            // waited for the first waits for that one too, within the same time.
+            if (first && _lost is not null && StartReconnecting() is { } next && next != reconnecting && clock.Elapsed < _timeout)
+            {
+                next.Wait(_timeout - clock.Elapsed);
+            }
         }
 
         if (_lost is { } lost)

@@ -54,4 +54,31 @@ public sealed class FirstSessionTests
             Assert.Contains(reports, r => r.Contains("The session host went away.", StringComparison.Ordinal) && r.Contains("reconnecting", StringComparison.Ordinal));
         }
     }
+
+    [Fact]
+    public async Task An_operation_waiting_for_a_first_session_that_fails_waits_for_the_reconnection_it_starts()
+    {
+        await using var peer = await TestAgentPeer.StartAsync();
+        var opening = new TaskCompletionSource<AgentClient>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reconnected = new TaskCompletionSource<AgentClient>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var attempts = 0;
+        var remote = new RemoteCalls(opening.Task, TimeSpan.FromSeconds(20), "test-agent", _ =>
+        {
+            Interlocked.Increment(ref attempts);
+            return reconnected.Task;
+        }, retryAfter: TimeSpan.FromHours(1));
+
+        // The operation waits for the first session; that one fails (its session host was killed), and the
+        // reconnection it starts takes a while: the operation runs on the new session, not fails with the first.
+        var subscribe = Task.Run(() => remote.Run(ct => remote.Agent.SubscribeAsync(8080, IncomingMode.Steal, null, ct), "subscribe"));
+        await Assert.ThrowsAsync<TimeoutException>(() => subscribe.WaitAsync(TimeSpan.FromMilliseconds(100)));
+        opening.SetException(new IOException("Unable to write data to the transport connection: Broken pipe."));
+        await Assert.ThrowsAsync<TimeoutException>(() => subscribe.WaitAsync(TimeSpan.FromMilliseconds(200)));
+        Assert.False(subscribe.IsFaulted);
+
+        reconnected.SetResult(peer.Client);
+        await subscribe.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(1, attempts);
+        Assert.Contains(peer.Seen, m => m is SubscribeRequest { Port: 8080 });
+    }
 }
