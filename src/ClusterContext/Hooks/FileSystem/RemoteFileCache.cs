@@ -27,6 +27,7 @@ internal sealed class RemoteFileCache : IDisposable
     private readonly ConcurrentDictionary<string, (long Length, DateTime Modified)> _writeThrough = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _writtenLocally = new(StringComparer.Ordinal);
     private readonly Timer _refresh;
+    private int _refreshing;
 
     private readonly Action<string> _warn;
     private readonly Session.Host.SessionHostClient? _host;
@@ -45,7 +46,8 @@ internal sealed class RemoteFileCache : IDisposable
         _host = host;
         Root = root;
         host?.UseCache(Root);
-        _refresh = new Timer(_ => Refresh(), null, FreshFor, FreshFor);
+        // Armed with the first copy or write to look after: a process that uses no pod file is never woken for it.
+        _refresh = new Timer(_ => Refresh(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _watch = StartWatchAsync();
         remote.Reconnected += OnReconnected;
     }
@@ -90,6 +92,7 @@ internal sealed class RemoteFileCache : IDisposable
             _ => MaterializeFile(remotePath, stat),
         };
         _checked[remotePath] = (System.Diagnostics.Stopwatch.GetTimestamp(), local);
+        StartRefreshing();
         Watch(stat?.Type == FileType.Directory ? remotePath : Path.GetDirectoryName(remotePath) ?? "/");
         return local;
     }
@@ -197,6 +200,15 @@ internal sealed class RemoteFileCache : IDisposable
         if (reachPod && _host?.Watch(remotePath) != true)
         {
             _writeThrough.TryAdd(remotePath, (-1, default));
+            StartRefreshing();
+        }
+    }
+
+    private void StartRefreshing()
+    {
+        if (Volatile.Read(ref _refreshing) == 0 && Interlocked.Exchange(ref _refreshing, 1) == 0)
+        {
+            _refresh.Change(FreshFor, FreshFor);
         }
     }
 
