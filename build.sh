@@ -142,7 +142,8 @@ run_tests() {
     count=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
     failed=$((failed + count))
     # A test host that crashed ends the run with the tests it had not run yet uncounted: the run itself failed.
-    if grep -q '<RunInfo [^>]*outcome="Error"' "$trx"; then
+    # (A failing test's own "[FAIL]" line is recorded as an error message of the run too: that one is counted above.)
+    if grep -A1 '<RunInfo [^>]*outcome="Error"' "$trx" | grep '<Text>' | grep -qv '\[FAIL\]</Text>'; then
       failed=$((failed + 1))
     fi
   done
@@ -156,7 +157,8 @@ for path in sys.argv[1:]:
     except (OSError, tree.ParseError):
         continue
     for element in root.iter():
-        if element.tag.endswith('RunInfo') and element.get('outcome') == 'Error':
+        text = next((e.text or '' for e in element.iter() if e.tag.endswith('Text')), '').strip()
+        if element.tag.endswith('RunInfo') and element.get('outcome') == 'Error' and not text.endswith('[FAIL]'):
             title, tag, lines = f"the test run of {path} was aborted", 'Text', 6
         elif element.tag.endswith('UnitTestResult') and element.get('outcome') == 'Failed':
             title, tag, lines = element.get('testName'), 'Message', 12
