@@ -90,16 +90,7 @@ internal sealed class RemoteCalls
 
         if (StartReconnecting() is { } reconnecting && !HookBypass.Active)
         {
-            var first = _opening;
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             reconnecting.Wait(_timeout);
-
-            // A first session that could not be opened is followed at once by a reconnection: the operation that
-            // waited for the first waits for that one too, within the same time.
-            if (first && _lost is not null && StartReconnecting() is { } next && next != reconnecting && clock.Elapsed < _timeout)
-            {
-                next.Wait(_timeout - clock.Elapsed);
-            }
         }
 
         if (_lost is { } lost)
@@ -265,6 +256,7 @@ internal sealed class RemoteCalls
                 _report?.Invoke($"Opening the session with the agent at {_agentName} failed ({ex.Message}); reconnecting.");
             }
 
+            Task? reopening = null;
             lock (_gate)
             {
                 _reconnecting = null;
@@ -277,7 +269,7 @@ internal sealed class RemoteCalls
                     _lost = ex;
                     if (_reconnect is not null && !_closed)
                     {
-                        _reconnecting = ReconnectAsync();
+                        _reconnecting = reopening = ReconnectAsync();
                     }
                 }
             }
@@ -285,6 +277,11 @@ internal sealed class RemoteCalls
             if (!first)
             {
                 _report?.Invoke($"Reconnecting to {_agentName} failed: {ex.Message} Remote operations fail until a later attempt succeeds.");
+            }
+            else if (reopening is not null)
+            {
+                // And an operation already waiting for the first one: the first one ends only with this one.
+                await reopening.ConfigureAwait(false);
             }
         }
     }

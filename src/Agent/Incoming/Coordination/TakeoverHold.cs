@@ -26,7 +26,19 @@ internal sealed class TakeoverHold
         get
         {
             var until = Volatile.Read(ref _until);
-            return until != 0 && Stopwatch.GetTimestamp() < until;
+            if (until == 0)
+            {
+                return false;
+            }
+
+            if (Stopwatch.GetTimestamp() < until)
+            {
+                return true;
+            }
+
+            // Over: routing reads no clock from now on (unless a takeover begins a new hold meanwhile).
+            Interlocked.CompareExchange(ref _until, 0, until);
+            return false;
         }
     }
 

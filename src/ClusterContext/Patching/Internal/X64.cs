@@ -172,7 +172,6 @@ internal static unsafe class X64
     {
         var code = new List<byte>(MaxTrampolineLength(prologue.Length));
         var covered = 0;
-        Span<byte> jump = stackalloc byte[AbsoluteJumpLength];
         while (covered < patchLength)
         {
             if (!X64Decoder.TryDecode(prologue[covered..], out var instruction))
@@ -194,23 +193,21 @@ internal static unsafe class X64
                 switch (instruction.Opcode)
                 {
                     case 0xE9 or 0xEB:
-                        EncodeAbsoluteJump(jump, target);
-                        code.AddRange(jump);
+                        AddAbsoluteJump(code, target);
                         break;
                     case 0xE8:
                         // call [rip+2]; jmp +8; the target: the call returns to the jmp, which steps over the target.
-                        code.AddRange([0xFF, 0x15, 0x02, 0x00, 0x00, 0x00, 0xEB, 0x08]);
-                        code.AddRange(BitConverter.GetBytes((long)target));
+                        code.AddRange([0xFF, 0x15, 0x02, 0x00, 0x00, 0x00, 0xEB, 0x08, 0, 0, 0, 0, 0, 0, 0, 0]);
+                        BinaryPrimitives.WriteInt64LittleEndian(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(code)[^8..], target);
                         break;
                     case >= 0x70 and <= 0x7F or >= 0x0F80 and <= 0x0F8F:
                         // The opposite condition steps over an absolute jump to the target.
                         code.Add((byte)(0x70 | ((instruction.Opcode & 0x0F) ^ 1)));
                         code.Add(AbsoluteJumpLength);
-                        EncodeAbsoluteJump(jump, target);
-                        code.AddRange(jump);
+                        AddAbsoluteJump(code, target);
                         break;
                     default:
-                        throw new PatchException($"{method}: cannot relocate its first instructions: a loop or transaction branch at 0x{from:x}.");
+                        throw new PatchException($"{method}: cannot relocate its first instructions: a loop or transaction branch at 0x{from:x} has no long form to move it with; nothing was changed. Patch a method that calls it.");
                 }
             }
             else if (instruction.RipDisplacementOffset >= 0)
@@ -220,7 +217,7 @@ internal static unsafe class X64
                 var displacement = BinaryPrimitives.ReadInt32LittleEndian(copy.AsSpan(instruction.RipDisplacementOffset)) + (long)from - at;
                 if (displacement is < int.MinValue or > int.MaxValue)
                 {
-                    throw new PatchException($"{method}: cannot relocate its first instructions: a RIP-relative operand at 0x{from:x} is out of reach from 0x{at:x}.");
+                    throw new PatchException($"{method}: cannot relocate its first instructions: a RIP-relative operand at 0x{from:x} is out of reach from the trampoline at 0x{at:x}; nothing was changed.");
                 }
 
                 BinaryPrimitives.WriteInt32LittleEndian(copy.AsSpan(instruction.RipDisplacementOffset), (int)displacement);
@@ -234,9 +231,15 @@ internal static unsafe class X64
             covered += instruction.Length;
         }
 
-        EncodeAbsoluteJump(jump, body + covered);
-        code.AddRange(jump);
+        AddAbsoluteJump(code, body + covered);
         return [.. code];
+    }
+
+    private static void AddAbsoluteJump(List<byte> code, nint to)
+    {
+        Span<byte> jump = stackalloc byte[AbsoluteJumpLength];
+        EncodeAbsoluteJump(jump, to);
+        code.AddRange(jump);
     }
 
     /// <summary>The most a trampoline takes for first instructions of <paramref name="covered"/> bytes: a relocated branch grows at most eightfold (2 bytes to 16), plus the jump back.</summary>

@@ -180,7 +180,7 @@ internal static class X64Decoder
         switch (opcode)
         {
             case 0x0F:
-                return Escaped(code, i, operand16, mandatory, out instruction);
+                return Escaped(code, i, mandatory, out instruction);
             case 0xC4 or 0xC5:
                 return rex == 0 && mandatory == 0 && Vex(code, i, opcode == 0xC4, out instruction);
             case 0x62:
@@ -291,7 +291,7 @@ internal static class X64Decoder
         return Finish(code, i, immediate, flow, ripOffset, opcode, out instruction);
     }
 
-    private static bool Escaped(ReadOnlySpan<byte> code, int i, bool operand16, int mandatory, out X64Instruction instruction)
+    private static bool Escaped(ReadOnlySpan<byte> code, int i, int mandatory, out X64Instruction instruction)
     {
         instruction = default;
         if (i >= code.Length)
@@ -300,8 +300,7 @@ internal static class X64Decoder
         }
 
         var opcode = code[i++];
-        var ripOffset = -1;
-        int reg;
+        int ripOffset;
         switch (opcode)
         {
             case 0x38 or 0x3A:
@@ -332,7 +331,8 @@ internal static class X64Decoder
             return Finish(code, i + 1, 0, X64Flow.Next, -1, 0x0F00 | opcode, out instruction);
         }
 
-        reg = 0;
+        var reg = 0;
+        ripOffset = -1;
         var modRm = i < code.Length ? code[i] : 0;
         if ((entry & M) != 0 && !ModRm(code, ref i, out ripOffset, out reg))
         {
@@ -391,7 +391,6 @@ internal static class X64Decoder
                 break;
         }
 
-        _ = operand16;
         return Finish(code, i, immediate, flow, Memory(ripOffset), 0x0F00 | opcode, out instruction);
     }
 

@@ -73,17 +73,7 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
     [Fact]
     public async Task Kill_9_of_the_leader_the_followers_keep_their_subscriptions_and_their_precedence_and_nothing_stays_behind()
     {
-        var port = NewPodPort();
-        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", port));
-        var (leader, alice) = await StartAgentWithSessionAsync("alice");
-        var (bobAgent, bob) = await StartAgentWithSessionAsync("bob");
-        var (carolAgent, carol) = await StartAgentWithSessionAsync("carol");
-        await alice.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
-        await bob.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"));
-        // carol asks for bob's requests after bob: bob subscribed first, so bob keeps them, before and after a takeover.
-        Assert.NotEqual("", (await carol.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"))).Notice);
-        var pod = new IPEndPoint(Sandbox.PodIP, port);
-        Assert.Equal("bob", await PodHttp.WhoAsync(pod, "bob"));
+        var (pod, leader, bobAgent, bob, carolAgent, carol) = await ThreeAgentsWithCarolAfterBobAsync();
         Assert.Equal("alice", await PodHttp.WhoAsync(pod, "alice"));
 
         var clock = Stopwatch.StartNew();
@@ -121,16 +111,7 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
     [Fact]
     public async Task A_new_leader_whose_claim_came_second_takes_none_of_the_first_claims_requests_while_that_follower_is_on_its_way()
     {
-        var port = NewPodPort();
-        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", port));
-        var (leader, alice) = await StartAgentWithSessionAsync("alice");
-        var (bobAgent, bob) = await StartAgentWithSessionAsync("bob");
-        var (carolAgent, carol) = await StartAgentWithSessionAsync("carol");
-        await alice.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
-        await bob.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"));
-        await carol.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"));
-        var pod = new IPEndPoint(Sandbox.PodIP, port);
-        Assert.Equal("bob", await PodHttp.WhoAsync(pod, "bob"));
+        var (pod, leader, bobAgent, _, carolAgent, carol) = await ThreeAgentsWithCarolAfterBobAsync();
 
         // bob's agent is stopped, so carol's takes over first and makes its claim again before bob's can come back.
         Signal(bobAgent.Pid, "STOP");
@@ -150,6 +131,25 @@ public sealed class SeveralAgentsTests(RedirectSandboxFixture fixture, ITestOutp
         await WaitForAsync(async () => await PodHttp.WhoAsync(pod, "bob", TimeSpan.FromMilliseconds(500)) == "bob");
         Assert.Empty(carol.Requests);
         Assert.Contains(bobAgent.Log, l => l.Contains("incoming coordination: following after", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Three agents with a session each on one pod port: alice's leads (she subscribed first), bob steals his requests,
+    /// carol asks for bob's requests after him (told bob keeps them), and bob gets them.
+    /// </summary>
+    private async Task<(IPEndPoint Pod, AgentProcess Leader, AgentProcess BobAgent, IncomingSessionDouble Bob, AgentProcess CarolAgent, IncomingSessionDouble Carol)> ThreeAgentsWithCarolAfterBobAsync()
+    {
+        var port = NewPodPort();
+        await Own(await IncomingApp.StartInPodAsync(Sandbox, "original", port));
+        var (leader, alice) = await StartAgentWithSessionAsync("alice");
+        var (bobAgent, bob) = await StartAgentWithSessionAsync("bob");
+        var (carolAgent, carol) = await StartAgentWithSessionAsync("carol");
+        await alice.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: alice$"));
+        await bob.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"));
+        Assert.NotEqual("", (await carol.SubscribeAsync(port, IncomingMode.Steal, IncomingSessionDouble.Header("^x-dev: bob$"))).Notice);
+        var pod = new IPEndPoint(Sandbox.PodIP, port);
+        Assert.Equal("bob", await PodHttp.WhoAsync(pod, "bob"));
+        return (pod, leader, bobAgent, bob, carolAgent, carol);
     }
 
     private static void Signal(int pid, string signal)
