@@ -46,10 +46,10 @@ internal static class AgentFootprintBenchmark
             await Task.Delay(TimeSpan.FromSeconds(2));
             var after = agent.ResidentBytes();
             var threads = Directory.GetDirectories($"/proc/{agent.Pid}/task").Length;
-            var cpuBefore = CpuTicks(agent.Pid);
+            var cpuBefore = ProcessCpu.Ticks(agent.Pid);
             var window = Stopwatch.StartNew();
             await Task.Delay(TimeSpan.FromSeconds(10));
-            var cpu = (CpuTicks(agent.Pid) - cpuBefore) / 100.0 / window.Elapsed.TotalSeconds * 100;
+            var cpu = (ProcessCpu.Ticks(agent.Pid) - cpuBefore) / ProcessCpu.TicksPerSecond / window.Elapsed.TotalSeconds * 100;
             startTimes.Sort();
             Console.WriteLine($"{(native ? "Native AOT (image)" : "framework-dependent"),-22} {startTimes[startTimes.Count / 2],18:0.0} ms {startTimes[^1],4:0} ms {idle / 1048576.0,6:0.0} MiB {after / 1048576.0,11:0.0} MiB {threads,8} {cpu,8:0.00}%");
         }
@@ -62,11 +62,4 @@ internal static class AgentFootprintBenchmark
     private static Task<AgentProcess> StartAsync(bool native) =>
         AgentProcess.StartAsync(["--listen", "127.0.0.1:0", "--target-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)], native: native);
 
-    /// <summary>User and system time of a process, in clock ticks (100 a second).</summary>
-    private static long CpuTicks(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
 }

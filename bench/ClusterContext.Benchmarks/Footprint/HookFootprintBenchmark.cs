@@ -82,10 +82,10 @@ internal static class HookFootprintBenchmark
 
             await Task.Delay(TimeSpan.FromSeconds(2));
             var (rss, threads) = Status(process.Id);
-            var before = CpuTicks(process.Id);
+            var before = ProcessCpu.Ticks(process.Id);
             var clock = Stopwatch.StartNew();
             await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
-            var used = (CpuTicks(process.Id) - before) / 100.0; // clock ticks (USER_HZ, 100 a second) to seconds
+            var used = (ProcessCpu.Ticks(process.Id) - before) / ProcessCpu.TicksPerSecond; // clock ticks (USER_HZ, 100 a second) to seconds
             return (rss, threads, used / clock.Elapsed.TotalSeconds * 100);
         }
         finally
@@ -114,11 +114,4 @@ internal static class HookFootprintBenchmark
         return (rss, threads);
     }
 
-    /// <summary>utime + stime of the process (fields 14 and 15 of /proc/PID/stat, after the command's closing parenthesis).</summary>
-    private static long CpuTicks(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
 }

@@ -50,9 +50,9 @@ internal static class PortForwardBenchmark
             await using (viaApi)
             {
                 await using var direct = await AgentClient.ConnectAsync(directAgent.EndPoint, token: "bench", clientName: "bench");
-                var straight = await ThroughputBenchmark.MeasureAsync(async () => (await direct.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
-                var forwarded = await ThroughputBenchmark.MeasureAsync(async () => (await viaApi.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total);
-                var raw = await ThroughputBenchmark.MeasureAsync(OpenRawAsync, total);
+                var straight = (await ThroughputBenchmark.MeasureAsync(async () => (await direct.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total)).MiBPerSecond;
+                var forwarded = (await ThroughputBenchmark.MeasureAsync(async () => (await viaApi.ConnectTcpAsync("127.0.0.1", echo.EndPoint.Port)).Stream, total)).MiBPerSecond;
+                var raw = (await ThroughputBenchmark.MeasureAsync(OpenRawAsync, total)).MiBPerSecond;
                 if (round == 0)
                 {
                     Console.WriteLine($"{"warm",5} {readyMs,17:0} {straight,13:0} {forwarded,15:0} {forwarded / straight,6:0.00} {raw,13:0} {forwarded / raw,12:0.00}");

@@ -50,6 +50,27 @@ internal sealed class PlainRelay : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Processor time of the relay, in clock ticks, with that of the processes it forked for connections that have ended
+    /// (waited for: socat reaps each as its connection closes).
+    /// </summary>
+    public long Ticks()
+    {
+        var children = $"/proc/{_process.Id}/task/{_process.Id}/children";
+        var wait = Stopwatch.StartNew();
+        while (File.ReadAllText(children).Trim().Length > 0)
+        {
+            if (wait.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new TimeoutException($"socat's connection processes did not end: {File.ReadAllText(children)}");
+            }
+
+            Thread.Yield();
+        }
+
+        return ProcessCpu.Ticks(_process.Id, reapedChildren: true);
+    }
+
     public void Dispose()
     {
         _process.Kill(entireProcessTree: true);

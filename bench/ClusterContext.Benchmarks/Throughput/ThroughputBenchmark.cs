@@ -37,15 +37,22 @@ internal static class ThroughputBenchmark
         var ratios = new List<double>();
         var relayRatios = new List<double>();
         var agentToRelay = new List<double>();
+        var cpu = new List<(double Direct, double Agent, double Relay)>();
         for (var round = 1; round <= rounds; round++)
         {
             var direct = await MeasureAsync(() => ConnectDirectAsync(echo.EndPoint), total);
+            var agentTicks = ProcessCpu.Ticks(agent.Pid);
             var tunnelled = await MeasureAsync(async () => (await client.ConnectTcpAsync(echo.EndPoint.Address.ToString(), echo.EndPoint.Port)).Stream, total);
-            ratios.Add(tunnelled / direct);
-            var plain = relay is null ? double.NaN : await MeasureAsync(() => ConnectDirectAsync(relay.EndPoint), total);
-            relayRatios.Add(plain / direct);
-            agentToRelay.Add(tunnelled / plain);
-            Console.WriteLine($"{round,5} {direct,14:0} {tunnelled,14:0} {tunnelled / direct,7:0.00} {plain,18:0} {plain / direct,7:0.00} {tunnelled / plain,12:0.00}");
+            var agentSeconds = (ProcessCpu.Ticks(agent.Pid) - agentTicks) / ProcessCpu.TicksPerSecond;
+            ratios.Add(tunnelled.MiBPerSecond / direct.MiBPerSecond);
+            var relayTicks = relay?.Ticks() ?? 0;
+            var plain = relay is null ? (MiBPerSecond: double.NaN, CpuSeconds: double.NaN) : await MeasureAsync(() => ConnectDirectAsync(relay.EndPoint), total);
+            var relaySeconds = relay is null ? double.NaN : (relay.Ticks() - relayTicks) / ProcessCpu.TicksPerSecond;
+            relayRatios.Add(plain.MiBPerSecond / direct.MiBPerSecond);
+            agentToRelay.Add(tunnelled.MiBPerSecond / plain.MiBPerSecond);
+            cpu.Add((direct.CpuSeconds / gibibytes, (tunnelled.CpuSeconds + agentSeconds) / gibibytes, (plain.CpuSeconds + relaySeconds) / gibibytes));
+            Console.WriteLine($"{round,5} {direct.MiBPerSecond,14:0} {tunnelled.MiBPerSecond,14:0} {tunnelled.MiBPerSecond / direct.MiBPerSecond,7:0.00} {plain.MiBPerSecond,18:0} {plain.MiBPerSecond / direct.MiBPerSecond,7:0.00} {tunnelled.MiBPerSecond / plain.MiBPerSecond,12:0.00}"
+                + $"   cpu s/GiB: direct {direct.CpuSeconds / gibibytes:0.00}, agent {tunnelled.CpuSeconds / gibibytes:0.00} + {agentSeconds / gibibytes:0.00}, relay {plain.CpuSeconds / gibibytes:0.00} + {relaySeconds / gibibytes:0.00}");
         }
 
         await client.DisposeAsync();
@@ -61,6 +68,11 @@ internal static class ThroughputBenchmark
             Console.WriteLine($"for scale, a plain relay process (socat) / direct loopback, median: {relayRatios[relayRatios.Count / 2]:0.00}");
             agentToRelay.Sort();
             Console.WriteLine($"agent / plain relay, each round's pair, median: {agentToRelay[agentToRelay.Count / 2]:0.00}  (goal: >= 0.9)");
+            // Processor time is steadier than throughput on a small machine: what each path costs for the same bytes.
+            var agentCpu = cpu.Select(c => c.Agent).Order().ToList();
+            var relayCpu = cpu.Select(c => c.Relay).Order().ToList();
+            var directCpu = cpu.Select(c => c.Direct).Order().ToList();
+            Console.WriteLine($"processor time per GiB each way (this process's client and echo + the relay process), median: direct {directCpu[rounds / 2]:0.00} s, agent {agentCpu[rounds / 2]:0.00} s, plain relay {relayCpu[rounds / 2]:0.00} s; plain relay / agent {relayCpu[rounds / 2] / agentCpu[rounds / 2]:0.00}");
         }
 
         Console.WriteLine($"agent idle resident memory: {idleBeforeSessions / (1024.0 * 1024):0.0} MiB before any session, {idleAfterSessions / (1024.0 * 1024):0.0} MiB after the sessions ended");
@@ -73,9 +85,13 @@ internal static class ThroughputBenchmark
         return new NetworkStream(socket, ownsSocket: true);
     }
 
-    /// <summary>MiB/s of <paramref name="total"/> bytes sent and echoed back concurrently over the stream <paramref name="connect"/> opens.</summary>
-    public static async Task<double> MeasureAsync(Func<Task<Stream>> connect, long total)
+    /// <summary>
+    /// MiB/s of <paramref name="total"/> bytes sent and echoed back concurrently over the stream <paramref name="connect"/>
+    /// opens, and the processor time this process spent on it (sender, receiver, echo, and a tunnel's client end).
+    /// </summary>
+    public static async Task<(double MiBPerSecond, double CpuSeconds)> MeasureAsync(Func<Task<Stream>> connect, long total)
     {
+        var cpu = Environment.CpuUsage.TotalTime;
         await using var stream = await connect();
         var chunk = new byte[64 * 1024];
         Random.Shared.NextBytes(chunk);
@@ -104,6 +120,6 @@ internal static class ThroughputBenchmark
         });
         await Task.WhenAll(send, receive);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return total / (1024.0 * 1024) / seconds;
+        return (total / (1024.0 * 1024) / seconds, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds);
     }
 }

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
 using ClusterContext.Protocol.Framing;
 using ClusterContext.Protocol.Messages;
 
@@ -15,53 +17,16 @@ internal sealed partial class MuxConnection
         var output = _transport.Output;
         try
         {
-            var reader = _outgoing.Reader;
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            if (_transport is StreamDuplexPipe { Socket: { } socket } pipe)
             {
-                var ended = false;
-                while (!ended && reader.TryRead(out var frame))
-                {
-                    try
-                    {
-                        // A frame the stream's end follows is copied, so that a direct write's flush cannot send it
-                        // ahead of the end.
-                        if (frame.Length < DirectWriteThreshold || frame.EndsStream)
-                        {
-                            FrameWriter.Write(output, frame.Type, frame.Id, frame.PayloadSpan);
-                        }
-                        else
-                        {
-                            // Large payloads go to the transport as they are (a stream-backed writer sends them
-                            // without copying them into its buffer); only the header is buffered.
-                            new FrameHeader(frame.Length, frame.Type, 0, frame.Id).Write(output.GetSpan(FrameHeader.Size));
-                            output.Advance(FrameHeader.Size);
-                            var result = await output.WriteAsync(frame.Payload.AsMemory(0, frame.Length)).ConfigureAwait(false);
-                            ended = result.IsCompleted || result.IsCanceled;
-                        }
-
-                        if (frame.EndsStream && !ended)
-                        {
-                            FrameWriter.Write(output, FrameType.End, frame.Id, default);
-                        }
-                    }
-                    finally
-                    {
-                        frame.Release();
-                        if (frame.Budgeted)
-                        {
-                            _outgoingBudget.Release();
-                        }
-                    }
-                }
-
-                var flush = ended ? default : await output.FlushAsync().ConfigureAwait(false);
-                if (ended || flush.IsCompleted || flush.IsCanceled)
-                {
-                    break;
-                }
+                await WriteToSocketAsync(socket, pipe.Sent).ConfigureAwait(false);
+            }
+            else
+            {
+                await WriteToPipeAsync(output).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             Close(new SessionLostException($"Writing to the peer failed: {ex.Message}", ex));
         }
@@ -73,6 +38,89 @@ internal sealed partial class MuxConnection
             }
 
             await output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    // A socket gets each batch of queued frames in one gathering send, payloads straight from where they are.
+    private async Task WriteToSocketAsync(Socket socket, Action<int>? sent)
+    {
+        var reader = _outgoing.Reader;
+        var batch = new FrameBatch();
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (!batch.IsFull && reader.TryRead(out var frame))
+                {
+                    batch.Add(frame);
+                }
+
+                // Not inside sent?.Invoke(...): with no listener that would skip the send itself.
+                var bytes = await batch.SendAsync(socket).ConfigureAwait(false);
+                sent?.Invoke(bytes);
+                ReleaseBudget(batch.Clear());
+            }
+        }
+        finally
+        {
+            ReleaseBudget(batch.Clear());
+        }
+    }
+
+    private void ReleaseBudget(int frames)
+    {
+        if (frames > 0)
+        {
+            _outgoingBudget.Release(frames);
+        }
+    }
+
+    private async Task WriteToPipeAsync(PipeWriter output)
+    {
+        var reader = _outgoing.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            var ended = false;
+            while (!ended && reader.TryRead(out var frame))
+            {
+                try
+                {
+                    // A frame the stream's end follows is copied, so that a direct write's flush cannot send it
+                    // ahead of the end.
+                    if (frame.Length < DirectWriteThreshold || frame.EndsStream)
+                    {
+                        FrameWriter.Write(output, frame.Type, frame.Id, frame.PayloadSpan);
+                    }
+                    else
+                    {
+                        // Large payloads go to the transport as they are (a stream-backed writer sends them
+                        // without copying them into its buffer); only the header is buffered.
+                        new FrameHeader(frame.Length, frame.Type, 0, frame.Id).Write(output.GetSpan(FrameHeader.Size));
+                        output.Advance(FrameHeader.Size);
+                        var result = await output.WriteAsync(frame.Payload.AsMemory(0, frame.Length)).ConfigureAwait(false);
+                        ended = result.IsCompleted || result.IsCanceled;
+                    }
+
+                    if (frame.EndsStream && !ended)
+                    {
+                        FrameWriter.Write(output, FrameType.End, frame.Id, default);
+                    }
+                }
+                finally
+                {
+                    frame.Release();
+                    if (frame.Budgeted)
+                    {
+                        _outgoingBudget.Release();
+                    }
+                }
+            }
+
+            var flush = ended ? default : await output.FlushAsync().ConfigureAwait(false);
+            if (ended || flush.IsCompleted || flush.IsCanceled)
+            {
+                return;
+            }
         }
     }
 

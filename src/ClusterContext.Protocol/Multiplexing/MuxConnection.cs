@@ -122,7 +122,7 @@ internal sealed partial class MuxConnection : IAsyncDisposable
         // Queued frames (an error frame above all) get a moment to go out; a peer that does not read
         // must not keep the connection, and whoever awaits its completion, forever.
         _ = Task.Delay(CloseFlushTimeout).ContinueWith(
-            static (_, state) => ((MuxConnection)state!)._transport.Output.CancelPendingFlush(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            static (_, state) => ((MuxConnection)state!).AbandonWrites(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         var lost = reason as SessionLostException ?? new SessionLostException($"The session with the peer was lost: {reason.Message}", reason);
         foreach (var pending in _pending.Values)
         {
@@ -137,6 +137,23 @@ internal sealed partial class MuxConnection : IAsyncDisposable
         foreach (var request in _incoming.Values)
         {
             request.CancelFromPeer();
+        }
+    }
+
+    // A write the peer does not take within the close's grace ends, so the write loop can.
+    private void AbandonWrites()
+    {
+        _transport.Output.CancelPendingFlush();
+        if (!_writeLoop.IsCompleted && _transport is StreamDuplexPipe { Socket: { } socket })
+        {
+            try
+            {
+                socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+            }
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                // Closed already: nothing is waiting on it.
+            }
         }
     }
 

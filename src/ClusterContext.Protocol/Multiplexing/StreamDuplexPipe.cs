@@ -1,13 +1,24 @@
 using System.IO.Pipelines;
+using System.Net.Sockets;
 
 namespace ClusterContext.Protocol.Multiplexing;
 
-/// <summary>Adapts a transport <see cref="Stream"/> (a socket, a WebSocket port-forward) to a duplex pipe.</summary>
-internal sealed class StreamDuplexPipe(Stream stream) : IDuplexPipe
+/// <summary>
+/// Adapts a transport <see cref="Stream"/> (a socket, a WebSocket port-forward) to a duplex pipe. When a socket is
+/// under the stream (a <see cref="NetworkStream"/>'s, or the one given), the connection's writes go to the socket
+/// directly, batched; <paramref name="sent"/> then hears of the bytes that bypassed the stream.
+/// </summary>
+internal sealed class StreamDuplexPipe(Stream stream, Socket? socket = null, Action<int>? sent = null) : IDuplexPipe
 {
     /// <inheritdoc/>
     public PipeReader Input { get; } = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 64 * 1024, leaveOpen: true));
 
     /// <inheritdoc/>
     public PipeWriter Output { get; } = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 256 * 1024, leaveOpen: true));
+
+    /// <summary>The socket the connection's write loop sends to directly, or null to write through <see cref="Output"/>.</summary>
+    public Socket? Socket { get; } = socket ?? (stream as NetworkStream)?.Socket;
+
+    /// <summary>Told of the bytes each direct send wrote.</summary>
+    public Action<int>? Sent => sent;
 }

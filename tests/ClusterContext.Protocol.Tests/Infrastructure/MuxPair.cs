@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using ClusterContext.Protocol.Framing;
 using ClusterContext.Protocol.Messages;
 using ClusterContext.Protocol.Multiplexing;
@@ -24,6 +26,29 @@ internal sealed class MuxPair : IAsyncDisposable
         var client = await MuxConnection.ConnectAsync(pipes.Client, "token", "test", clientOptions);
         return new MuxPair(client, await server);
     }
+
+    /// <summary>
+    /// A client and a server connection over a loopback TCP connection, as the agent and the library meet: their
+    /// writes take the socket path (batches of frames in one gathering send).
+    /// </summary>
+    public static async Task<MuxPair> StartOverTcpAsync(Func<IncomingRequest, Task> handler, MuxConnectionOptions? clientOptions = null, MuxConnectionOptions? serverOptions = null)
+    {
+        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var accepted = listener.AcceptAsync();
+        var clientSocket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await clientSocket.ConnectAsync(listener.LocalEndPoint!);
+        var serverSocket = await accepted;
+        serverSocket.NoDelay = true;
+        var server = MuxConnection.AcceptAsync(new StreamDuplexPipe(new NetworkStream(serverSocket, ownsSocket: true)), Welcome, handler, serverOptions);
+        var client = await MuxConnection.ConnectAsync(new StreamDuplexPipe(new NetworkStream(clientSocket, ownsSocket: true)), "token", "test", clientOptions);
+        return new MuxPair(client, await server);
+    }
+
+    /// <summary><see cref="StartAsync"/> or <see cref="StartOverTcpAsync"/>.</summary>
+    public static Task<MuxPair> StartAsync(bool overTcp, Func<IncomingRequest, Task> handler) =>
+        overTcp ? StartOverTcpAsync(handler) : StartAsync(handler);
 
     public static WelcomeMessage Welcome(HelloMessage hello) =>
         hello.Token == "token"

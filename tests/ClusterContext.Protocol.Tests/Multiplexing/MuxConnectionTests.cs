@@ -9,10 +9,12 @@ public class MuxConnectionTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task A_request_gets_its_response()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_request_gets_its_response(bool overTcp)
     {
-        await using var pair = await MuxPair.StartAsync(MuxPair.EchoHandler);
+        await using var pair = await MuxPair.StartAsync(overTcp, MuxPair.EchoHandler);
         var response = await pair.Client.RequestAsync<PingResponse>(new PingRequest([1, 2, 3]));
         Assert.Equal(new byte[] { 1, 2, 3 }, response.Payload);
         Assert.Equal("s1", pair.Client.Welcome!.SessionId);
@@ -70,10 +72,12 @@ public class MuxConnectionTests
         await handlerCancelled.Task.WaitAsync(Timeout);
     }
 
-    [Fact]
-    public async Task A_thousand_concurrent_streams_on_one_connection_all_complete()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_thousand_concurrent_streams_on_one_connection_all_complete(bool overTcp)
     {
-        await using var pair = await MuxPair.StartAsync(MuxPair.EchoHandler);
+        await using var pair = await MuxPair.StartAsync(overTcp, MuxPair.EchoHandler);
         var tasks = Enumerable.Range(0, 1000).Select(async i =>
         {
             var (_, stream) = await pair.Client.OpenStreamAsync<TcpConnectResponse>(new TcpConnectRequest("echo", 1, 0));
@@ -90,6 +94,32 @@ public class MuxConnectionTests
 
         await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Equal(0, pair.Client.OpenStreamCount);
+    }
+
+    [Fact]
+    public async Task Closing_a_tcp_connection_whose_peer_stopped_reading_ends_after_the_grace_instead_of_never()
+    {
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        listener.Listen();
+        var accepted = listener.AcceptAsync();
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(listener.LocalEndPoint!);
+        using var peer = await accepted;
+
+        // The peer welcomes the client by hand and then reads nothing: the client's sends fill the kernel's buffers and wait.
+        var welcome = new System.Buffers.ArrayBufferWriter<byte>();
+        FrameWriter.Write(welcome, FrameType.Welcome, 0, MessageCodec.Encode(new WelcomeMessage(ProtocolLimits.Version, "test", "s1", 1, (uint)ProtocolLimits.DefaultStreamWindow)));
+        await peer.SendAsync(welcome.WrittenMemory);
+        var client = await MuxConnection.ConnectAsync(new StreamDuplexPipe(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true)), "token", "test");
+        var requests = Enumerable.Range(0, 64).Select(_ => client.RequestAsync<PingResponse>(new PingRequest(new byte[512 * 1024]))).ToList();
+
+        await client.DisposeAsync().AsTask().WaitAsync(Timeout);
+
+        foreach (var request in requests)
+        {
+            await Assert.ThrowsAsync<SessionLostException>(() => request);
+        }
     }
 
     [Fact]

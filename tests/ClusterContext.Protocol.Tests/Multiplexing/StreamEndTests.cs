@@ -7,19 +7,23 @@ namespace ClusterContext.Protocol.Tests.Multiplexing;
 
 /// <summary>
 /// A stream's end reaches the reader together with the last bytes sent before it: a relay then hands both to its
-/// socket at once, and the app sees the FIN with the data, as it would on a direct connection.
+/// socket at once, and the app sees the FIN with the data, as it would on a direct connection. Over TCP the data
+/// frame and the End frame go out in one gathering send.
 /// </summary>
 public class StreamEndTests
 {
     [Theory]
-    [InlineData(1)]
-    [InlineData(389)]
-    [InlineData(200 * 1024)]
-    public async Task The_last_bytes_and_the_end_arrive_in_one_read(int length)
+    [InlineData(1, false)]
+    [InlineData(389, false)]
+    [InlineData(200 * 1024, false)]
+    [InlineData(1, true)]
+    [InlineData(389, true)]
+    [InlineData(200 * 1024, true)]
+    public async Task The_last_bytes_and_the_end_arrive_in_one_read(int length, bool overTcp)
     {
         var sent = new byte[length];
         new Random(length).NextBytes(sent);
-        await using var pair = await MuxPair.StartAsync(async request =>
+        await using var pair = await MuxPair.StartAsync(overTcp, async request =>
         {
             var stream = request.CreateStream();
             request.Respond(new TcpConnectResponse(new System.Net.IPEndPoint(0, 1), new System.Net.IPEndPoint(0, 2)));
