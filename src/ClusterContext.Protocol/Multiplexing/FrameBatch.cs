@@ -4,9 +4,9 @@ using ClusterContext.Protocol.Framing;
 namespace ClusterContext.Protocol.Multiplexing;
 
 /// <summary>
-/// The write loop's frames gathered for one write to a socket: headers and small payloads are copied into one
-/// buffer, larger payloads are referenced where they are, and the whole batch goes to the kernel in one gathering
-/// send (sendmsg), so a data frame costs no copy and no write of its own for its header.
+/// The write loop's frames gathered for one write: headers and small payloads are copied into one buffer, larger
+/// payloads are referenced where they are, and the whole batch goes to a socket in one gathering send (sendmsg), or
+/// to an <see cref="IGatheringWriter"/> in one call, so a data frame costs no copy and no write of its own for its header.
 /// </summary>
 internal sealed class FrameBatch
 {
@@ -70,6 +70,14 @@ internal sealed class FrameBatch
             sent = await socket.SendAsync(_segments, SocketFlags.None).ConfigureAwait(false);
         }
 
+        return _bytes;
+    }
+
+    /// <summary>Writes the batch to a transport that takes several buffers at once; returns the bytes written.</summary>
+    public async ValueTask<int> SendAsync(IGatheringWriter writer)
+    {
+        EndRun();
+        await writer.WriteAsync(_segments, _bytes, CancellationToken.None).ConfigureAwait(false);
         return _bytes;
     }
 

@@ -19,7 +19,11 @@ internal sealed partial class MuxConnection
         {
             if (_transport is StreamDuplexPipe { Socket: { } socket } pipe)
             {
-                await WriteToSocketAsync(socket, pipe.Sent).ConfigureAwait(false);
+                await WriteBatchesAsync(batch => batch.SendAsync(socket), pipe.Sent).ConfigureAwait(false);
+            }
+            else if (_transport is StreamDuplexPipe { Gathering: { } gathering } gatheringPipe)
+            {
+                await WriteBatchesAsync(batch => batch.SendAsync(gathering), gatheringPipe.Sent).ConfigureAwait(false);
             }
             else
             {
@@ -41,8 +45,8 @@ internal sealed partial class MuxConnection
         }
     }
 
-    // A socket gets each batch of queued frames in one gathering send, payloads straight from where they are.
-    private async Task WriteToSocketAsync(Socket socket, Action<int>? sent)
+    // A socket (or a gathering transport) gets each batch of queued frames in one write, payloads straight from where they are.
+    private async Task WriteBatchesAsync(Func<FrameBatch, ValueTask<int>> send, Action<int>? sent)
     {
         var reader = _outgoing.Reader;
         var batch = new FrameBatch();
@@ -56,7 +60,7 @@ internal sealed partial class MuxConnection
                 }
 
                 // Not inside sent?.Invoke(...): with no listener that would skip the send itself.
-                var bytes = await batch.SendAsync(socket).ConfigureAwait(false);
+                var bytes = await send(batch).ConfigureAwait(false);
                 sent?.Invoke(bytes);
                 ReleaseBudget(batch.Clear());
             }

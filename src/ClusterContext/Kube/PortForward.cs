@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
+using ClusterContext.Protocol.Multiplexing;
 
 namespace ClusterContext.Kube;
 
@@ -11,7 +12,7 @@ namespace ClusterContext.Kube;
 /// port (2 bytes, little-endian), which is checked and dropped. An error the kubelet reports on channel 1 surfaces as
 /// an <see cref="IOException"/> from the next read or write.
 /// </summary>
-internal sealed class PortForwardStream : Stream
+internal sealed class PortForwardStream : Stream, IGatheringWriter
 {
     /// <summary>The subprotocol spoken.</summary>
     public const string Protocol = "v4.channel.k8s.io";
@@ -102,25 +103,54 @@ internal sealed class PortForwardStream : Stream
     }
 
     /// <inheritdoc />
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        SendAsync(null, buffer, buffer.Length, cancellationToken);
+
+    /// <summary>Sends the buffers' bytes in as few WebSocket messages as they fit (a protocol frame's header goes with its payload).</summary>
+    ValueTask IGatheringWriter.WriteAsync(IReadOnlyList<ArraySegment<byte>> buffers, int length, CancellationToken cancellationToken) =>
+        SendAsync(buffers, default, length, cancellationToken);
+
+    // Each message is the data channel's byte and up to MaxMessage bytes, taken from the one buffer or from the list.
+    private async ValueTask SendAsync(IReadOnlyList<ArraySegment<byte>>? buffers, ReadOnlyMemory<byte> buffer, int length, CancellationToken cancellationToken)
     {
         if (_error is not null)
         {
             throw new IOException($"Port-forward to port {_port}: {_error}");
         }
 
-        var frame = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length, MaxMessage) + 1);
+        var frame = ArrayPool<byte>.Shared.Rent(Math.Min(length, MaxMessage) + 1);
         await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             frame[0] = 0;
-            while (!buffer.IsEmpty)
+            var next = 0;
+            var filled = 0;
+            while (true)
             {
-                var count = Math.Min(buffer.Length, MaxMessage);
-                buffer.Span[..count].CopyTo(frame.AsSpan(1));
-                // Not cancelled midway: that would abort the WebSocket (see ReadAsync).
-                await _socket.SendAsync(frame.AsMemory(0, count + 1), WebSocketMessageType.Binary, true, CancellationToken.None).ConfigureAwait(false);
+                while (buffer.IsEmpty && buffers is not null && next < buffers.Count)
+                {
+                    buffer = buffers[next++];
+                }
+
+                if (buffer.IsEmpty)
+                {
+                    break;
+                }
+
+                var count = Math.Min(buffer.Length, MaxMessage - filled);
+                buffer.Span[..count].CopyTo(frame.AsSpan(1 + filled));
                 buffer = buffer[count..];
+                filled += count;
+                if (filled == MaxMessage)
+                {
+                    await SendMessageAsync(frame, filled).ConfigureAwait(false);
+                    filled = 0;
+                }
+            }
+
+            if (filled > 0)
+            {
+                await SendMessageAsync(frame, filled).ConfigureAwait(false);
             }
         }
         catch (WebSocketException ex)
@@ -133,6 +163,10 @@ internal sealed class PortForwardStream : Stream
             ArrayPool<byte>.Shared.Return(frame);
         }
     }
+
+    // Not cancelled midway: that would abort the WebSocket (see ReadAsync).
+    private ValueTask SendMessageAsync(byte[] frame, int count) =>
+        _socket.SendAsync(frame.AsMemory(0, count + 1), WebSocketMessageType.Binary, true, CancellationToken.None);
 
     /// <inheritdoc />
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -52,6 +52,28 @@ public sealed class PortForwardTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_gathered_write_of_many_buffers_arrives_whole_and_in_order()
+    {
+        await using var stream = await PortForwardStream.OpenAsync(_client, "shop", "orders-1", 8080, CancellationToken.None);
+        var sent = RandomNumberGenerator.GetBytes(600_000);
+        // Buffers of 10 bytes (a frame header), 1 byte and 200,000 bytes, so messages are filled across them and across
+        // the 64 KiB message limit.
+        var sizes = new[] { 10, 1, 200_000, 10, 65_535, 3, 10 };
+        var buffers = new List<ArraySegment<byte>>();
+        for (var offset = 0; offset < sent.Length; offset += buffers[^1].Count)
+        {
+            buffers.Add(new ArraySegment<byte>(sent, offset, Math.Min(sizes[buffers.Count % sizes.Length], sent.Length - offset)));
+        }
+
+        var received = new byte[sent.Length];
+        var reading = stream.ReadExactlyAsync(received).AsTask();
+        await ((ClusterContext.Protocol.Multiplexing.IGatheringWriter)stream).WriteAsync(buffers, sent.Length, CancellationToken.None);
+        await reading.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(sent, received);
+    }
+
+    [Fact]
     public async Task A_port_nobody_listens_on_reports_the_error_channel_text()
     {
         await using var stream = await PortForwardStream.OpenAsync(_client, "shop", "orders-1", 9999, CancellationToken.None);
