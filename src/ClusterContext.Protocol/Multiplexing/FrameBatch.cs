@@ -1,12 +1,11 @@
-using System.Net.Sockets;
 using ClusterContext.Protocol.Framing;
 
 namespace ClusterContext.Protocol.Multiplexing;
 
 /// <summary>
 /// The write loop's frames gathered for one write: headers and small payloads are copied into one buffer, larger
-/// payloads are referenced where they are, and the whole batch goes to a socket in one gathering send (sendmsg), or
-/// to an <see cref="IGatheringWriter"/> in one call, so a data frame costs no copy and no write of its own for its header.
+/// payloads are referenced where they are, and the whole batch goes to an <see cref="IGatheringWriter"/> in one call
+/// (a socket's one gathering send), so a data frame costs no copy and no write of its own for its header.
 /// </summary>
 internal sealed class FrameBatch
 {
@@ -56,28 +55,11 @@ internal sealed class FrameBatch
         }
     }
 
-    /// <summary>Sends the batch, all of it (a stream socket's send completes only when every byte is queued); returns the bytes sent.</summary>
-    public async ValueTask<int> SendAsync(Socket socket)
-    {
-        EndRun();
-        var total = _bytes;
-        var sent = await socket.SendAsync(_segments, SocketFlags.None).ConfigureAwait(false);
-        while (sent < total)
-        {
-            // Not seen on a stream socket, which sends every buffer before it completes; kept so no byte is lost if one did not.
-            Skip(sent);
-            total -= sent;
-            sent = await socket.SendAsync(_segments, SocketFlags.None).ConfigureAwait(false);
-        }
-
-        return _bytes;
-    }
-
-    /// <summary>Writes the batch to a transport that takes several buffers at once; returns the bytes written.</summary>
+    /// <summary>Writes the batch to <paramref name="writer"/> in one call; returns the bytes written.</summary>
     public async ValueTask<int> SendAsync(IGatheringWriter writer)
     {
         EndRun();
-        await writer.WriteAsync(_segments, _bytes, CancellationToken.None).ConfigureAwait(false);
+        await writer.WriteAsync(_segments, _bytes).ConfigureAwait(false);
         return _bytes;
     }
 
@@ -112,24 +94,6 @@ internal sealed class FrameBatch
         {
             _segments.Add(new ArraySegment<byte>(_copied, _runStart, _copiedEnd - _runStart));
             _runStart = _copiedEnd;
-        }
-    }
-
-    private void Skip(int count)
-    {
-        while (count > 0)
-        {
-            var first = _segments[0];
-            if (first.Count <= count)
-            {
-                count -= first.Count;
-                _segments.RemoveAt(0);
-            }
-            else
-            {
-                _segments[0] = first.Slice(count);
-                count = 0;
-            }
         }
     }
 }

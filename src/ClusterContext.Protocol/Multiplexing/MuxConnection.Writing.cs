@@ -17,13 +17,9 @@ internal sealed partial class MuxConnection
         var output = _transport.Output;
         try
         {
-            if (_transport is StreamDuplexPipe { Socket: { } socket } pipe)
+            if (_transport is StreamDuplexPipe { Gathering: { } gathering } pipe)
             {
-                await WriteBatchesAsync(batch => batch.SendAsync(socket), pipe.Sent).ConfigureAwait(false);
-            }
-            else if (_transport is StreamDuplexPipe { Gathering: { } gathering } gatheringPipe)
-            {
-                await WriteBatchesAsync(batch => batch.SendAsync(gathering), gatheringPipe.Sent).ConfigureAwait(false);
+                await WriteBatchesAsync(gathering, pipe.Sent).ConfigureAwait(false);
             }
             else
             {
@@ -45,8 +41,8 @@ internal sealed partial class MuxConnection
         }
     }
 
-    // A socket (or a gathering transport) gets each batch of queued frames in one write, payloads straight from where they are.
-    private async Task WriteBatchesAsync(Func<FrameBatch, ValueTask<int>> send, Action<int>? sent)
+    // A gathering transport (a socket, a port-forward) gets each batch of queued frames in one write, payloads straight from where they are.
+    private async Task WriteBatchesAsync(IGatheringWriter writer, Action<int>? sent)
     {
         var reader = _outgoing.Reader;
         var batch = new FrameBatch();
@@ -60,7 +56,7 @@ internal sealed partial class MuxConnection
                 }
 
                 // Not inside sent?.Invoke(...): with no listener that would skip the send itself.
-                var bytes = await send(batch).ConfigureAwait(false);
+                var bytes = await batch.SendAsync(writer).ConfigureAwait(false);
                 sent?.Invoke(bytes);
                 ReleaseBudget(batch.Clear());
             }

@@ -144,16 +144,9 @@ internal sealed partial class MuxConnection : IAsyncDisposable
     private void AbandonWrites()
     {
         _transport.Output.CancelPendingFlush();
-        if (!_writeLoop.IsCompleted && _transport is StreamDuplexPipe { Socket: { } socket })
+        if (!_writeLoop.IsCompleted && _transport is StreamDuplexPipe { Gathering: { } gathering })
         {
-            try
-            {
-                socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
-            }
-            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
-            {
-                // Closed already: nothing is waiting on it.
-            }
+            gathering.Abandon();
         }
     }
 

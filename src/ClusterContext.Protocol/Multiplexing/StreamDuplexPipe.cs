@@ -4,12 +4,12 @@ using System.Net.Sockets;
 namespace ClusterContext.Protocol.Multiplexing;
 
 /// <summary>
-/// Adapts a transport <see cref="Stream"/> (a socket, a WebSocket port-forward) to a duplex pipe. When a socket is
-/// under the stream (a <see cref="NetworkStream"/>'s, or the one given), or a <paramref name="gathering"/> writer
-/// is given, the connection's writes go there directly, batched; <paramref name="sent"/> then hears of the bytes
-/// that bypassed the stream.
+/// Adapts a transport <see cref="Stream"/> (a socket, a WebSocket port-forward) to a duplex pipe. When the stream
+/// takes several buffers at once (a <see cref="NetworkStream"/>'s socket, an <see cref="IGatheringWriter"/>), or
+/// <paramref name="gathering"/> is given for the transport under a wrapping stream, the connection's writes go there
+/// directly, batched; <paramref name="sent"/> then hears of the bytes that bypassed the stream.
 /// </summary>
-internal sealed class StreamDuplexPipe(Stream stream, Socket? socket = null, Action<int>? sent = null, IGatheringWriter? gathering = null) : IDuplexPipe
+internal sealed class StreamDuplexPipe(Stream stream, IGatheringWriter? gathering = null, Action<int>? sent = null) : IDuplexPipe
 {
     /// <inheritdoc/>
     public PipeReader Input { get; } = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 64 * 1024, leaveOpen: true));
@@ -17,12 +17,17 @@ internal sealed class StreamDuplexPipe(Stream stream, Socket? socket = null, Act
     /// <inheritdoc/>
     public PipeWriter Output { get; } = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 256 * 1024, leaveOpen: true));
 
-    /// <summary>The socket the connection's write loop sends to directly, or null to write through <see cref="Output"/>.</summary>
-    public Socket? Socket { get; } = socket ?? (stream as NetworkStream)?.Socket;
+    /// <summary>Where the connection's write loop writes its batches, or null to write through <see cref="Output"/>.</summary>
+    public IGatheringWriter? Gathering { get; } = gathering ?? GatheringOf(stream);
 
-    /// <summary>The gathering writer the write loop writes batches to when there is no <see cref="Socket"/>.</summary>
-    public IGatheringWriter? Gathering { get; } = gathering ?? stream as IGatheringWriter;
-
-    /// <summary>Told of the bytes each direct send wrote.</summary>
+    /// <summary>Told of the bytes each batch wrote.</summary>
     public Action<int>? Sent => sent;
+
+    /// <summary>The gathering writer of a transport stream, or null when it writes one buffer at a time.</summary>
+    public static IGatheringWriter? GatheringOf(Stream transport) => transport switch
+    {
+        IGatheringWriter writer => writer,
+        NetworkStream network => new SocketGatheringWriter(network.Socket),
+        _ => null,
+    };
 }

@@ -107,8 +107,11 @@ internal sealed class PortForwardStream : Stream, IGatheringWriter
         SendAsync(null, buffer, buffer.Length, cancellationToken);
 
     /// <summary>Sends the buffers' bytes in as few WebSocket messages as they fit (a protocol frame's header goes with its payload).</summary>
-    ValueTask IGatheringWriter.WriteAsync(IReadOnlyList<ArraySegment<byte>> buffers, int length, CancellationToken cancellationToken) =>
-        SendAsync(buffers, default, length, cancellationToken);
+    ValueTask IGatheringWriter.WriteAsync(IReadOnlyList<ArraySegment<byte>> buffers, int length) =>
+        SendAsync(buffers, default, length, CancellationToken.None);
+
+    /// <summary>Aborts the WebSocket, which ends a send the API server does not take: the session is closing.</summary>
+    void IGatheringWriter.Abandon() => _socket.Abort();
 
     // Each message is the data channel's byte and up to MaxMessage bytes, taken from the one buffer or from the list.
     private async ValueTask SendAsync(IReadOnlyList<ArraySegment<byte>>? buffers, ReadOnlyMemory<byte> buffer, int length, CancellationToken cancellationToken)

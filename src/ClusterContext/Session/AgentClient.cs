@@ -73,7 +73,7 @@ internal sealed class AgentClient : IAsyncDisposable
     {
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ClusterContext.Session");
         var dispatch = new IncomingDispatch();
-        var connection = await MuxConnection.ConnectAsync(new StreamDuplexPipe(new Diagnostics.CountingStream(transport), (transport as NetworkStream)?.Socket, Diagnostics.ClusterContextTelemetry.Sent, transport as IGatheringWriter), token, clientName, options, logger, dispatch.HandleAsync, cancellationToken).ConfigureAwait(false);
+        var connection = await MuxConnection.ConnectAsync(new StreamDuplexPipe(new Diagnostics.CountingStream(transport), StreamDuplexPipe.GatheringOf(transport), Diagnostics.ClusterContextTelemetry.Sent), token, clientName, options, logger, dispatch.HandleAsync, cancellationToken).ConfigureAwait(false);
         return new AgentClient(connection, transport, dispatch);
     }
 

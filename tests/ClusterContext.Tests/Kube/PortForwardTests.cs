@@ -67,7 +67,7 @@ public sealed class PortForwardTests : IAsyncLifetime, IDisposable
 
         var received = new byte[sent.Length];
         var reading = stream.ReadExactlyAsync(received).AsTask();
-        await ((ClusterContext.Protocol.Multiplexing.IGatheringWriter)stream).WriteAsync(buffers, sent.Length, CancellationToken.None);
+        await ((ClusterContext.Protocol.Multiplexing.IGatheringWriter)stream).WriteAsync(buffers, sent.Length);
         await reading.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(sent, received);
